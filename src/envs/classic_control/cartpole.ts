@@ -1,0 +1,96 @@
+/**
+ * CartPole: balance a pole on a cart by pushing the cart left or right (Barto, Sutton & Anderson 1983).
+ * Dynamics, constants and order of floating-point operations follow Gymnasium 1.3's cartpole.py.
+ *
+ * | | |
+ * |---|---|
+ * | Observation | Box(4,) float32: cart position [-4.8, 4.8], cart velocity (-inf, inf), pole angle [-0.418, 0.418] rad, pole angular velocity (-inf, inf) |
+ * | Action | Discrete(2): 0 pushes the cart left, 1 right, with a force of 10 N |
+ * | Reward | +1.0 every step, including the terminating one; 0.0 for steps after termination. With `sutton_barto_reward`: 0.0 per step, -1.0 on termination |
+ * | Start | every state variable uniform in (-0.05, 0.05) |
+ * | Termination | pole angle beyond ±12° or cart position beyond ±2.4 |
+ * | Truncation | 500 steps (v1), 200 (v0), by the time limit |
+ */
+import { z } from 'zod';
+import { Box, Discrete } from '../../spaces/index.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+
+const GRAVITY = 9.8;
+const MASS_CART = 1.0;
+const MASS_POLE = 0.1;
+const TOTAL_MASS = MASS_POLE + MASS_CART;
+const LENGTH = 0.5; // half the pole's length
+const POLEMASS_LENGTH = MASS_POLE * LENGTH;
+const FORCE_MAG = 10.0;
+const TAU = 0.02;
+const THETA_THRESHOLD = (12 * 2 * Math.PI) / 360;
+const X_THRESHOLD = 2.4;
+
+export const cartPoleKwargs = z.strictObject({
+  sutton_barto_reward: z.boolean().default(false),
+});
+
+export class CartPoleEnv extends Env<number[], number> {
+  readonly observationSpace = new Box(
+    [-X_THRESHOLD * 2, -Infinity, -THETA_THRESHOLD * 2, -Infinity],
+    [X_THRESHOLD * 2, Infinity, THETA_THRESHOLD * 2, Infinity],
+    [4],
+    'float32',
+  );
+  readonly actionSpace = new Discrete(2);
+  /** [x, x_dot, theta, theta_dot] in float64, as Gymnasium keeps it. */
+  state: number[] = [0, 0, 0, 0];
+  stepsBeyondTerminated: number | null = null;
+  readonly #suttonBarto: boolean;
+
+  constructor(kwargs: z.infer<typeof cartPoleKwargs> = { sutton_barto_reward: false }) {
+    super();
+    this.#suttonBarto = kwargs.sutton_barto_reward;
+  }
+
+  reset(): ResetResult<number[]> {
+    const rng = this.rng;
+    this.state = [rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05)];
+    this.stepsBeyondTerminated = null;
+    return { obs: this.state.map(Math.fround), info: {} };
+  }
+
+  step(action: number): StepResult<number[]> {
+    let [x, xDot, theta, thetaDot] = this.state;
+    const force = action === 1 ? FORCE_MAG : -FORCE_MAG;
+    const cosTheta = Math.cos(theta);
+    const sinTheta = Math.sin(theta);
+    const temp = (force + POLEMASS_LENGTH * (thetaDot * thetaDot) * sinTheta) / TOTAL_MASS;
+    const thetaAcc =
+      (GRAVITY * sinTheta - cosTheta * temp) / (LENGTH * (4.0 / 3.0 - (MASS_POLE * (cosTheta * cosTheta)) / TOTAL_MASS));
+    const xAcc = temp - (POLEMASS_LENGTH * thetaAcc * cosTheta) / TOTAL_MASS;
+    x = x + TAU * xDot;
+    xDot = xDot + TAU * xAcc;
+    theta = theta + TAU * thetaDot;
+    thetaDot = thetaDot + TAU * thetaAcc;
+    this.state = [x, xDot, theta, thetaDot];
+
+    const terminated = x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD;
+    let reward: number;
+    if (!terminated) {
+      reward = this.#suttonBarto ? 0.0 : 1.0;
+    } else if (this.stepsBeyondTerminated === null) {
+      this.stepsBeyondTerminated = 0;
+      reward = this.#suttonBarto ? -1.0 : 1.0;
+    } else {
+      this.stepsBeyondTerminated += 1;
+      reward = this.#suttonBarto ? -1.0 : 0.0;
+    }
+    return { obs: this.state.map(Math.fround), reward, terminated, truncated: false, info: {} };
+  }
+}
+
+export const cartPoleSpecs: EnvSpec<typeof cartPoleKwargs>[] = [
+  { id: 'CartPole-v0', maxEpisodeSteps: 200, rewardThreshold: 195.0 },
+  { id: 'CartPole-v1', maxEpisodeSteps: 500, rewardThreshold: 475.0 },
+].map((s) => ({
+  ...s,
+  kwargs: cartPoleKwargs,
+  make: (kwargs) => new CartPoleEnv(kwargs),
+  summary: 'Balance a pole on a cart by pushing it left or right.',
+}));

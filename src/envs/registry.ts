@@ -1,0 +1,76 @@
+import { ProtocolError } from '../protocol/errors.js';
+import { cartPoleSpecs } from './classic_control/cartpole.js';
+import type { Env, EnvSpec } from './env.js';
+
+/** Every environment gym-tcp serves, by the id Gymnasium 1.3 registers. */
+const catalogue = new Map<string, EnvSpec>();
+for (const spec of [...cartPoleSpecs] as EnvSpec[]) catalogue.set(spec.id, spec);
+
+/**
+ * Ids that older Gym versions used and clients still send, mapped to the env they became.
+ * Only ids whose target is in the catalogue resolve.
+ */
+export const ENV_ALIASES: Readonly<Record<string, string>> = {
+  'FrozenLake-v0': 'FrozenLake-v1',
+  'FrozenLake8x8-v0': 'FrozenLake8x8-v1',
+  'CliffWalking-v0': 'CliffWalking-v1',
+  'Pendulum-v0': 'Pendulum-v1',
+  'Taxi-v2': 'Taxi-v4',
+  'Taxi-v3': 'Taxi-v4',
+  'Blackjack-v0': 'Blackjack-v1',
+};
+
+export function listEnvSpecs(): EnvSpec[] {
+  return [...catalogue.values()];
+}
+
+export function findEnvSpec(id: string): EnvSpec | undefined {
+  return catalogue.get(id) ?? catalogue.get(ENV_ALIASES[id] ?? '');
+}
+
+/** `gym.make(id, **kwargs)` without the wrappers; throws UNKNOWN_ENV or BAD_KWARGS. */
+export function makeEnv(id: string, kwargs: Record<string, unknown> = {}): { spec: EnvSpec; env: Env } {
+  const spec = findEnvSpec(id);
+  if (!spec) {
+    throw new ProtocolError('UNKNOWN_ENV', `no environment named '${id}'; ${suggest(id)}`);
+  }
+  const parsed = spec.kwargs.safeParse(kwargs);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown argument${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
+      return `'${issue.path.join('.')}': ${issue.message}`;
+    });
+    const accepted = Object.keys(spec.kwargs.shape);
+    throw new ProtocolError(
+      'BAD_KWARGS',
+      `${spec.id}: ${problems.join('; ')} (accepted: ${accepted.length ? accepted.join(', ') : 'none'})`,
+    );
+  }
+  return { spec, env: spec.make(parsed.data) };
+}
+
+function suggest(id: string): string {
+  const ids = [...catalogue.keys()];
+  const base = id.replace(/-v\d+$/, '').toLowerCase();
+  const close = ids.filter((known) => known.toLowerCase().startsWith(base) || editDistance(known.toLowerCase(), id.toLowerCase()) <= 3);
+  return close.length ? `did you mean ${close.join(' or ')}?` : `known ids: ${ids.join(', ')}`;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/** The kwargs schema's defaults, for `gym-tcp envs`. */
+export function kwargDefaults(spec: EnvSpec): Record<string, unknown> {
+  const result = spec.kwargs.safeParse({});
+  return result.success ? (result.data as Record<string, unknown>) : {};
+}
+

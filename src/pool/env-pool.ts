@@ -1,0 +1,205 @@
+import { Piscina } from 'piscina';
+import type { WorkBatch, WorkItem, WorkResult } from './work.js';
+
+/** One connection as the pool sees it: it receives results in the order it sent the items. */
+export interface ResultSink {
+  deliver(result: WorkResult, item: WorkItem): void;
+  /** The worker died before answering `item`; its sessions are gone. */
+  workerLost(item: WorkItem): void;
+  /**
+   * The slot generation this connection's session was created in (-1: none yet). When a worker dies
+   * its slot's generation moves on, and the pool sends `sessionInit()` before the connection's next item.
+   */
+  sessionGeneration: number;
+  sessionInit(): WorkItem;
+}
+
+export interface EnvPoolOptions {
+  /** Worker threads; each connection's session lives on exactly one. */
+  workers: number;
+  /** Items per task at most; more wait for the next task. */
+  maxBatch?: number;
+  /** Tasks in flight per worker: 1 lets requests pile up into the next batch while a worker is busy. */
+  tasksInFlight?: number;
+  /** Called when a worker thread stopped: every session on that slot is gone. */
+  onWorkerLost?: (slot: number) => void;
+}
+
+interface Slot {
+  index: number;
+  /** threadId of the Piscina worker serving this slot; null until assigned or after it died. */
+  threadId: number | null;
+  /** Moves on each time the slot's worker dies, so sessions are recreated on its successor. */
+  generation: number;
+  items: WorkItem[];
+  sinks: ResultSink[];
+  inFlight: number;
+  flushScheduled: boolean;
+  connections: number;
+}
+
+const WORKER_FILE = new URL(
+  import.meta.url.endsWith('.ts') ? '../../dist/workers/env-worker.js' : '../../workers/env-worker.js',
+  import.meta.url,
+).href;
+
+/**
+ * The environments' worker threads. A connection is pinned to a slot, a slot to one Piscina worker
+ * (by a load balancer that routes on the slot), so its environment's state stays on one thread.
+ *
+ * Items for a slot are coalesced: everything that arrives in one event-loop turn, and everything
+ * that arrives while the slot's worker is busy, goes out as one Piscina task. One task per step
+ * costs ~50–100 µs of main-thread and messaging overhead; one task per batch divides that by the batch.
+ */
+export class EnvPool {
+  readonly piscina: Piscina;
+  readonly #slots: Slot[];
+  readonly #maxBatch: number;
+  readonly #tasksInFlight: number;
+  readonly #onWorkerLost: (slot: number) => void;
+  #closed = false;
+
+  constructor(options: EnvPoolOptions) {
+    const workers = options.workers;
+    if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
+    this.#maxBatch = options.maxBatch ?? 4096;
+    this.#tasksInFlight = options.tasksInFlight ?? 1;
+    this.#onWorkerLost = options.onWorkerLost ?? (() => {});
+    this.#slots = Array.from({ length: workers }, (_, index) => ({
+      index,
+      threadId: null,
+      generation: 0,
+      items: [],
+      sinks: [],
+      inFlight: 0,
+      flushScheduled: false,
+      connections: 0,
+    }));
+    this.piscina = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: this.#tasksInFlight,
+      recordTiming: false,
+      loadBalancer: (task, candidates) => {
+        const slot = this.#slots[(task[Piscina.queueOptionsSymbol] as { slot: number }).slot];
+        if (slot.threadId !== null) return candidates.find((w) => w.id === slot.threadId) ?? null;
+        const taken = new Set(this.#slots.map((s) => s.threadId));
+        const free = candidates.find((w) => !taken.has(w.id)) ?? null;
+        if (free) slot.threadId = free.id;
+        return free;
+      },
+    });
+    this.piscina.on('workerDestroy', (worker: { id: number }) => {
+      const slot = this.#slots.find((s) => s.threadId === worker.id);
+      if (slot) this.#workerLost(slot);
+    });
+    // A worker that dies while idle is reported here; its slot is handled by workerDestroy.
+    this.piscina.on('error', () => {});
+  }
+
+  get size(): number {
+    return this.#slots.length;
+  }
+
+  /** Starts every worker and pins it to a slot; resolves when all answer. */
+  async start(): Promise<void> {
+    await Promise.all(this.#slots.map((slot) => this.#run(slot, [])));
+  }
+
+  /** The slot for a new connection: the one with the fewest connections. */
+  assignSlot(): number {
+    let best = this.#slots[0];
+    for (const slot of this.#slots) if (slot.connections < best.connections) best = slot;
+    best.connections += 1;
+    return best.index;
+  }
+
+  releaseSlot(slot: number): void {
+    this.#slots[slot].connections -= 1;
+  }
+
+  /** Queues an item for a slot's worker; the sink gets its result in order. */
+  send(slot: number, item: WorkItem, sink: ResultSink): void {
+    const s = this.#slots[slot];
+    s.items.push(item);
+    s.sinks.push(sink);
+    if (!s.flushScheduled && s.inFlight < this.#tasksInFlight) {
+      s.flushScheduled = true;
+      setImmediate(() => this.#flush(s));
+    }
+  }
+
+  #flush(slot: Slot): void {
+    slot.flushScheduled = false;
+    while (slot.items.length > 0 && slot.inFlight < this.#tasksInFlight) {
+      const items = slot.items.length <= this.#maxBatch ? slot.items : slot.items.slice(0, this.#maxBatch);
+      const sinks = slot.sinks.length <= this.#maxBatch ? slot.sinks : slot.sinks.slice(0, this.#maxBatch);
+      if (items === slot.items) {
+        slot.items = [];
+        slot.sinks = [];
+      } else {
+        slot.items = slot.items.slice(this.#maxBatch);
+        slot.sinks = slot.sinks.slice(this.#maxBatch);
+      }
+      this.#dispatch(slot, items, sinks);
+    }
+  }
+
+  #dispatch(slot: Slot, queued: WorkItem[], queuedSinks: ResultSink[]): void {
+    // Recreate, ahead of its items, the session of any connection that has none on this worker yet.
+    let items = queued;
+    let sinks = queuedSinks;
+    if (queuedSinks.some((sink) => sink.sessionGeneration !== slot.generation)) {
+      items = [];
+      sinks = [];
+      for (let i = 0; i < queued.length; i++) {
+        const sink = queuedSinks[i];
+        if (sink.sessionGeneration !== slot.generation) {
+          sink.sessionGeneration = slot.generation;
+          items.push(sink.sessionInit());
+          sinks.push(sink);
+        }
+        items.push(queued[i]);
+        sinks.push(sink);
+      }
+    }
+    const generation = slot.generation;
+    this.#run(slot, items).then(
+      (results) => {
+        for (let i = 0; i < items.length; i++) sinks[i].deliver(results[i], items[i]);
+        this.#done(slot);
+      },
+      () => {
+        // The worker died mid-task (Piscina replaces it); every session it held is gone.
+        if (slot.generation === generation) this.#workerLost(slot);
+        for (let i = 0; i < items.length; i++) sinks[i].workerLost(items[i]);
+        this.#done(slot);
+      },
+    );
+  }
+
+  #run(slot: Slot, items: WorkItem[]): Promise<WorkResult[]> {
+    slot.inFlight += 1;
+    const task: WorkBatch & { [key: symbol]: unknown } = { items, [Piscina.queueOptionsSymbol]: { slot: slot.index } };
+    return this.piscina.run(task).finally(() => {
+      slot.inFlight -= 1;
+    });
+  }
+
+  #workerLost(slot: Slot): void {
+    slot.threadId = null;
+    slot.generation += 1;
+    if (!this.#closed) this.#onWorkerLost(slot.index);
+  }
+
+  #done(slot: Slot): void {
+    if (slot.items.length > 0 && !slot.flushScheduled) this.#flush(slot);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.piscina.close();
+  }
+}

@@ -1,0 +1,60 @@
+import type { z } from 'zod';
+import { ProtocolError } from './errors.js';
+import { commandSchemas, envCommandSchemas, type Request } from './schema.js';
+
+const COMMANDS = Object.keys(commandSchemas).concat('env').join(', ');
+
+/** One request line (already known to be valid UTF-8, terminator removed) → a Request, or a ProtocolError. */
+export function parseRequest(line: string): Request {
+  if (line.trim() === '') throw new ProtocolError('EMPTY_LINE', 'empty line: send one JSON object per line');
+  let message: unknown;
+  try {
+    message = JSON.parse(line);
+  } catch (err) {
+    throw new ProtocolError('BAD_JSON', `not valid JSON (${(err as Error).message}): ${preview(line)}`);
+  }
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    throw new ProtocolError('BAD_JSON', `expected a JSON object, got ${preview(line)}`);
+  }
+  const keys = Object.keys(message);
+  if (keys.length !== 1) {
+    throw new ProtocolError(
+      'UNKNOWN_COMMAND',
+      `a request has exactly one command key (${COMMANDS}); got ${keys.length ? keys.map((k) => `"${k}"`).join(', ') : 'none'}`,
+    );
+  }
+  const command = keys[0];
+  const body = (message as Record<string, unknown>)[command];
+  if (command === 'env') return parseEnvCommand(body);
+  if (!Object.hasOwn(commandSchemas, command)) {
+    throw new ProtocolError('UNKNOWN_COMMAND', `unknown command "${preview(command)}"; known: ${COMMANDS}`);
+  }
+  return validate(commandSchemas[command as keyof typeof commandSchemas], body, command);
+}
+
+function parseEnvCommand(body: unknown): Request {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    for (const key of Object.keys(envCommandSchemas) as (keyof typeof envCommandSchemas)[]) {
+      if (Object.hasOwn(body, key)) return validate(envCommandSchemas[key], body, 'env');
+    }
+  }
+  throw new ProtocolError(
+    'BAD_REQUEST',
+    `"env" takes an object with one of: "name", "action", "actionspace", "seed"; got ${preview(JSON.stringify(body) ?? 'nothing')}`,
+  );
+}
+
+function validate<S extends z.ZodType>(schema: S, body: unknown, command: string): z.output<S> {
+  const result = schema.safeParse(body);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    const where = [command, ...issue.path.map(String)].join('.');
+    return `${where}: ${issue.message}`;
+  });
+  throw new ProtocolError(command === 'env' && /\.seed\b/.test(problems.join()) ? 'BAD_SEED' : 'BAD_REQUEST', problems.join('; '));
+}
+
+function preview(text: string): string {
+  return text.length > 60 ? JSON.stringify(text.slice(0, 60)) + '…' : JSON.stringify(text);
+}

@@ -1,0 +1,56 @@
+/**
+ * Every request a client may send (PROTOCOL.md §2), as zod schemas. A request is a JSON object with
+ * exactly one command key; each schema turns the command's body into a tagged `Request`.
+ */
+import { z } from 'zod';
+
+/** Seeds are strings of digits on the wire (`"42"`); plain JSON integers are accepted too. */
+const seed = z
+  .union([
+    z.string().regex(/^[0-9]{1,1000}$/, 'must be a string of digits, e.g. "42"'),
+    z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  ])
+  .transform((s) => BigInt(s));
+
+const compressionLevel = z
+  .union([z.string().regex(/^[0-9]$/, 'must be "0" to "9"'), z.number().int().min(0).max(9)])
+  .transform(Number);
+
+/** `render` is 0 or 1 on the wire; booleans are accepted too. */
+const renderFlag = z.union([z.literal(0), z.literal(1), z.boolean()]).transform(Boolean);
+
+/** The `env` command's bodies, told apart by their one key. */
+export const envCommandSchemas = {
+  name: z
+    .strictObject({
+      name: z.string().min(1).max(200),
+      /** gym-tcp's extension: `gym.make` keyword arguments, e.g. {"is_slippery": false}. */
+      kwargs: z.record(z.string(), z.unknown()).optional(),
+    })
+    .transform((b) => ({ kind: 'make' as const, name: b.name, kwargs: b.kwargs ?? {} })),
+  action: z
+    .strictObject({ action: z.enum(['reset', 'observationspace', 'actionspace', 'close']) })
+    .transform((b) => ({ kind: b.action })),
+  actionspace: z.strictObject({ actionspace: z.literal('sample') }).transform(() => ({ kind: 'sample' as const })),
+  seed: z.strictObject({ seed }).transform((b) => ({ kind: 'seed' as const, seed: b.seed })),
+};
+
+export const commandSchemas = {
+  step: z
+    .strictObject({
+      action: z.unknown().refine((a) => a !== undefined, 'is required'),
+      render: renderFlag.optional(),
+    })
+    .transform((b) => ({ kind: 'step' as const, action: b.action, render: b.render ?? false })),
+  server: z
+    .strictObject({ compression: compressionLevel })
+    .transform((b) => ({ kind: 'compression' as const, level: b.compression })),
+  record_episode_stats: z
+    .strictObject({ action: z.enum(['start', 'stop']) })
+    .transform((b) => ({ kind: 'record_episode_stats' as const, enabled: b.action === 'start' })),
+  url: z.strictObject({ action: z.literal('url') }).transform(() => ({ kind: 'url' as const })),
+};
+
+export type Request =
+  | z.output<(typeof envCommandSchemas)[keyof typeof envCommandSchemas]>
+  | z.output<(typeof commandSchemas)[keyof typeof commandSchemas]>;

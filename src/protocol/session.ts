@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { makeEnv } from '../envs/registry.js';
+import { EnvRunner } from '../envs/runner.js';
+import { ProtocolError, type ErrorCode } from './errors.js';
+import { pyFloat, toPyJson } from './pyjson.js';
+import { parseRequest } from './request.js';
+import type { Request } from './schema.js';
+import { errorJson, errorJsonFor, frameReply } from './sender.js';
+
+/** What a session needs from the transport: where recordings are served, and state carried over. */
+export interface SessionInit {
+  /** e.g. `http://127.0.0.1:4040`; `url` replies point below it. */
+  urlBase: string;
+  compression: number;
+  /** True when the worker that held this connection's state stopped: env requests answer ENV_LOST. */
+  lost: boolean;
+}
+
+/** The outcome of one request: the framed reply (null for the silent requests) and state the transport mirrors. */
+export interface SessionReply {
+  out: string | Uint8Array | null;
+  /** The compression level after this request. */
+  compression: number;
+  /** The connection's env instance id after this request, or null. */
+  instance: string | null;
+}
+
+/**
+ * One connection's protocol state: its env, its compression level. Transport-free: it turns request
+ * lines into framed replies and knows nothing of sockets or threads, so a batch front or an HTTP
+ * front can drive it the same way.
+ */
+export class Session {
+  #runner: EnvRunner | null = null;
+  #instance: string | null = null;
+  #lastInstance: string | null = null;
+  #compression: number;
+  #lost: boolean;
+  readonly #urlBase: string;
+
+  constructor(init: SessionInit) {
+    this.#urlBase = init.urlBase;
+    this.#compression = init.compression;
+    this.#lost = init.lost;
+  }
+
+  /** Handles one request line; never throws: failures become error replies. */
+  handle(line: string): SessionReply {
+    let json: string | null;
+    try {
+      json = this.#execute(parseRequest(line));
+    } catch (err) {
+      json = errorJsonFor(err);
+    }
+    return this.#reply(json);
+  }
+
+  /** A failure the transport detected before the line could be parsed (bad UTF-8, line too long). */
+  fail(code: ErrorCode, message: string): SessionReply {
+    return this.#reply(errorJson(code, message));
+  }
+
+  /** Frees the env (the connection closed). */
+  close(): void {
+    this.#runner = null;
+    this.#instance = null;
+  }
+
+  #reply(json: string | null): SessionReply {
+    return { out: json === null ? null : frameReply(json, this.#compression), compression: this.#compression, instance: this.#instance };
+  }
+
+  #requireEnv(): EnvRunner {
+    if (this.#runner) return this.#runner;
+    if (this.#lost) {
+      throw new ProtocolError('ENV_LOST', `the worker thread that held environment ${this.#lastInstance ?? ''} stopped; create a new one with {"env":{"name": …}}`.replace('  ', ' '));
+    }
+    throw new ProtocolError('NO_ENV', 'no environment on this connection: create one first with {"env":{"name": "CartPole-v1"}}');
+  }
+
+  /** Returns the reply's JSON text, or null for the silent requests. */
+  #execute(request: Request): string | null {
+    switch (request.kind) {
+      case 'make': {
+        const { spec, env } = makeEnv(request.name, request.kwargs);
+        this.#runner = new EnvRunner(spec, env);
+        this.#instance = this.#lastInstance = randomBytes(7).toString('hex').slice(0, 13);
+        this.#compression = 0;
+        this.#lost = false;
+        return `{"instance": "${this.#instance}"}`;
+      }
+      case 'observationspace':
+        return toPyJson({ info: this.#requireEnv().env.observationSpace.describe() });
+      case 'actionspace':
+        return toPyJson({ info: this.#requireEnv().env.actionSpace.describe() });
+      case 'sample': {
+        const env = this.#requireEnv().env;
+        return `{"sample": ${env.actionSpace.encode(env.actionSpace.sample())}}`;
+      }
+      case 'reset': {
+        const runner = this.#requireEnv();
+        const { obs, info } = runner.reset();
+        return `{"observation": ${runner.env.observationSpace.encode(obs)}, "info": ${toPyJson(info)}}`;
+      }
+      case 'step': {
+        const runner = this.#requireEnv();
+        const r = runner.step(request.action);
+        const done = r.terminated || r.truncated;
+        return (
+          `{"observation": ${runner.env.observationSpace.encode(r.obs)}, "reward": ${pyFloat(r.reward)}, ` +
+          `"done": ${done}, "info": ${toPyJson(r.info)}, "terminated": ${r.terminated}, "truncated": ${r.truncated}}`
+        );
+      }
+      case 'seed':
+        this.#requireEnv().seed(request.seed);
+        return null;
+      case 'compression':
+        this.#compression = request.level;
+        return null;
+      case 'record_episode_stats':
+        this.#requireEnv().recordEpisodeStatistics(request.enabled);
+        return null;
+      case 'close':
+        this.#requireEnv();
+        this.close();
+        return null;
+      case 'url':
+        if (this.#lastInstance === null) {
+          throw new ProtocolError('NO_ENV', 'no environment has been created on this connection, so there is no recording');
+        }
+        return toPyJson({ url: `${this.#urlBase}/recordings/${this.#lastInstance}.mp4` });
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export { ActionError, Space } from './space.js';
+export { Discrete } from './discrete.js';
+export { Box, type BoxDtype } from './box.js';
