@@ -33,7 +33,7 @@ function sessionOf(conn: number): Session {
   if (!session) {
     // The pool sends `init` before a connection's first request on a worker; should that ever be
     // missing, answer as for a lost environment rather than fail the whole batch.
-    session = new Session({ urlBase: '', compression: 0, lost: true });
+    session = new Session({ urlBase: '', compression: 0, lastInstance: null, lost: true });
     sessions.set(conn, session);
   }
   return session;

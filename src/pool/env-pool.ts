@@ -83,7 +83,7 @@ export class EnvPool {
       concurrentTasksPerWorker: this.#tasksInFlight,
       recordTiming: false,
       loadBalancer: (task, candidates) => {
-        const slot = this.#slots[(task[Piscina.queueOptionsSymbol] as { slot: number }).slot];
+        const slot = this.#slots[((task as unknown as Record<symbol, { slot: number }>)[Piscina.queueOptionsSymbol]).slot];
         if (slot.threadId !== null) return candidates.find((w) => w.id === slot.threadId) ?? null;
         const taken = new Set(this.#slots.map((s) => s.threadId));
         const free = candidates.find((w) => !taken.has(w.id)) ?? null;

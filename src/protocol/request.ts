@@ -27,7 +27,7 @@ export function parseRequest(line: string): Request {
   const body = (message as Record<string, unknown>)[command];
   if (command === 'env') return parseEnvCommand(body);
   if (!Object.hasOwn(commandSchemas, command)) {
-    throw new ProtocolError('UNKNOWN_COMMAND', `unknown command "${preview(command)}"; known: ${COMMANDS}`);
+    throw new ProtocolError('UNKNOWN_COMMAND', `unknown command ${preview(command)}; known: ${COMMANDS}`);
   }
   return validate(commandSchemas[command as keyof typeof commandSchemas], body, command);
 }

@@ -12,7 +12,9 @@ export interface SessionInit {
   /** e.g. `http://127.0.0.1:4040`; `url` replies point below it. */
   urlBase: string;
   compression: number;
-  /** True when the worker that held this connection's state stopped: env requests answer ENV_LOST. */
+  /** The connection's current or last env, kept across a lost worker so `url` still answers. */
+  lastInstance: string | null;
+  /** True when the worker that held this connection's env stopped: env requests answer ENV_LOST. */
   lost: boolean;
 }
 
@@ -41,6 +43,7 @@ export class Session {
   constructor(init: SessionInit) {
     this.#urlBase = init.urlBase;
     this.#compression = init.compression;
+    this.#lastInstance = init.lastInstance;
     this.#lost = init.lost;
   }
 
@@ -73,7 +76,7 @@ export class Session {
   #requireEnv(): EnvRunner {
     if (this.#runner) return this.#runner;
     if (this.#lost) {
-      throw new ProtocolError('ENV_LOST', `the worker thread that held environment ${this.#lastInstance ?? ''} stopped; create a new one with {"env":{"name": …}}`.replace('  ', ' '));
+      throw new ProtocolError('ENV_LOST', `the worker thread that held environment ${this.#lastInstance} stopped; create a new one with {"env":{"name": …}}`);
     }
     throw new ProtocolError('NO_ENV', 'no environment on this connection: create one first with {"env":{"name": "CartPole-v1"}}');
   }

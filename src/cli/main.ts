@@ -1,0 +1,129 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { kwargDefaults, listEnvSpecs } from '../envs/registry.js';
+import { DEFAULT_SERVER_OPTIONS, GymTcpServer } from '../server/tcp-server.js';
+
+const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
+
+function integer(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+const program = new Command('gym-tcp')
+  .description('Gymnasium environments over a plain TCP socket, compatible with gym-tcp-api clients.')
+  .version(version);
+
+program
+  .command('serve')
+  .description('start the TCP server')
+  .addOption(new Option('-p, --port <port>', 'TCP port to listen on').env('GYM_TCP_PORT').argParser(integer(0, 65535)).default(DEFAULT_SERVER_OPTIONS.port))
+  .addOption(
+    new Option('-H, --host <address>', 'address to listen on (0.0.0.0 for every interface)')
+      .env('GYM_TCP_HOST')
+      .default(DEFAULT_SERVER_OPTIONS.host),
+  )
+  .addOption(
+    new Option('-w, --workers <n>', 'worker threads hosting the environments')
+      .env('GYM_TCP_WORKERS')
+      .argParser(integer(1, 256))
+      .default(DEFAULT_SERVER_OPTIONS.workers),
+  )
+  .addOption(
+    new Option('--max-line-bytes <bytes>', 'longest request line; a longer one is answered LINE_TOO_LONG and the connection closed')
+      .env('GYM_TCP_MAX_LINE_BYTES')
+      .argParser(integer(64, 1 << 30))
+      .default(DEFAULT_SERVER_OPTIONS.maxLineBytes),
+  )
+  .addOption(
+    new Option('--max-pipeline <n>', 'requests a connection may have unanswered before the server stops reading it')
+      .env('GYM_TCP_MAX_PIPELINE')
+      .argParser(integer(1, 1 << 20))
+      .default(DEFAULT_SERVER_OPTIONS.maxPipeline),
+  )
+  .addOption(
+    new Option('--public-url <url>', 'base of the links in `url` replies (default: http://<address the client reached>:<port>)').env(
+      'GYM_TCP_PUBLIC_URL',
+    ),
+  )
+  .addOption(
+    new Option('--drain-timeout <ms>', 'on SIGINT/SIGTERM, how long to wait for requests in flight before closing')
+      .env('GYM_TCP_DRAIN_TIMEOUT')
+      .argParser(integer(0, 3_600_000))
+      .default(DEFAULT_SERVER_OPTIONS.drainTimeoutMs),
+  )
+  .action(async (opts) => {
+    const server = await GymTcpServer.listen({
+      port: opts.port,
+      host: opts.host,
+      workers: opts.workers,
+      maxLineBytes: opts.maxLineBytes,
+      maxPipeline: opts.maxPipeline,
+      publicUrl: opts.publicUrl,
+      drainTimeoutMs: opts.drainTimeout,
+    });
+    const { host, port } = server.address();
+    console.log(`gym-tcp ${version} listening on ${host.includes(':') ? `[${host}]` : host}:${port} with ${opts.workers} worker threads`);
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        console.error(`${signal} again: exiting now`);
+        process.exit(1);
+      }
+      stopping = true;
+      console.log(`${signal}: no new connections; answering requests in flight (up to ${opts.drainTimeout} ms)`);
+      server.close().then(
+        () => {
+          console.log('gym-tcp stopped');
+          process.exit(0);
+        },
+        (err) => {
+          console.error('error while stopping:', err);
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+program
+  .command('envs')
+  .description('list the environments the server offers')
+  .option('--json', 'print JSON for programs instead of a table')
+  .action((opts: { json?: boolean }) => {
+    const rows = listEnvSpecs().map((spec) => {
+      const env = spec.make(spec.kwargs.parse({}));
+      return {
+        id: spec.id,
+        observation_space: env.observationSpace.describe(),
+        action_space: env.actionSpace.describe(),
+        max_episode_steps: spec.maxEpisodeSteps,
+        reward_threshold: spec.rewardThreshold,
+        kwargs: kwargDefaults(spec),
+        summary: spec.summary,
+      };
+    });
+    if (opts.json) {
+      console.log(JSON.stringify(rows, null, 2));
+      return;
+    }
+    const space = (s: Record<string, unknown>) =>
+      s.name === 'Discrete' ? `Discrete(${s.n}${s.start ? `, start=${s.start}` : ''})` : s.name === 'Box' ? `Box(${(s.shape as number[]).join('x')}, ${s.dtype})` : String(s.name);
+    const table = rows.map((r) => [
+      r.id,
+      space(r.observation_space),
+      space(r.action_space),
+      r.max_episode_steps === null ? '-' : String(r.max_episode_steps),
+      r.reward_threshold === null ? '-' : String(r.reward_threshold),
+      Object.entries(r.kwargs).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') || '-',
+    ]);
+    const header = ['id', 'observation', 'action', 'time limit', 'reward threshold', 'kwargs (defaults)'];
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
+    for (const row of [header, ...table]) console.log(row.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd());
+  });
+
+await program.parseAsync();

@@ -1,0 +1,179 @@
+/**
+ * A TypeScript client for gym-tcp (and for gym-tcp-api servers): the protocol of PROTOCOL.md, one
+ * environment per connection. Requests that get a reply return a promise of it; the silent ones
+ * (seed, compression, record_episode_stats, close) return nothing — should the server reject one,
+ * its error reply arrives in order and rejects the next awaited request.
+ */
+import net from 'node:net';
+import { inflateSync } from 'node:zlib';
+
+export interface SpaceInfo {
+  name: string;
+  n?: number;
+  start?: number;
+  shape?: number[];
+  low?: number[];
+  high?: number[];
+  dtype?: string;
+  [key: string]: unknown;
+}
+
+export interface StepReply<O = unknown> {
+  observation: O;
+  reward: number;
+  done: boolean;
+  terminated: boolean;
+  truncated: boolean;
+  info: Record<string, unknown>;
+}
+
+/** An `{"error": {"code", "message"}}` reply. */
+export class GymServerError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+const TERMINATOR = Buffer.from('\r\n\r\n');
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+}
+
+export class GymClient {
+  readonly #socket: net.Socket;
+  readonly #waiters: Waiter[] = [];
+  #buffer: Buffer = Buffer.alloc(0);
+  #closedError: Error | null = null;
+
+  private constructor(socket: net.Socket) {
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', (err) => this.#fail(err));
+    socket.on('close', () => this.#fail(new Error('connection closed by the server')));
+  }
+
+  static connect(port = 4040, host = '127.0.0.1'): Promise<GymClient> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, host);
+      socket.once('connect', () => {
+        socket.off('error', reject);
+        resolve(new GymClient(socket));
+      });
+      socket.once('error', reject);
+    });
+  }
+
+  /** Sends one request object and resolves with its (decompressed, parsed) reply. */
+  request<T = Record<string, unknown>>(message: object): Promise<T> {
+    return this.requestLine(JSON.stringify(message));
+  }
+
+  /** Sends a raw line (without terminator) and resolves with the parsed reply. */
+  requestLine<T = Record<string, unknown>>(line: string): Promise<T> {
+    if (this.#closedError) return Promise.reject(this.#closedError);
+    return new Promise<T>((resolve, reject) => {
+      this.#waiters.push({ resolve: resolve as (v: unknown) => void, reject });
+      this.#socket.write(line + '\r\n');
+    });
+  }
+
+  /** Sends a request that gets no reply. */
+  sendSilent(message: object): void {
+    this.#socket.write(JSON.stringify(message) + '\r\n');
+  }
+
+  async make(name: string, kwargs?: Record<string, unknown>): Promise<string> {
+    const env: Record<string, unknown> = { name };
+    if (kwargs) env.kwargs = kwargs;
+    const reply = await this.request<{ instance: string }>({ env });
+    return reply.instance;
+  }
+
+  async observationSpace(): Promise<SpaceInfo> {
+    return (await this.request<{ info: SpaceInfo }>({ env: { action: 'observationspace' } })).info;
+  }
+
+  async actionSpace(): Promise<SpaceInfo> {
+    return (await this.request<{ info: SpaceInfo }>({ env: { action: 'actionspace' } })).info;
+  }
+
+  async sample<A = unknown>(): Promise<A> {
+    return (await this.request<{ sample: A }>({ env: { actionspace: 'sample' } })).sample;
+  }
+
+  async reset<O = unknown>(): Promise<{ observation: O; info: Record<string, unknown> }> {
+    return this.request({ env: { action: 'reset' } });
+  }
+
+  step<O = unknown>(action: unknown, render = false): Promise<StepReply<O>> {
+    return this.request({ step: { action, render: render ? 1 : 0 } });
+  }
+
+  /** Seeds the action space now and the env at the next reset (see the README). */
+  seed(seed: number | bigint): void {
+    this.sendSilent({ env: { seed: String(seed) } });
+  }
+
+  compression(level: number): void {
+    this.sendSilent({ server: { compression: String(level) } });
+  }
+
+  recordEpisodeStats(enabled = true): void {
+    this.sendSilent({ record_episode_stats: { action: enabled ? 'start' : 'stop' } });
+  }
+
+  closeEnv(): void {
+    this.sendSilent({ env: { action: 'close' } });
+  }
+
+  async url(): Promise<string> {
+    return (await this.request<{ url: string }>({ url: { action: 'url' } })).url;
+  }
+
+  /** Closes the connection (the server frees its environment). */
+  end(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#socket.destroyed) return resolve();
+      this.#socket.once('close', () => resolve());
+      this.#socket.end();
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
+    let start = 0;
+    for (let end = this.#buffer.indexOf(TERMINATOR); end !== -1; end = this.#buffer.indexOf(TERMINATOR, start)) {
+      this.#onReply(this.#buffer.subarray(start, end));
+      start = end + TERMINATOR.length;
+    }
+    this.#buffer = start === this.#buffer.length ? Buffer.alloc(0) : this.#buffer.subarray(start);
+  }
+
+  #onReply(body: Buffer): void {
+    const waiter = this.#waiters.shift();
+    if (!waiter) return; // a reply nobody waits for: an error to a silent request with none after it
+    let reply: Record<string, unknown>;
+    try {
+      // JSON replies start with '{'; anything else is a zlib stream (compression is on).
+      const text = body[0] === 0x7b ? body.toString('utf8') : inflateSync(body).toString('utf8');
+      reply = JSON.parse(text);
+    } catch (err) {
+      waiter.reject(new Error(`unreadable reply: ${(err as Error).message}`));
+      return;
+    }
+    const error = reply.error as { code: string; message: string } | undefined;
+    if (error && typeof error === 'object') waiter.reject(new GymServerError(error.code, error.message));
+    else waiter.resolve(reply);
+  }
+
+  #fail(err: Error): void {
+    this.#closedError ??= err;
+    for (const waiter of this.#waiters.splice(0)) waiter.reject(err);
+  }
+}

@@ -1,0 +1,147 @@
+import type { Socket } from 'node:net';
+import type { EnvPool, ResultSink } from '../pool/env-pool.js';
+import type { WorkItem, WorkResult } from '../pool/work.js';
+import type { ErrorCode } from '../protocol/errors.js';
+import { LineReceiver } from '../protocol/receiver.js';
+import { errorJson, frameReply } from '../protocol/sender.js';
+
+export interface ConnectionLimits {
+  maxLineBytes: number;
+  /** Requests read but not yet answered; past this the socket is not read until replies catch up. */
+  maxPipeline: number;
+}
+
+/**
+ * One client socket on the main thread. It only moves bytes: complete lines go to the worker that
+ * holds the connection's session, replies come back framed and are written in request order. It
+ * mirrors the little session state it needs if the worker dies (compression level, env id).
+ */
+export class Connection implements ResultSink {
+  sessionGeneration = -1;
+  #pending = 0;
+  #compression = 0;
+  #instance: string | null = null;
+  #lastInstance: string | null = null;
+  #readingPaused = false;
+  #draining = false;
+  #closed = false;
+  #corked = false;
+  readonly #receiver: LineReceiver;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    readonly slot: number,
+    readonly pool: EnvPool,
+    readonly urlBase: string,
+    readonly limits: ConnectionLimits,
+    readonly onClose: (connection: Connection) => void,
+  ) {
+    this.#receiver = new LineReceiver(limits.maxLineBytes, {
+      line: (line) => this.#send({ conn: id, line }),
+      reject: (code, message, fatal) => this.#reject(code, message, fatal),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#receiver.push(chunk));
+    socket.on('drain', () => this.#updateFlow());
+    socket.on('error', () => {}); // resets by the peer end up in 'close'
+    socket.on('close', () => this.#onSocketClose());
+  }
+
+  /** Requests read whose replies are not yet written. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  get instance(): string | null {
+    return this.#instance;
+  }
+
+  sessionInit(): WorkItem {
+    return {
+      conn: this.id,
+      init: { urlBase: this.urlBase, compression: this.#compression, lastInstance: this.#lastInstance, lost: this.#instance !== null },
+    };
+  }
+
+  deliver(result: WorkResult): void {
+    if (result === null) return; // init / drop carry no reply
+    this.#pending -= 1;
+    this.#compression = result.compression;
+    this.#instance = result.instance;
+    if (result.instance !== null) this.#lastInstance = result.instance;
+    if (result.out !== null) this.#write(result.out);
+    this.#updateFlow();
+  }
+
+  workerLost(item: WorkItem): void {
+    if (!('line' in item || 'fail' in item)) return;
+    this.#pending -= 1;
+    const lost = this.#instance ?? this.#lastInstance;
+    this.#instance = null;
+    this.#write(
+      frameReply(
+        errorJson('ENV_LOST', `the worker thread holding this connection's state stopped while answering${lost ? ` (environment ${lost} is gone)` : ''}; create a new environment`),
+        this.#compression,
+      ),
+    );
+    this.#updateFlow();
+  }
+
+  /** Stops reading; the connection ends once every request read so far is answered. */
+  drain(): void {
+    this.#draining = true;
+    this.socket.pause();
+    this.#updateFlow();
+  }
+
+  #send(item: WorkItem): void {
+    this.#pending += 1;
+    this.pool.send(this.slot, item, this);
+    if (this.#pending >= this.limits.maxPipeline) this.#updateFlow();
+  }
+
+  #reject(code: ErrorCode, message: string, fatal: boolean): void {
+    this.#send({ conn: this.id, fail: code, message });
+    if (fatal) this.drain();
+  }
+
+  #write(out: string | Uint8Array): void {
+    if (this.#closed) return;
+    if (!this.#corked) {
+      // Replies for this connection from one batch leave in one write.
+      this.#corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.socket.uncork();
+      });
+    }
+    this.socket.write(out);
+  }
+
+  #updateFlow(): void {
+    if (this.#closed) return;
+    if (this.#draining) {
+      if (this.#pending === 0) {
+        this.socket.end();
+        // A peer that never closes its side does not keep the socket forever.
+        setTimeout(() => this.socket.destroy(), 5000).unref();
+      }
+      return;
+    }
+    const shouldPause = this.#pending >= this.limits.maxPipeline || this.socket.writableNeedDrain;
+    if (shouldPause !== this.#readingPaused) {
+      this.#readingPaused = shouldPause;
+      if (shouldPause) this.socket.pause();
+      else this.socket.resume();
+    }
+  }
+
+  #onSocketClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.sessionGeneration >= 0) this.pool.send(this.slot, { conn: this.id, drop: true }, this);
+    this.onClose(this);
+  }
+}
