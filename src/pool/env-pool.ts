@@ -91,9 +91,12 @@ export class EnvPool {
         return free;
       },
     });
-    this.piscina.on('workerDestroy', (worker: { id: number }) => {
-      const slot = this.#slots.find((s) => s.threadId === worker.id);
-      if (slot) this.#workerLost(slot);
+    // A worker that exited reports threadId -1 here, so find the slots whose thread is gone.
+    this.piscina.on('workerDestroy', () => {
+      setImmediate(() => {
+        const live = new Set(this.piscina.threads.map((t) => t.threadId));
+        for (const slot of this.#slots) if (slot.threadId !== null && !live.has(slot.threadId)) this.#workerLost(slot);
+      });
     });
     // A worker that dies while idle is reported here; its slot is handled by workerDestroy.
     this.piscina.on('error', () => {});

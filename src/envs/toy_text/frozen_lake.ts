@@ -1,0 +1,228 @@
+/**
+ * FrozenLake: walk from the start tile to the goal across a frozen lake without falling into a hole;
+ * on slippery ice a move may go sideways. Dynamics, transition table and generator calls follow
+ * Gymnasium 1.3's frozen_lake.py.
+ *
+ * | | |
+ * |---|---|
+ * | Observation | Discrete(nrow·ncol): the position, row·ncol + col (16 on the 4x4 map, 64 on 8x8) |
+ * | Action | Discrete(4): 0 left, 1 down, 2 right, 3 up |
+ * | Reward | `reward_schedule` = (goal, hole, frozen or start), by the tile moved onto; (1, 0, 0) by default. 0 for a step taken from a goal or hole tile |
+ * | Start | a start tile ("S"; position 0 on the built-in maps) |
+ * | Termination | moving onto a hole ("H") or the goal ("G") |
+ * | Truncation | 100 steps (FrozenLake-v1), 200 (FrozenLake8x8-v1), by the time limit |
+ * | Info | `prob`: the probability of the transition taken (int 1 on reset, a float on steps) |
+ *
+ * With `is_slippery` the move goes in the intended direction with probability `success_rate` and to
+ * each perpendicular direction with (1 - success_rate) / 2; the three are tried in the order
+ * (a - 1) mod 4, a, (a + 1) mod 4. Every step draws one `random()`, even when the move is certain.
+ */
+import { z } from 'zod';
+import { PyFloat } from '../../protocol/pyjson.js';
+import { NpRandom, categoricalSample } from '../../rng/index.js';
+import { Discrete } from '../../spaces/index.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+
+export const LEFT = 0;
+export const DOWN = 1;
+export const RIGHT = 2;
+export const UP = 3;
+
+/** The built-in maps: S start, F frozen, H hole, G goal. */
+export const FROZEN_LAKE_MAPS: Readonly<Record<'4x4' | '8x8', readonly string[]>> = {
+  '4x4': ['SFFF', 'FHFH', 'FFFH', 'HFFG'],
+  '8x8': ['SFFFFFFF', 'FFFFFFFF', 'FFFHFFFF', 'FFFFFHFF', 'FFFHFFFF', 'FHHFFFHF', 'FHFFHFHF', 'FFFHFFFG'],
+};
+
+/** True when the goal can be reached from the top-left corner without stepping on a hole. */
+function goalReachable(board: readonly string[][]): boolean {
+  const rows = board.length;
+  const cols = board[0].length;
+  const seen = new Set<number>([0]);
+  const stack: [number, number][] = [[0, 0]];
+  while (stack.length > 0) {
+    const [r, c] = stack.pop()!;
+    for (const [dr, dc] of [[1, 0], [0, 1], [-1, 0], [0, -1]]) {
+      const nr = r + dr;
+      const nc = c + dc;
+      if (nr < 0 || nr >= rows || nc < 0 || nc >= cols || seen.has(nr * cols + nc)) continue;
+      const tile = board[nr][nc];
+      if (tile === 'G') return true;
+      if (tile === 'H') continue;
+      seen.add(nr * cols + nc);
+      stack.push([nr, nc]);
+    }
+  }
+  return false;
+}
+
+/**
+ * Gymnasium's `generate_random_map(size, p, seed)`: a size×size map whose tiles are frozen with
+ * probability p (holes otherwise), start top-left, goal bottom-right, drawn again until the goal is
+ * reachable. Same seed, same map as Gymnasium: each attempt is NumPy's
+ * `choice(["F", "H"], (size, size), p=[p, 1-p])`, one `random()` per tile in row-major order, a hole
+ * when the draw is at or above the normalised cumulative probability of "F".
+ * Without a seed the generator is seeded from OS entropy.
+ */
+export function generateRandomMap(size = 8, p = 0.8, seed: bigint | number | null = null): string[] {
+  if (!Number.isSafeInteger(size) || size < 2) {
+    // A 1x1 board has its start overwritten by the goal and no attempt can ever succeed.
+    throw new RangeError(`generateRandomMap: size must be an integer >= 2, got ${size}`);
+  }
+  if (!(p >= 0)) throw new RangeError(`generateRandomMap: p must be a probability, got ${p}`);
+  const rng = seed === null ? NpRandom.fromEntropy() : NpRandom.fromSeed(seed);
+  const frozen = Math.min(1, p);
+  // NumPy: cdf = cumsum([p, 1 - p]); cdf /= cdf[-1]; index = searchsorted(cdf, u, side="right").
+  const total = frozen + (1 - frozen);
+  const frozenCdf = frozen / total;
+  for (;;) {
+    const board: string[][] = [];
+    for (let r = 0; r < size; r++) {
+      const row: string[] = [];
+      for (let c = 0; c < size; c++) row.push(rng.random() >= frozenCdf ? 'H' : 'F');
+      board.push(row);
+    }
+    board[0][0] = 'S';
+    board[size - 1][size - 1] = 'G';
+    if (goalReachable(board)) return board.map((row) => row.join(''));
+  }
+}
+
+const mapSchema = z
+  .array(z.string())
+  .min(1)
+  .refine((rows) => rows[0].length > 0 && rows.every((row) => row.length === rows[0].length), {
+    message: 'desc must be a non-empty list of rows of equal length',
+  })
+  .refine((rows) => rows.every((row) => /^[SFHG]*$/.test(row)), {
+    message: 'desc tiles must be S (start), F (frozen), H (hole) or G (goal)',
+  })
+  .refine((rows) => rows.some((row) => row.includes('S')), { message: 'desc needs at least one start tile S' });
+
+/** Gymnasium's constructor arguments; `map_name` defaults to the registered map of the id. */
+function makeKwargsSchema(defaultMap: '4x4' | '8x8') {
+  return z.strictObject({
+    /** A custom map (list of rows); overrides map_name. */
+    desc: mapSchema.nullable().default(null),
+    /** A built-in map; with desc and map_name both null, a random 8x8 map is generated. */
+    map_name: z.enum(['4x4', '8x8']).nullable().default(defaultMap),
+    is_slippery: z.boolean().default(true),
+    success_rate: z.number().min(0).max(1).default(1.0 / 3.0),
+    /** Rewards for moving onto the goal, a hole, a frozen (or start) tile. */
+    reward_schedule: z.tuple([z.number(), z.number(), z.number()]).default([1, 0, 0]),
+  });
+}
+
+export const frozenLakeKwargs = makeKwargsSchema('4x4');
+export const frozenLake8x8Kwargs = makeKwargsSchema('8x8');
+export type FrozenLakeKwargs = z.infer<typeof frozenLakeKwargs>;
+
+interface Transition {
+  prob: number;
+  next: number;
+  reward: number;
+  terminated: boolean;
+}
+
+export class FrozenLakeEnv extends Env<number, number> {
+  readonly observationSpace: Discrete;
+  readonly actionSpace = new Discrete(4);
+  /** The map in use, one string per row. */
+  readonly desc: readonly string[];
+  readonly nrow: number;
+  readonly ncol: number;
+  /** Gymnasium's `P[s][a]`: the possible transitions, in the order they are sampled. */
+  readonly P: readonly (readonly (readonly Transition[])[])[];
+  readonly initialStateDistrib: readonly number[];
+  /** Current position (Gymnasium's `s`). */
+  s = 0;
+  /** Gymnasium's `lastaction`; null after reset. */
+  lastAction: number | null = null;
+
+  constructor(kwargs: Partial<FrozenLakeKwargs> = {}) {
+    super();
+    const mapName = kwargs.map_name === undefined ? '4x4' : kwargs.map_name;
+    const desc = kwargs.desc ?? (mapName === null ? generateRandomMap() : FROZEN_LAKE_MAPS[mapName]);
+    const isSlippery = kwargs.is_slippery ?? true;
+    const successRate = kwargs.success_rate ?? 1.0 / 3.0;
+    const rewardSchedule = kwargs.reward_schedule ?? [1, 0, 0];
+
+    this.desc = [...desc];
+    const nrow = (this.nrow = desc.length);
+    const ncol = (this.ncol = desc[0].length);
+    const nS = nrow * ncol;
+
+    const starts = desc.join('').split('').map((tile) => (tile === 'S' ? 1 : 0));
+    const startCount = starts.reduce((a: number, b) => a + b, 0);
+    this.initialStateDistrib = starts.map((x) => x / startCount);
+
+    const failRate = (1.0 - successRate) / 2.0;
+    const moveTo = (row: number, col: number, a: number): Omit<Transition, 'prob'> => {
+      if (a === LEFT) col = Math.max(col - 1, 0);
+      else if (a === DOWN) row = Math.min(row + 1, nrow - 1);
+      else if (a === RIGHT) col = Math.min(col + 1, ncol - 1);
+      else if (a === UP) row = Math.max(row - 1, 0);
+      const tile = desc[row][col];
+      const reward = tile === 'G' ? rewardSchedule[0] : tile === 'H' ? rewardSchedule[1] : rewardSchedule[2];
+      return { next: row * ncol + col, reward, terminated: tile === 'G' || tile === 'H' };
+    };
+
+    const P: Transition[][][] = [];
+    for (let row = 0; row < nrow; row++) {
+      for (let col = 0; col < ncol; col++) {
+        const s = row * ncol + col;
+        const tile = desc[row][col];
+        const byAction: Transition[][] = [];
+        for (let a = 0; a < 4; a++) {
+          if (tile === 'G' || tile === 'H') {
+            byAction.push([{ prob: 1.0, next: s, reward: 0, terminated: true }]);
+          } else if (isSlippery) {
+            byAction.push(
+              [(a + 3) % 4, a, (a + 1) % 4].map((b) => ({ prob: b === a ? successRate : failRate, ...moveTo(row, col, b) })),
+            );
+          } else {
+            byAction.push([{ prob: 1.0, ...moveTo(row, col, a) }]);
+          }
+        }
+        P.push(byAction);
+      }
+    }
+    this.P = P;
+    this.observationSpace = new Discrete(nS);
+  }
+
+  reset(): ResetResult<number> {
+    this.s = categoricalSample(this.initialStateDistrib, this.rng);
+    this.lastAction = null;
+    return { obs: this.s, info: { prob: 1 } };
+  }
+
+  step(action: number): StepResult<number> {
+    const transitions = this.P[this.s][action];
+    const t = transitions[categoricalSample(transitions.map((x) => x.prob), this.rng)];
+    this.s = t.next;
+    this.lastAction = action;
+    return { obs: t.next, reward: t.reward, terminated: t.terminated, truncated: false, info: { prob: new PyFloat(t.prob) } };
+  }
+}
+
+const SUMMARY = 'Cross a frozen lake from start to goal without falling into a hole; the ice is slippery.';
+
+export const frozenLakeSpecs: EnvSpec<typeof frozenLakeKwargs>[] = [
+  {
+    id: 'FrozenLake-v1',
+    maxEpisodeSteps: 100,
+    rewardThreshold: 0.7,
+    kwargs: frozenLakeKwargs,
+    make: (kwargs) => new FrozenLakeEnv(kwargs),
+    summary: SUMMARY,
+  },
+  {
+    id: 'FrozenLake8x8-v1',
+    maxEpisodeSteps: 200,
+    rewardThreshold: 0.85,
+    kwargs: frozenLake8x8Kwargs,
+    make: (kwargs) => new FrozenLakeEnv(kwargs),
+    summary: SUMMARY + ' (8x8 map)',
+  },
+];

@@ -1,0 +1,288 @@
+/**
+ * The wire protocol of PROTOCOL.md, checked over real TCP sockets against a real server with real
+ * worker threads, byte for byte where the C++ client depends on bytes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inflateSync } from 'node:zlib';
+import type { GymTcpServer } from '../src/server/tcp-server.js';
+import { CPP, RawClient, golden, startServer } from './helpers.js';
+
+let server: GymTcpServer;
+beforeAll(async () => {
+  server = await startServer({ maxLineBytes: 4096 });
+});
+afterAll(() => server.close());
+
+const cartpole = golden('CartPole-v1.json');
+const FLOAT = /^-?\d+\.\d+(e[+-]\d+)?$|^-?\d(\.\d+)?e[+-]\d+$/;
+
+describe('the C++ client session', () => {
+  it('make, spaces, seed, reset, sample, step, stats, compression, close, url — exact bytes', async () => {
+    const c = await RawClient.connect(server);
+    c.send(CPP.make('CartPole-v1') + '\r\n');
+    const made = (await c.nextRaw()).toString();
+    expect(made).toMatch(/^\{"instance": "[0-9a-f]{13}"\}$/);
+    const instance = JSON.parse(made).instance;
+
+    c.send(CPP.observationSpace + '\r\n');
+    expect((await c.nextRaw()).toString()).toBe(
+      '{"info": {"name": "Box", "shape": [4], "low": [-4.800000190734863, -1e+100, -0.41887903213500977, -1e+100], ' +
+        '"high": [4.800000190734863, 1e+100, 0.41887903213500977, 1e+100], "dtype": "float32"}}',
+    );
+    c.send(CPP.actionSpace + '\r\n');
+    expect(JSON.parse((await c.nextRaw()).toString())).toEqual({ info: { name: 'Discrete', n: 2, start: 0, dtype: 'int64' } });
+
+    // Seeding is silent: the next reply belongs to the reset.
+    c.send(CPP.seed(42) + '\r\n');
+    c.send(CPP.reset + '\r\n');
+    const reset = await c.next();
+    const expected = cartpole.reset_by_seed.find((r: any) => r.seed === 42);
+    expect(reset.observation).toEqual(expected.obs);
+    expect(reset.info).toEqual({});
+
+    // The action space was seeded with the same seed: samples are Gymnasium's action_space.seed(42).
+    const samples = [];
+    for (let i = 0; i < 5; i++) samples.push((await c.ask(CPP.sample)).sample);
+    expect(samples).toEqual(cartpole.action_sample_by_seed.find((s: any) => s.seed === 42).samples.slice(0, 5));
+
+    c.send(CPP.step('1') + '\r\n');
+    const stepText = (await c.nextRaw()).toString();
+    expect(stepText).toMatch(/^\{"observation": \[[^\]]+\], "reward": 1\.0, "done": false, "info": \{\}, "terminated": false, "truncated": false\}$/);
+
+    c.send(CPP.compression(9) + '\r\n');
+    c.send(CPP.recordStats + '\r\n');
+    let last: any;
+    for (let i = 0; i < 600; i++) {
+      c.send(CPP.step('1', 1) + '\r\n');
+      const raw = await c.nextRaw();
+      expect(raw[0]).toBe(0x78);
+      expect(raw[1]).toBe(0xda);
+      last = JSON.parse(inflateSync(raw).toString());
+      if (last.done) break;
+    }
+    expect(last.done).toBe(true);
+    expect(last.terminated).toBe(true);
+    expect(Number.isInteger(last.info.episode.l)).toBe(true);
+    expect(last.info.episode.r).toBe(last.info.episode.l); // +1.0 per step, first step included
+    expect(last.info.episode.t).toBeGreaterThanOrEqual(0);
+
+    c.send(CPP.close + '\r\n');
+    c.send(CPP.url + '\r\n');
+    const url = await c.next(true);
+    expect(url.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${server.address().port}/recordings/${instance}\\.mp4$`));
+
+    // After close the env is gone, the connection is not.
+    c.send(CPP.reset + '\r\n');
+    expect((await c.next(true)).error.code).toBe('NO_ENV');
+    // name resets compression to 0: the instance reply is plain.
+    c.send(CPP.make('CartPole-v0') + '\r\n');
+    expect((await c.nextRaw()).toString()).toMatch(/^\{"instance": "[0-9a-f]{13}"\}$/);
+    expect((await c.ask(CPP.reset)).observation).toHaveLength(4);
+    await c.end();
+  });
+
+  it('episode statistics report return, length and time on the step that ends the episode', async () => {
+    const c = await RawClient.connect(server);
+    await c.ask(CPP.make('CartPole-v1'));
+    c.send(CPP.recordStats + '\r\n' + CPP.seed(7) + '\r\n');
+    await c.ask(CPP.reset);
+    const episode = cartpole.episodes[0];
+    let text = '';
+    for (const step of episode.steps) {
+      c.send(CPP.step(String(step.action)) + '\r\n');
+      text = (await c.nextRaw()).toString();
+    }
+    expect(text).toMatch(new RegExp(`"info": \\{"episode": \\{"r": ${episode.length}\\.0, "l": ${episode.length}, "t": \\d+\\.\\d+`));
+    expect(text).toContain('"done": true');
+    await c.end();
+  });
+
+  it('writes floats as floats and integers as integers', async () => {
+    const c = await RawClient.connect(server);
+    await c.ask(CPP.make('CartPole-v1'));
+    c.send(CPP.seed(0) + '\r\n');
+    await c.ask(CPP.reset);
+    c.send(CPP.step('0') + '\r\n');
+    const text = (await c.nextRaw()).toString();
+    const numbers = text.match(/\[([^\]]+)\]/)![1].split(', ');
+    for (const n of numbers) expect(n).toMatch(FLOAT);
+    expect(text).toContain('"reward": 1.0');
+    c.send(CPP.sample + '\r\n');
+    expect((await c.nextRaw()).toString()).toMatch(/^\{"sample": [01]\}$/);
+    await c.end();
+  });
+});
+
+describe('framing and order', () => {
+  it('accepts LF-only terminators and answers pipelined requests in order, silent ones silent', async () => {
+    const c = await RawClient.connect(server);
+    const lines = [CPP.make('CartPole-v1'), CPP.seed(1), CPP.reset];
+    for (let i = 0; i < 100; i++) lines.push(i % 10 === 0 ? CPP.recordStats : i % 7 === 0 ? CPP.sample : CPP.step(String(i % 2)));
+    lines.push(CPP.compression(0), CPP.url);
+    c.send(lines.join('\n') + '\n');
+    const expectedKinds = lines
+      .filter((l) => !l.includes('"seed"') && !l.includes('record_episode_stats') && !l.includes('compression'))
+      .map((l) => (l.includes('"name"') ? 'instance' : l.includes('reset') || l.includes('"step"') ? 'observation' : l.includes('sample') ? 'sample' : 'url'));
+    const replies = [];
+    for (let i = 0; i < expectedKinds.length; i++) replies.push(await c.next());
+    expect(replies.map((r) => Object.keys(r)[0])).toEqual(expectedKinds);
+    // Nothing else arrives: the next reply is the one for the next request.
+    expect((await c.ask(CPP.url)).url).toBeDefined();
+    expect(c.unread.length).toBe(0);
+    await c.end();
+  });
+
+  it('takes a request split across many writes and several requests in one write', async () => {
+    const c = await RawClient.connect(server);
+    const line = CPP.make('CartPole-v1') + '\r\n';
+    for (const ch of line) {
+      c.send(ch);
+      await new Promise((r) => setImmediate(r));
+    }
+    expect((await c.next()).instance).toMatch(/^[0-9a-f]{13}$/);
+    c.send(`${CPP.reset}\r\n${CPP.step('0')}\r\n${CPP.step('1')}\r\n`);
+    expect((await c.next()).observation).toHaveLength(4);
+    expect((await c.next()).reward).toBe(1);
+    expect((await c.next()).reward).toBe(1);
+    await c.end();
+  });
+});
+
+describe('compression', () => {
+  it('sends a zlib stream (78 DA at level 9) then an uncompressed CRLFCRLF, and level 0 turns it off', async () => {
+    const c = await RawClient.connect(server);
+    await c.ask(CPP.make('CartPole-v1'));
+    const plain = (await (async () => {
+      c.send(CPP.observationSpace + '\r\n');
+      return c.nextRaw();
+    })()).toString();
+    for (const level of [1, 6, 9]) {
+      c.send(CPP.compression(level) + '\r\n' + CPP.observationSpace + '\r\n');
+      const raw = await c.nextRaw();
+      expect(raw[0]).toBe(0x78);
+      expect(inflateSync(raw).toString()).toBe(plain);
+    }
+    c.send(CPP.compression(9) + '\r\n' + CPP.observationSpace + '\r\n');
+    expect((await c.nextRaw()).subarray(0, 2)).toEqual(Buffer.from([0x78, 0xda]));
+    // Errors are framed like any reply: compressed too.
+    c.send('{"bogus": 1}\r\n');
+    expect(JSON.parse(inflateSync(await c.nextRaw()).toString()).error.code).toBe('UNKNOWN_COMMAND');
+    c.send(CPP.compression(0) + '\r\n' + CPP.observationSpace + '\r\n');
+    expect((await c.nextRaw()).toString()).toBe(plain);
+    await c.end();
+  });
+});
+
+describe('bad input gets an error reply and the connection goes on (PROTOCOL.md §5, §6)', () => {
+  it('answers every faulty request with a coded error while another connection keeps its env', async () => {
+    const bystander = await RawClient.connect(server);
+    await bystander.ask(CPP.make('CartPole-v1'));
+    bystander.send(CPP.seed(3) + '\r\n');
+    const before = await bystander.ask(CPP.reset);
+
+    const c = await RawClient.connect(server);
+    const cases: [string | Buffer, string][] = [
+      [CPP.step('1'), 'NO_ENV'],
+      [CPP.seed(5), 'NO_ENV'],
+      [CPP.close, 'NO_ENV'],
+      [CPP.recordStats, 'NO_ENV'],
+      [CPP.url, 'NO_ENV'],
+      ['{"env":{"name": "Foo-v9"}}', 'UNKNOWN_ENV'],
+      ['{not json', 'BAD_JSON'],
+      ['[1, 2]', 'BAD_JSON'],
+      ['', 'EMPTY_LINE'],
+      ['   ', 'EMPTY_LINE'],
+      ['{"foo":1}', 'UNKNOWN_COMMAND'],
+      ['{}', 'UNKNOWN_COMMAND'],
+      ['{"env":{"action": "dance"}}', 'BAD_REQUEST'],
+      ['{"env":{"name": "CartPole-v1", "colour": 1}}', 'BAD_REQUEST'],
+      ['{"server":{"compression": "12"}}', 'BAD_REQUEST'],
+      [Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'BAD_ENCODING'],
+      ['{"env":{"name": "CärtPöle-v1"}}', 'UNKNOWN_ENV'],
+    ];
+    for (const [line, code] of cases) {
+      c.send(Buffer.concat([Buffer.isBuffer(line) ? line : Buffer.from(line), Buffer.from('\r\n')]));
+      const reply = await c.next();
+      expect(reply.error.code, String(line)).toBe(code);
+      expect(typeof reply.error.message).toBe('string');
+    }
+    await c.ask(CPP.make('CartPole-v1'));
+    expect((await c.ask(CPP.step('1'))).error.code).toBe('RESET_NEEDED');
+    await c.ask(CPP.reset);
+    for (const [action, code] of [['2', 'INVALID_ACTION'], ['-1', 'INVALID_ACTION'], ['0.5', 'INVALID_ACTION'], ['"x"', 'INVALID_ACTION'], ['null', 'INVALID_ACTION']]) {
+      expect((await c.ask(CPP.step(action))).error.code).toBe(code);
+    }
+    expect((await c.ask(CPP.seed('-3'))).error.code).toBe('BAD_SEED');
+    expect((await c.ask('{"env":{"seed": "abc"}}')).error.code).toBe('BAD_SEED');
+    // The env survived all of it, and string actions from the old README work.
+    expect((await c.ask('{"step":{"action":"1"}}')).reward).toBe(1);
+    expect((await c.ask('{"step":{"action":[0], "render": true}}')).reward).toBe(1);
+
+    // The bystander's env and stream were untouched: it continues where it was.
+    const step = await bystander.ask(CPP.step('1'));
+    expect(step.observation).toHaveLength(4);
+    await c.end();
+    await bystander.end();
+  });
+
+  it('closes a connection whose line exceeds the limit, after a LINE_TOO_LONG reply, without disturbing others', async () => {
+    const other = await RawClient.connect(server);
+    await other.ask(CPP.make('CartPole-v1'));
+    await other.ask(CPP.reset);
+    const c = await RawClient.connect(server);
+    await c.ask(CPP.make('CartPole-v1'));
+    c.send('{"step":{"action": "' + 'x'.repeat(10_000));
+    const reply = await c.next();
+    expect(reply.error.code).toBe('LINE_TOO_LONG');
+    await c.closed;
+    expect((await other.ask(CPP.step('0'))).reward).toBe(1);
+    await other.end();
+  });
+
+  it('keeps serving when a worker thread dies; its clients get ENV_LOST, then carry on', async () => {
+    const s = await startServer({ workers: 2 });
+    const clients = await Promise.all([0, 1, 2, 3].map(() => RawClient.connect(s)));
+    for (const c of clients) {
+      await c.ask(CPP.make('CartPole-v1'));
+      await c.ask(CPP.reset);
+    }
+    // Kill one real worker thread from outside.
+    await s.pool.piscina.threads[0].terminate();
+    await new Promise((r) => setTimeout(r, 100));
+    const codes = [];
+    for (const c of clients) {
+      const reply = await c.ask(CPP.step('1'));
+      codes.push(reply.error?.code ?? 'ok');
+    }
+    expect(codes.filter((x) => x === 'ENV_LOST').length).toBe(2);
+    expect(codes.filter((x) => x === 'ok').length).toBe(2);
+    for (const c of clients) {
+      await c.ask(CPP.make('CartPole-v1'));
+      expect((await c.ask(CPP.reset)).observation).toHaveLength(4);
+      expect((await c.ask(CPP.url)).url).toContain('/recordings/');
+      await c.end();
+    }
+    await s.close();
+  });
+});
+
+describe('shutdown', () => {
+  it('answers the requests already read, then closes', async () => {
+    const s = await startServer();
+    const c = await RawClient.connect(s);
+    await c.ask(CPP.make('CartPole-v1'));
+    await c.ask(CPP.reset);
+    c.send((CPP.step('1') + '\r\n').repeat(50));
+    await new Promise((r) => setTimeout(r, 20));
+    const closing = s.close();
+    let answered = 0;
+    try {
+      for (;;) {
+        await c.nextRaw(2000);
+        answered++;
+      }
+    } catch {}
+    await closing;
+    expect(answered).toBe(50);
+  });
+});
