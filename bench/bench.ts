@@ -1,0 +1,111 @@
+/**
+ * `npm run bench`: gym-tcp against the echo ceiling (NOTES.md) in the same run, at several connection
+ * counts, plus the memory of 1,000 idle connections with an env each. Servers and load generator run
+ * in separate processes so they do not share a main thread. Figures are printed, not asserted.
+ *
+ *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--workers 4] [--idle 1000] [--ndjson]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import ndjson from 'ndjson';
+
+const opts = new Command('bench')
+  .option('--seconds <n>', 'measured seconds per point', '3')
+  .option('--connections <list>', 'connection counts', '1,4,16,64')
+  .option('--workers <n>', 'gym-tcp worker threads', '4')
+  .option('--idle <n>', 'idle connections for the memory check (0 to skip)', '1000')
+  .option('--ndjson', 'also print every result as a JSON line (for dashboards)')
+  .parse()
+  .opts();
+
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+const seconds = Number(opts.seconds);
+const connectionCounts = String(opts.connections).split(',').map(Number);
+const records: Record<string, unknown>[] = [];
+
+function startProcess(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on [^\s]*:(\d+)/.exec(out);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
+  });
+}
+
+function runLoad(port: number, connections: number): Promise<{ stepsPerSecond: number; p50us: number; p99us: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [here('./load.js'), String(port), String(connections), String(seconds)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.once('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`load exited ${code}`))));
+  });
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+const gym = await startProcess([here('../../bin/gym-tcp.js'), 'serve', '--port', '0', '--workers', String(opts.workers)]);
+const echo = await startProcess([here('./echo-server.js')]);
+console.error(`gym-tcp (${opts.workers} workers) on port ${gym.port}, echo ceiling on port ${echo.port}; ${seconds} s per point`);
+
+const rows: string[][] = [];
+for (const connections of connectionCounts) {
+  console.error(`  ${connections} connection(s): echo…`);
+  const ceiling = await runLoad(echo.port, connections);
+  console.error(`  ${connections} connection(s): gym-tcp…`);
+  const ours = await runLoad(gym.port, connections);
+  const ratio = ours.stepsPerSecond / ceiling.stepsPerSecond;
+  records.push({ bench: 'tcp', connections, echo: ceiling, gymTcp: ours, ratio });
+  rows.push([
+    String(connections),
+    fmt(ceiling.stepsPerSecond),
+    fmt(ours.stepsPerSecond),
+    ratio.toFixed(2) + '×',
+    fmt(ours.p50us),
+    fmt(ours.p99us),
+    fmt(ceiling.p50us),
+  ]);
+}
+echo.child.kill();
+
+console.log('\nCartPole-v1 steps over TCP, closed loop (one request in flight per connection)\n');
+const header = ['connections', 'echo steps/s', 'gym-tcp steps/s', 'ratio', 'gym-tcp p50 µs', 'gym-tcp p99 µs', 'echo p50 µs'];
+const table = [header, ...rows];
+const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+for (const [i, row] of table.entries()) {
+  console.log('| ' + row.map((c, j) => c.padStart(widths[j])).join(' | ') + ' |');
+  if (i === 0) console.log('|' + widths.map((w) => '-'.repeat(w + 1) + ':').join('|') + '|');
+}
+
+const idle = Number(opts.idle);
+if (idle > 0) {
+  const before = rssMiB(gym.child.pid!);
+  console.error(`  opening ${idle} idle connections with an env each…`);
+  const holder = spawn(process.execPath, [here('./idle.js'), String(gym.port), String(idle)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve) => holder.stdout.on('data', (d) => String(d).includes('ready') && resolve()));
+  await new Promise((r) => setTimeout(r, 500));
+  const after = rssMiB(gym.child.pid!);
+  holder.stdin.end();
+  records.push({ bench: 'idle-memory', connections: idle, rssBeforeMiB: before, rssAfterMiB: after });
+  console.log(`\nMemory: server RSS ${before.toFixed(0)} MiB at start, ${after.toFixed(0)} MiB with ${idle} idle connections holding a CartPole env each (target < 300 MB)`);
+}
+gym.child.kill('SIGTERM');
+
+if (opts.ndjson) {
+  const out = ndjson.stringify();
+  out.pipe(process.stdout);
+  for (const r of records) out.write(r);
+  out.end();
+}
