@@ -1,10 +1,15 @@
 import { ProtocolError } from '../protocol/errors.js';
 import { cartPoleSpecs } from './classic_control/cartpole.js';
+import { blackjackSpecs } from './toy_text/blackjack.js';
+import { cliffWalkingSpecs } from './toy_text/cliff_walking.js';
+import { frozenLakeSpecs } from './toy_text/frozen_lake.js';
+import { taxiSpecs } from './toy_text/taxi.js';
 import type { Env, EnvSpec } from './env.js';
 
 /** Every environment gym-tcp serves, by the id Gymnasium 1.3 registers. */
 const catalogue = new Map<string, EnvSpec>();
-for (const spec of [...cartPoleSpecs] as EnvSpec[]) catalogue.set(spec.id, spec);
+const specs = [...cartPoleSpecs, ...frozenLakeSpecs, ...cliffWalkingSpecs, ...taxiSpecs, ...blackjackSpecs] as EnvSpec[];
+for (const spec of specs) catalogue.set(spec.id, spec);
 
 /**
  * Ids that older Gym versions used and clients still send, mapped to the env they became.

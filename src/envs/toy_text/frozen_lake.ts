@@ -88,16 +88,22 @@ export function generateRandomMap(size = 8, p = 0.8, seed: bigint | number | nul
   }
 }
 
+/** Why a custom map cannot be used, or null if it can. */
+function mapProblem(rows: readonly string[]): string | null {
+  if (rows.length === 0 || rows[0].length === 0) return 'desc must have at least one row and one column';
+  if (!rows.every((row) => row.length === rows[0].length)) return 'desc rows must all have the same length';
+  if (!rows.every((row) => /^[SFHG]*$/.test(row))) return 'desc tiles must be S (start), F (frozen), H (hole) or G (goal)';
+  if (!rows.some((row) => row.includes('S'))) return 'desc needs at least one start tile S';
+  return null;
+}
+
+/** A map as a list of row strings (or of lists of one-letter tiles, which NumPy also accepts). */
 const mapSchema = z
-  .array(z.string())
-  .min(1)
-  .refine((rows) => rows[0].length > 0 && rows.every((row) => row.length === rows[0].length), {
-    message: 'desc must be a non-empty list of rows of equal length',
-  })
-  .refine((rows) => rows.every((row) => /^[SFHG]*$/.test(row)), {
-    message: 'desc tiles must be S (start), F (frozen), H (hole) or G (goal)',
-  })
-  .refine((rows) => rows.some((row) => row.includes('S')), { message: 'desc needs at least one start tile S' });
+  .array(z.union([z.string(), z.array(z.string().length(1)).transform((tiles) => tiles.join(''))]))
+  .superRefine((rows, ctx) => {
+    const problem = mapProblem(rows);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 /** Gymnasium's constructor arguments; `map_name` defaults to the registered map of the id. */
 function makeKwargsSchema(defaultMap: '4x4' | '8x8') {

@@ -1,0 +1,130 @@
+/**
+ * CliffWalking: cross a 4x12 grid from the bottom-left corner to the bottom-right one along a cliff
+ * (Sutton & Barto, Example 6.6). Stepping onto the cliff costs -100 and sends the walker back to the
+ * start. Transition table and generator calls follow Gymnasium 1.3's cliffwalking.py.
+ *
+ * | | |
+ * |---|---|
+ * | Observation | Discrete(48): the position, row·12 + col |
+ * | Action | Discrete(4): 0 up, 1 right, 2 down, 3 left |
+ * | Reward | -1 per step; -100 for stepping onto the cliff (row 3, columns 1–10), which returns the walker to the start |
+ * | Start | position 36 (row 3, column 0) |
+ * | Termination | reaching position 47 (row 3, column 11) |
+ * | Truncation | none (no time limit is registered) |
+ * | Info | `prob`: the probability of the transition taken (int 1 on reset, a float on steps) |
+ *
+ * With `is_slippery` (CliffWalkingSlippery-v1) the walker moves in the direction (a - 1) mod 4, a or
+ * (a + 1) mod 4 with probability 1/3 each, tried in that order. Every step draws one `random()`.
+ */
+import { z } from 'zod';
+import { PyFloat } from '../../protocol/pyjson.js';
+import { categoricalSample } from '../../rng/index.js';
+import { Discrete } from '../../spaces/index.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+
+export const UP = 0;
+export const RIGHT = 1;
+export const DOWN = 2;
+export const LEFT = 3;
+
+const NROW = 4;
+const NCOL = 12;
+const NS = NROW * NCOL;
+const START = 3 * NCOL + 0;
+const GOAL = 3 * NCOL + (NCOL - 1);
+/** [row, col] change of each action. */
+const MOVES: readonly (readonly [number, number])[] = [
+  [-1, 0],
+  [0, 1],
+  [1, 0],
+  [0, -1],
+];
+
+const isCliff = (row: number, col: number) => row === NROW - 1 && col >= 1 && col <= NCOL - 2;
+
+function makeKwargsSchema(slippery: boolean) {
+  return z.strictObject({
+    is_slippery: z.boolean().default(slippery),
+  });
+}
+
+export const cliffWalkingKwargs = makeKwargsSchema(false);
+export const cliffWalkingSlipperyKwargs = makeKwargsSchema(true);
+export type CliffWalkingKwargs = z.infer<typeof cliffWalkingKwargs>;
+
+interface Transition {
+  prob: number;
+  next: number;
+  reward: number;
+  terminated: boolean;
+}
+
+export class CliffWalkingEnv extends Env<number, number> {
+  readonly observationSpace = new Discrete(NS);
+  readonly actionSpace = new Discrete(4);
+  /** Gymnasium's `P[s][a]`: the possible transitions, in the order they are sampled. */
+  readonly P: readonly (readonly (readonly Transition[])[])[];
+  readonly initialStateDistrib: readonly number[];
+  readonly isSlippery: boolean;
+  /** Current position (Gymnasium's `s`). */
+  s = START;
+  /** Gymnasium's `lastaction`; null after reset. */
+  lastAction: number | null = null;
+
+  constructor(kwargs: Partial<CliffWalkingKwargs> = {}) {
+    super();
+    this.isSlippery = kwargs.is_slippery ?? false;
+    const outcomes = (row: number, col: number, action: number): Transition[] => {
+      const directions = this.isSlippery ? [(action + 3) % 4, action, (action + 1) % 4] : [action];
+      const prob = 1 / directions.length;
+      return directions.map((d) => {
+        const r = Math.max(0, Math.min(row + MOVES[d][0], NROW - 1));
+        const c = Math.max(0, Math.min(col + MOVES[d][1], NCOL - 1));
+        if (isCliff(r, c)) return { prob, next: START, reward: -100, terminated: false };
+        const next = r * NCOL + c;
+        return { prob, next, reward: -1, terminated: next === GOAL };
+      });
+    };
+    const P: Transition[][][] = [];
+    for (let s = 0; s < NS; s++) {
+      const row = Math.floor(s / NCOL);
+      const col = s % NCOL;
+      P.push([UP, RIGHT, DOWN, LEFT].map((a) => outcomes(row, col, a)));
+    }
+    this.P = P;
+    this.initialStateDistrib = Array.from({ length: NS }, (_, s) => (s === START ? 1.0 : 0.0));
+  }
+
+  reset(): ResetResult<number> {
+    this.s = categoricalSample(this.initialStateDistrib, this.rng);
+    this.lastAction = null;
+    return { obs: this.s, info: { prob: 1 } };
+  }
+
+  step(action: number): StepResult<number> {
+    const transitions = this.P[this.s][action];
+    const t = transitions[categoricalSample(transitions.map((x) => x.prob), this.rng)];
+    this.s = t.next;
+    this.lastAction = action;
+    return { obs: t.next, reward: t.reward, terminated: t.terminated, truncated: false, info: { prob: new PyFloat(t.prob) } };
+  }
+}
+
+export const cliffWalkingSpecs: EnvSpec<typeof cliffWalkingKwargs>[] = [
+  {
+    id: 'CliffWalking-v1',
+    maxEpisodeSteps: null,
+    rewardThreshold: null,
+    kwargs: cliffWalkingKwargs,
+    make: (kwargs) => new CliffWalkingEnv(kwargs),
+    summary: 'Walk along a cliff from start to goal on a 4x12 grid; falling off costs -100.',
+  },
+  {
+    id: 'CliffWalkingSlippery-v1',
+    maxEpisodeSteps: null,
+    rewardThreshold: null,
+    kwargs: cliffWalkingSlipperyKwargs,
+    make: (kwargs) => new CliffWalkingEnv(kwargs),
+    summary: 'CliffWalking on slippery ground: each move may go sideways.',
+  },
+];

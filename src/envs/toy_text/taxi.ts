@@ -1,0 +1,265 @@
+/**
+ * Taxi: drive a taxi on a 5x5 grid with walls, pick a passenger up at one of four stands (R, G, Y, B)
+ * and drop them off at their destination (Dietterich 2000). Transition table, options and generator
+ * calls follow Gymnasium 1.3's taxi.py (Taxi-v4).
+ *
+ * | | |
+ * |---|---|
+ * | Observation | Discrete(500): ((taxi_row·5 + taxi_col)·5 + passenger)·4 + destination; passenger 0–3 at stand R, G, Y, B, 4 in the taxi; destination 0–3 |
+ * | Action | Discrete(6): 0 south, 1 north, 2 east, 3 west, 4 pick up, 5 drop off |
+ * | Reward | -1 per step; +20 for dropping the passenger at the destination; -10 for an illegal pick-up or drop-off |
+ * | Start | uniform over the 300 states with the passenger at a stand other than the destination |
+ * | Termination | the passenger is dropped off at the destination |
+ * | Truncation | 200 steps, by the time limit |
+ * | Info | `prob`: probability of the transition taken (float); `action_mask`: int8 list of the 6 actions, 1 where the action can change the state |
+ *
+ * Options: with `is_rainy` a move goes in the intended direction with probability `rainy_probability`
+ * and to each side with (1 - rainy_probability) / 2 (sides relative to the heading); a move blocked
+ * by a wall or the edge does not drift. With `fickle_passenger`, a reset decides with probability
+ * `fickle_probability` that the passenger, once in the taxi, changes destination (uniformly among
+ * the other three) on the first step that moves the taxi.
+ */
+import { z } from 'zod';
+import { PyFloat } from '../../protocol/pyjson.js';
+import { categoricalSample } from '../../rng/index.js';
+import { Discrete } from '../../spaces/index.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+
+/** The map: ":" is an open passage between two cells, "|" a wall. */
+export const TAXI_MAP: readonly string[] = [
+  '+---------+',
+  '|R: | : :G|',
+  '| : | : : |',
+  '| : : : : |',
+  '| | : | : |',
+  '|Y| : |B: |',
+  '+---------+',
+];
+/** The four stands R, G, Y, B as [row, col]. */
+export const TAXI_LOCS: readonly (readonly [number, number])[] = [
+  [0, 0],
+  [0, 4],
+  [4, 0],
+  [4, 3],
+];
+
+const NUM_STATES = 500;
+const MAX_ROW = 4;
+const MAX_COL = 4;
+const IN_TAXI = 4;
+
+export const taxiKwargs = z.strictObject({
+  is_rainy: z.boolean().default(false),
+  fickle_passenger: z.boolean().default(false),
+  rainy_probability: z.number().min(0).max(1).default(0.8),
+  fickle_probability: z.number().min(0).max(1).default(0.3),
+});
+export type TaxiKwargs = z.infer<typeof taxiKwargs>;
+
+export function taxiEncode(row: number, col: number, passenger: number, destination: number): number {
+  return ((row * 5 + col) * 5 + passenger) * 4 + destination;
+}
+
+export function taxiDecode(state: number): [row: number, col: number, passenger: number, destination: number] {
+  return [Math.floor(state / 100), Math.floor(state / 20) % 5, Math.floor(state / 4) % 5, state % 4];
+}
+
+/** Is the side of cell (row, col) towards the east open? The west side of (row, col) is the east side of (row, col - 1). */
+const openEast = (row: number, col: number) => TAXI_MAP[1 + row][2 * col + 2] === ':';
+const openWest = (row: number, col: number) => TAXI_MAP[1 + row][2 * col] === ':';
+const standAt = (row: number, col: number) => TAXI_LOCS.findIndex(([r, c]) => r === row && c === col);
+
+interface Transition {
+  prob: number;
+  next: number;
+  reward: number;
+  terminated: boolean;
+}
+
+/** Pick-up: the passenger boards if the taxi is at their stand; otherwise -10. */
+function pickup(row: number, col: number, passenger: number, reward: number): [passenger: number, reward: number] {
+  if (passenger < IN_TAXI && standAt(row, col) === passenger) return [IN_TAXI, reward];
+  return [passenger, -10];
+}
+
+/** Drop-off: ends the episode at the destination, leaves the passenger at another stand, or costs -10. */
+function dropoff(
+  row: number,
+  col: number,
+  passenger: number,
+  destination: number,
+  reward: number,
+): [passenger: number, reward: number, terminated: boolean] {
+  const stand = standAt(row, col);
+  if (passenger === IN_TAXI && stand === destination) return [destination, 20, true];
+  if (passenger === IN_TAXI && stand >= 0) return [stand, reward, false];
+  return [passenger, -10, false];
+}
+
+/** The deterministic table (`is_rainy` off). */
+function dryTransition(row: number, col: number, passenger: number, destination: number, action: number): Transition {
+  let newRow = row;
+  let newCol = col;
+  let newPassenger = passenger;
+  let reward = -1;
+  let terminated = false;
+  if (action === 0) newRow = Math.min(row + 1, MAX_ROW);
+  else if (action === 1) newRow = Math.max(row - 1, 0);
+  else if (action === 2) {
+    if (openEast(row, col)) newCol = Math.min(col + 1, MAX_COL);
+  } else if (action === 3) {
+    if (openWest(row, col)) newCol = Math.max(col - 1, 0);
+  } else if (action === 4) [newPassenger, reward] = pickup(row, col, passenger, reward);
+  else [newPassenger, reward, terminated] = dropoff(row, col, passenger, destination, reward);
+  return { prob: 1.0, next: taxiEncode(newRow, newCol, newPassenger, destination), reward, terminated };
+}
+
+/** For each move action: [intended, left of the heading, right of the heading] as [drow, dcol]. */
+const RAINY_MOVES: readonly (readonly (readonly [number, number])[])[] = [
+  [[1, 0], [0, 1], [0, -1]], // south: left is east, right is west
+  [[-1, 0], [0, -1], [0, 1]], // north: left is west, right is east
+  [[0, 1], [-1, 0], [1, 0]], // east: left is north, right is south
+  [[0, -1], [1, 0], [-1, 0]], // west: left is south, right is north
+];
+
+/** Where a sideways drift lands: clamped to the grid, and nowhere if a wall is in the way east or west. */
+function drift(row: number, col: number, [dr, dc]: readonly [number, number]): [number, number] {
+  const r = Math.max(0, Math.min(row + dr, MAX_ROW));
+  const c = Math.max(0, Math.min(col + dc, MAX_COL));
+  if (dc === 1 && TAXI_MAP[1 + r][2 * c] !== ':') return [row, col];
+  if (dc === -1 && TAXI_MAP[1 + r][2 * c + 2] !== ':') return [row, col];
+  return [r, c];
+}
+
+/** The table with `is_rainy`: moves have three outcomes, pick-up and drop-off one. */
+function rainyTransitions(
+  row: number,
+  col: number,
+  passenger: number,
+  destination: number,
+  action: number,
+  intendedProb: number,
+  sideProb: number,
+): Transition[] {
+  if (action >= 4) return [dryTransition(row, col, passenger, destination, action)];
+  const canMove =
+    (action === 0 && row < MAX_ROW) ||
+    (action === 1 && row > 0) ||
+    (action === 2 && openEast(row, col)) ||
+    (action === 3 && openWest(row, col));
+  let intended: [number, number] = [row, col];
+  let left: [number, number] = [row, col];
+  let right: [number, number] = [row, col];
+  if (canMove) {
+    const [forward, leftMove, rightMove] = RAINY_MOVES[action];
+    intended = [Math.max(0, Math.min(row + forward[0], MAX_ROW)), Math.max(0, Math.min(col + forward[1], MAX_COL))];
+    left = drift(row, col, leftMove);
+    right = drift(row, col, rightMove);
+  }
+  return [
+    { prob: intendedProb, next: taxiEncode(intended[0], intended[1], passenger, destination), reward: -1, terminated: false },
+    { prob: sideProb, next: taxiEncode(left[0], left[1], passenger, destination), reward: -1, terminated: false },
+    { prob: sideProb, next: taxiEncode(right[0], right[1], passenger, destination), reward: -1, terminated: false },
+  ];
+}
+
+/** Gymnasium's `action_mask(state)`: 1 for each action that can change the state. */
+export function taxiActionMask(state: number): number[] {
+  const [row, col, passenger, destination] = taxiDecode(state);
+  const stand = standAt(row, col);
+  return [
+    row < MAX_ROW ? 1 : 0,
+    row > 0 ? 1 : 0,
+    col < MAX_COL && openEast(row, col) ? 1 : 0,
+    col > 0 && openWest(row, col) ? 1 : 0,
+    passenger < IN_TAXI && stand === passenger ? 1 : 0,
+    passenger === IN_TAXI && (stand === destination || stand >= 0) ? 1 : 0,
+  ];
+}
+
+export class TaxiEnv extends Env<number, number> {
+  readonly observationSpace = new Discrete(NUM_STATES);
+  readonly actionSpace = new Discrete(6);
+  /** Gymnasium's `P[s][a]`: the possible transitions, in the order they are sampled. */
+  readonly P: readonly (readonly (readonly Transition[])[])[];
+  readonly initialStateDistrib: readonly number[];
+  readonly fickleProbability: number;
+  readonly ficklePassenger: boolean;
+  /** Current state (Gymnasium's `s`). */
+  s = 0;
+  /** Gymnasium's `lastaction`; null after reset. */
+  lastAction: number | null = null;
+  /** Gymnasium's `fickle_step`: the passenger will still change destination on the next move with them aboard. */
+  fickleStep = false;
+
+  constructor(kwargs: Partial<TaxiKwargs> = {}) {
+    super();
+    const isRainy = kwargs.is_rainy ?? false;
+    const rainyProbability = kwargs.rainy_probability ?? 0.8;
+    const sideProbability = (1.0 - rainyProbability) / 2.0;
+    this.ficklePassenger = kwargs.fickle_passenger ?? false;
+    this.fickleProbability = kwargs.fickle_probability ?? 0.3;
+
+    const P: Transition[][][] = [];
+    const starts = new Array<number>(NUM_STATES).fill(0);
+    for (let state = 0; state < NUM_STATES; state++) {
+      const [row, col, passenger, destination] = taxiDecode(state);
+      if (passenger < IN_TAXI && passenger !== destination) starts[state] = 1;
+      const byAction: Transition[][] = [];
+      for (let action = 0; action < 6; action++) {
+        byAction.push(
+          isRainy
+            ? rainyTransitions(row, col, passenger, destination, action, rainyProbability, sideProbability)
+            : [dryTransition(row, col, passenger, destination, action)],
+        );
+      }
+      P.push(byAction);
+    }
+    this.P = P;
+    const startCount = starts.reduce((a, b) => a + b, 0);
+    this.initialStateDistrib = starts.map((x) => x / startCount);
+  }
+
+  reset(): ResetResult<number> {
+    const rng = this.rng;
+    this.s = categoricalSample(this.initialStateDistrib, rng);
+    this.lastAction = null;
+    // Only a fickle passenger costs a draw.
+    this.fickleStep = this.ficklePassenger && rng.random() < this.fickleProbability;
+    return { obs: this.s, info: { prob: new PyFloat(1.0), action_mask: taxiActionMask(this.s) } };
+  }
+
+  step(action: number): StepResult<number> {
+    const rng = this.rng;
+    const transitions = this.P[this.s][action];
+    const t = transitions[categoricalSample(transitions.map((x) => x.prob), rng)];
+    this.lastAction = action;
+    let next = t.next;
+    const [oldRow, oldCol, oldPassenger, oldDestination] = taxiDecode(this.s);
+    const [row, col, passenger] = taxiDecode(next);
+    if (this.ficklePassenger && this.fickleStep && oldPassenger === IN_TAXI && (row !== oldRow || col !== oldCol)) {
+      this.fickleStep = false;
+      const others = [0, 1, 2, 3].filter((d) => d !== oldDestination);
+      next = taxiEncode(row, col, passenger, rng.choice(others));
+    }
+    this.s = next;
+    return {
+      obs: next,
+      reward: t.reward,
+      terminated: t.terminated,
+      truncated: false,
+      info: { prob: new PyFloat(t.prob), action_mask: taxiActionMask(next) },
+    };
+  }
+}
+
+export const taxiSpecs: EnvSpec<typeof taxiKwargs>[] = [
+  {
+    id: 'Taxi-v4',
+    maxEpisodeSteps: 200,
+    rewardThreshold: 8,
+    kwargs: taxiKwargs,
+    make: (kwargs) => new TaxiEnv(kwargs),
+    summary: 'Drive a taxi on a 5x5 grid to pick up a passenger and drop them off at their destination.',
+  },
+];
