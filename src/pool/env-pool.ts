@@ -58,6 +58,7 @@ export class EnvPool {
   readonly #tasksInFlight: number;
   readonly #onWorkerLost: (slot: number) => void;
   #closed = false;
+  #nextSessionId = 1;
 
   constructor(options: EnvPoolOptions) {
     const workers = options.workers;
@@ -109,6 +110,11 @@ export class EnvPool {
   /** Starts every worker and pins it to a slot; resolves when all answer. */
   async start(): Promise<void> {
     await Promise.all(this.#slots.map((slot) => this.#run(slot, [])));
+  }
+
+  /** A session id unique in this pool (the `conn` of WorkItems), for any front: TCP, HTTP, … */
+  allocateSessionId(): number {
+    return this.#nextSessionId++;
   }
 
   /** The slot for a new connection: the one with the fewest connections. */

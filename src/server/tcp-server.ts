@@ -31,7 +31,6 @@ export class GymTcpServer {
   readonly options: ServerOptions;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
-  #nextId = 1;
   #closing: Promise<void> | null = null;
 
   private constructor(options: ServerOptions) {
@@ -69,7 +68,7 @@ export class GymTcpServer {
       return;
     }
     const connection = new Connection(
-      this.#nextId++,
+      this.pool.allocateSessionId(),
       socket,
       this.pool.assignSlot(),
       this.pool,

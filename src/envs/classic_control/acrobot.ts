@@ -2,7 +2,8 @@
  * Acrobot: a two-link chain hanging from a fixed joint, actuated only at the joint between the links;
  * swing the free end above a given height (Sutton 1996; Sutton & Barto's book). Dynamics, constants and
  * order of floating-point operations follow Gymnasium 1.3's acrobot.py: one RK4 step of 0.2 s per action
- * (np.sin/np.cos: Math.sin/cos can differ by one ulp).
+ * (np.sin/np.cos: Math.sin/cos can differ by one ulp; squares are x·x where NumPy's scalar x**2 calls C
+ * pow, which is one ulp off on ~0.1% of inputs).
  *
  * | | |
  * |---|---|

@@ -76,8 +76,8 @@ export class PendulumEnv extends Env<number[], number[]> {
     const u = Math.min(Math.max(action[0], -MAX_TORQUE), MAX_TORQUE);
     this.lastU = u;
     const thNorm = angleNormalize(th);
-    // u² is a float32 power and 0.001·u² a float32 product; the sum is float64. NumPy computes u² with C
-    // powf, which is not always correctly rounded: glibc's differs from f32(u·u) on ~0.07% of inputs.
+    // u² is a float32 power and 0.001·u² a float32 product; the sum is float64. The squares here are
+    // correctly rounded; NumPy's come from C pow/powf, and glibc's differ by one ulp on ~0.1% of inputs.
     const costs = thNorm * thNorm + 0.1 * (thdot * thdot) + f32(f32(0.001) * f32(u * u));
 
     let newthdot = thdot + (((3 * this.g) / (2 * LENGTH)) * Math.sin(th) + f32((3.0 / (MASS * LENGTH ** 2)) * u)) * DT;
