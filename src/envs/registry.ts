@@ -1,5 +1,9 @@
 import { ProtocolError } from '../protocol/errors.js';
+import { acrobotSpecs } from './classic_control/acrobot.js';
 import { cartPoleSpecs } from './classic_control/cartpole.js';
+import { continuousMountainCarSpecs } from './classic_control/continuous_mountain_car.js';
+import { mountainCarSpecs } from './classic_control/mountain_car.js';
+import { pendulumSpecs } from './classic_control/pendulum.js';
 import { blackjackSpecs } from './toy_text/blackjack.js';
 import { cliffWalkingSpecs } from './toy_text/cliff_walking.js';
 import { frozenLakeSpecs } from './toy_text/frozen_lake.js';
@@ -8,7 +12,16 @@ import type { Env, EnvSpec } from './env.js';
 
 /** Every environment gym-tcp serves, by the id Gymnasium 1.3 registers. */
 const catalogue = new Map<string, EnvSpec>();
-const specs = [...cartPoleSpecs, ...frozenLakeSpecs, ...cliffWalkingSpecs, ...taxiSpecs, ...blackjackSpecs] as EnvSpec[];
+const specs = [
+  ...cartPoleSpecs,
+  ...mountainCarSpecs,
+  ...continuousMountainCarSpecs,
+  ...pendulumSpecs,
+  ...acrobotSpecs,
+  ...frozenLakeSpecs,   ...cliffWalkingSpecs,
+  ...taxiSpecs,
+  ...blackjackSpecs,
+] as EnvSpec[];
 for (const spec of specs) catalogue.set(spec.id, spec);
 
 /**
