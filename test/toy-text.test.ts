@@ -293,6 +293,9 @@ describe('toy-text kwargs', () => {
       is_slippery: true,
       success_rate: 1 / 3,
       reward_schedule: [1, 0, 0],
+      map_size: 8,
+      map_p: 0.8,
+      map_seed: null,
     });
     expect(defaults('FrozenLake8x8-v1')).toMatchObject({ map_name: '8x8' });
     expect(defaults('CliffWalking-v1')).toStrictEqual({ is_slippery: false });

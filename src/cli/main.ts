@@ -111,14 +111,25 @@ program
       console.log(JSON.stringify(rows, null, 2));
       return;
     }
-    const space = (s: Record<string, unknown>) =>
-      s.name === 'Discrete' ? `Discrete(${s.n}${s.start ? `, start=${s.start}` : ''})` : s.name === 'Box' ? `Box(${(s.shape as number[]).join('x')}, ${s.dtype})` : String(s.name);
+    const space = (s: Record<string, unknown>): string => {
+      switch (s.name) {
+        case 'Discrete':
+          return `Discrete(${s.n}${s.start ? `, start=${s.start}` : ''})`;
+        case 'Box':
+          return `Box(${(s.shape as number[]).join('x')}, ${s.dtype})`;
+        case 'Tuple':
+          return `Tuple(${(s.spaces as Record<string, unknown>[]).map(space).join(', ')})`;
+        default:
+          return `${s.name}(${(s.shape as number[] | undefined)?.join('x') ?? ''})`;
+      }
+    };
+    const number = (x: number | null) => (x === null ? '-' : Number.isInteger(x) ? x.toFixed(1) : String(x));
     const table = rows.map((r) => [
       r.id,
       space(r.observation_space),
       space(r.action_space),
       r.max_episode_steps === null ? '-' : String(r.max_episode_steps),
-      r.reward_threshold === null ? '-' : String(r.reward_threshold),
+      number(r.reward_threshold),
       Object.entries(r.kwargs).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') || '-',
     ]);
     const header = ['id', 'observation', 'action', 'time limit', 'reward threshold', 'kwargs (defaults)'];

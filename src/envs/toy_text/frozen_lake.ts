@@ -116,6 +116,13 @@ function makeKwargsSchema(defaultMap: '4x4' | '8x8') {
     success_rate: z.number().min(0).max(1).default(1.0 / 3.0),
     /** Rewards for moving onto the goal, a hole, a frozen (or start) tile. */
     reward_schedule: z.tuple([z.number(), z.number(), z.number()]).default([1, 0, 0]),
+    /**
+     * gym-tcp extension, used when desc and map_name are both null: the random map is
+     * `generate_random_map(size=map_size, p=map_p, seed=map_seed)`, so a client can reproduce it.
+     */
+    map_size: z.number().int().min(2).max(64).default(8),
+    map_p: z.number().min(0).max(1).default(0.8),
+    map_seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable().default(null),
   });
 }
 
@@ -148,7 +155,9 @@ export class FrozenLakeEnv extends Env<number, number> {
   constructor(kwargs: Partial<FrozenLakeKwargs> = {}) {
     super();
     const mapName = kwargs.map_name === undefined ? '4x4' : kwargs.map_name;
-    const desc = kwargs.desc ?? (mapName === null ? generateRandomMap() : FROZEN_LAKE_MAPS[mapName]);
+    const desc =
+      kwargs.desc ??
+      (mapName === null ? generateRandomMap(kwargs.map_size ?? 8, kwargs.map_p ?? 0.8, kwargs.map_seed ?? null) : FROZEN_LAKE_MAPS[mapName]);
     const isSlippery = kwargs.is_slippery ?? true;
     const successRate = kwargs.success_rate ?? 1.0 / 3.0;
     const rewardSchedule = kwargs.reward_schedule ?? [1, 0, 0];
