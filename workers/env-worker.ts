@@ -4,11 +4,13 @@
  * validation, the simulation, encoding and compression.
  */
 import { Session } from '../src/protocol/session.js';
-import type { WorkBatch, WorkResult } from '../src/pool/work.js';
+import { performance } from 'node:perf_hooks';
+import type { WorkBatch, WorkBatchResult, WorkResult } from '../src/pool/work.js';
 
 const sessions = new Map<number, Session>();
 
-export default function handleBatch({ items }: WorkBatch): WorkResult[] {
+export default function handleBatch({ items }: WorkBatch): WorkBatchResult {
+  const start = performance.now();
   const results = new Array<WorkResult>(items.length);
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
@@ -25,7 +27,7 @@ export default function handleBatch({ items }: WorkBatch): WorkResult[] {
       results[i] = null;
     }
   }
-  return results;
+  return { results, busyMs: performance.now() - start };
 }
 
 function sessionOf(conn: number): Session {

@@ -17,3 +17,9 @@ export type WorkResult = SessionReply | null;
 export interface WorkBatch {
   items: WorkItem[];
 }
+
+/** A worker's answer to a batch: a result per item, and how long the worker spent on it. */
+export interface WorkBatchResult {
+  results: WorkResult[];
+  busyMs: number;
+}

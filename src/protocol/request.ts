@@ -40,7 +40,7 @@ function parseEnvCommand(body: unknown): Request {
   }
   throw new ProtocolError(
     'BAD_REQUEST',
-    `"env" takes an object with one of: "name", "action", "actionspace", "seed"; got ${preview(JSON.stringify(body) ?? 'nothing')}`,
+    `"env" takes an object with one of: "name", "action", "actionspace", "seed", "contains"; got ${preview(JSON.stringify(body) ?? 'nothing')}`,
   );
 }
 

@@ -33,6 +33,18 @@ export const envCommandSchemas = {
     .transform((b) => ({ kind: b.action })),
   actionspace: z.strictObject({ actionspace: z.literal('sample') }).transform(() => ({ kind: 'sample' as const })),
   seed: z.strictObject({ seed }).transform((b) => ({ kind: 'seed' as const, seed: b.seed })),
+  /**
+   * gym-tcp's extension (used by the REST front's `action_space/contains/<x>`): is `value` a member
+   * of the action or observation space? Answers `{"member": true|false}` (Gymnasium's `space.contains`).
+   */
+  contains: z
+    .strictObject({
+      contains: z.strictObject({
+        space: z.enum(['action', 'observation']),
+        value: z.unknown().refine((v) => v !== undefined, 'is required'),
+      }),
+    })
+    .transform((b) => ({ kind: 'contains' as const, space: b.contains.space, value: b.contains.value })),
 };
 
 export const commandSchemas = {

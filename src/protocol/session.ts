@@ -114,6 +114,11 @@ export class Session {
           `"done": ${done}, "info": ${toPyJson(r.info)}, "terminated": ${r.terminated}, "truncated": ${r.truncated}}`
         );
       }
+      case 'contains': {
+        const env = this.#requireEnv().env;
+        const space = request.space === 'action' ? env.actionSpace : env.observationSpace;
+        return `{"member": ${space.contains(request.value)}}`;
+      }
       case 'seed':
         this.#requireEnv().seed(request.seed);
         return null;
