@@ -5,6 +5,7 @@
  * its error reply arrives in order and rejects the next awaited request.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { inflateSync } from 'node:zlib';
 
 export interface SpaceInfo {
@@ -58,15 +59,25 @@ export class GymClient {
     socket.on('close', () => this.#fail(new Error('connection closed by the server')));
   }
 
-  static connect(port = 4040, host = '127.0.0.1'): Promise<GymClient> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(port, host);
-      socket.once('connect', () => {
+  /**
+   * Opens a connection. `tls` connects with TLS (options such as `ca` for a self-signed server
+   * certificate); `authToken` sends `{"auth": …}` first, for servers started with --auth-token.
+   */
+  static async connect(
+    port = 4040,
+    host = '127.0.0.1',
+    options: { tls?: tls.ConnectionOptions; authToken?: string } = {},
+  ): Promise<GymClient> {
+    const client = await new Promise<GymClient>((resolve, reject) => {
+      const socket = options.tls ? tls.connect({ port, host, servername: host, ...options.tls }) : net.connect(port, host);
+      socket.once(options.tls ? 'secureConnect' : 'connect', () => {
         socket.off('error', reject);
         resolve(new GymClient(socket));
       });
       socket.once('error', reject);
     });
+    if (options.authToken !== undefined) await client.request({ auth: options.authToken });
+    return client;
   }
 
   /** Sends one request object and resolves with its (decompressed, parsed) reply. */

@@ -1,4 +1,5 @@
 import { Piscina } from 'piscina';
+import { EnvBudget } from './env-budget.js';
 import type { WorkBatch, WorkBatchResult, WorkItem, WorkResult } from './work.js';
 
 /** One connection as the pool sees it: it receives results in the order it sent the items. */
@@ -25,6 +26,8 @@ export interface EnvPoolOptions {
    */
   maxBatch?: number;
   tasksInFlight?: number;
+  /** Environments the whole pool may hold (default 100,000); a `make` beyond gets TOO_MANY_ENVS. */
+  maxEnvs?: number;
   /** Called when a worker thread stopped: every session on that slot is gone. */
   onWorkerLost?: (slot: number) => void;
 }
@@ -64,6 +67,7 @@ const WORKER_FILE = new URL(
  */
 export class EnvPool {
   readonly piscina: Piscina;
+  readonly envBudget: EnvBudget;
   readonly #slots: Slot[];
   readonly #maxBatch: number;
   readonly #tasksInFlight: number;
@@ -90,8 +94,10 @@ export class EnvPool {
       busyMs: 0,
       load: 0,
     }));
+    this.envBudget = EnvBudget.create(workers, options.maxEnvs ?? 100_000);
     this.piscina = new Piscina({
       filename: WORKER_FILE,
+      workerData: { envBudget: this.envBudget.buffer },
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: Infinity,
@@ -233,7 +239,7 @@ export class EnvPool {
 
   #run(slot: Slot, items: WorkItem[]): Promise<WorkBatchResult> {
     slot.inFlight += 1;
-    const task: WorkBatch & { [key: symbol]: unknown } = { items, [Piscina.queueOptionsSymbol]: { slot: slot.index } };
+    const task: WorkBatch & { [key: symbol]: unknown } = { items, slot: slot.index, [Piscina.queueOptionsSymbol]: { slot: slot.index } };
     return this.piscina.run(task).finally(() => {
       slot.inFlight -= 1;
     });
@@ -242,6 +248,7 @@ export class EnvPool {
   #workerLost(slot: Slot): void {
     slot.threadId = null;
     slot.generation += 1;
+    this.envBudget.releaseSlot(slot.index);
     if (!this.#closed) this.#onWorkerLost(slot.index);
   }
 

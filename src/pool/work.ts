@@ -16,6 +16,8 @@ export type WorkResult = SessionReply | null;
 
 export interface WorkBatch {
   items: WorkItem[];
+  /** The slot the batch is for; the worker counts its environments against it. */
+  slot: number;
 }
 
 /** A worker's answer to a batch: a result per item, and how long the worker spent on it. */

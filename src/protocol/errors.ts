@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   ENV_LOST: 'the worker thread holding the environment stopped; create a new one',
   ENV_FAILED: 'the environment raised an error while handling the request',
   SHUTTING_DOWN: 'the server is shutting down',
+  TOO_MANY_CONNECTIONS: 'the server, or this client address, has as many connections as it allows; the connection is closed',
+  TOO_MANY_ENVS: 'the server holds as many environments as it allows',
+  AUTH_REQUIRED: 'the server needs {"auth": "<token>"} as the first line; the connection is closed',
+  AUTH_FAILED: 'the token is wrong; the connection is closed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -41,6 +41,7 @@ export class LineReceiver {
       const body = line.subarray(0, end);
       if (isUtf8(body)) this.events.line(body.toString('utf8'));
       else this.events.reject('BAD_ENCODING', 'the line is not valid UTF-8; requests are JSON text in UTF-8', false);
+      if (this.#stopped) return false;
     }
     if (start < chunk.length) {
       this.#partBytes += chunk.length - start;
@@ -48,6 +49,13 @@ export class LineReceiver {
       this.#parts.push(chunk.subarray(start));
     }
     return true;
+  }
+
+  /** Passes on no more lines, not even the rest of the current chunk. */
+  stop(): void {
+    this.#stopped = true;
+    this.#parts = [];
+    this.#partBytes = 0;
   }
 
   #tooLong(): false {

@@ -18,6 +18,14 @@ export interface SessionInit {
   lost: boolean;
 }
 
+/** Where a session takes a place for its env from: the server-wide limit (see EnvBudget). */
+export interface EnvSlots {
+  tryAcquire(): boolean;
+  release(): void;
+}
+
+const UNLIMITED: EnvSlots = { tryAcquire: () => true, release: () => {} };
+
 /** The outcome of one request: the framed reply (null for the silent requests) and state the transport mirrors. */
 export interface SessionReply {
   out: string | Uint8Array | null;
@@ -40,7 +48,10 @@ export class Session {
   #lost: boolean;
   readonly #urlBase: string;
 
-  constructor(init: SessionInit) {
+  readonly #envSlots: EnvSlots;
+
+  constructor(init: SessionInit, envSlots: EnvSlots = UNLIMITED) {
+    this.#envSlots = envSlots;
     this.#urlBase = init.urlBase;
     this.#compression = init.compression;
     this.#lastInstance = init.lastInstance;
@@ -65,6 +76,7 @@ export class Session {
 
   /** Frees the env (the connection closed). */
   close(): void {
+    if (this.#runner) this.#envSlots.release();
     this.#runner = null;
     this.#instance = null;
   }
@@ -86,6 +98,10 @@ export class Session {
     switch (request.kind) {
       case 'make': {
         const { spec, env } = makeEnv(request.name, request.kwargs);
+        // Replacing the connection's env keeps the count; a first env needs a free place.
+        if (!this.#runner && !this.#envSlots.tryAcquire()) {
+          throw new ProtocolError('TOO_MANY_ENVS', 'the server holds as many environments as it allows (--max-envs); close one first');
+        }
         this.#runner = new EnvRunner(spec, env);
         this.#instance = this.#lastInstance = randomBytes(7).toString('hex').slice(0, 13);
         this.#compression = 0;

@@ -3,12 +3,17 @@ import type { EnvPool, ResultSink } from '../pool/env-pool.js';
 import type { WorkItem, WorkResult } from '../pool/work.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { LineReceiver } from '../protocol/receiver.js';
-import { errorJson, frameReply } from '../protocol/sender.js';
+import { REPLY_TERMINATOR, errorJson, frameReply } from '../protocol/sender.js';
+import { tokenMatches } from './auth.js';
 
 export interface ConnectionLimits {
   maxLineBytes: number;
   /** Requests read but not yet answered; past this the socket is not read until replies catch up. */
   maxPipeline: number;
+  /** Close a connection with nothing in flight after this long without traffic; 0: never. */
+  idleTimeoutMs: number;
+  /** When set, the first line must be {"auth": "<token>"}. */
+  authToken?: string;
 }
 
 /**
@@ -26,6 +31,7 @@ export class Connection implements ResultSink {
   #draining = false;
   #closed = false;
   #corked = false;
+  #authenticated: boolean;
   readonly #receiver: LineReceiver;
 
   constructor(
@@ -37,11 +43,17 @@ export class Connection implements ResultSink {
     readonly limits: ConnectionLimits,
     readonly onClose: (connection: Connection) => void,
   ) {
+    this.#authenticated = limits.authToken === undefined;
     this.#receiver = new LineReceiver(limits.maxLineBytes, {
-      line: (line) => this.#send({ conn: id, line }),
+      line: (line) => (this.#authenticated ? this.#send({ conn: id, line }) : this.#authenticate(line)),
       reject: (code, message, fatal) => this.#reject(code, message, fatal),
     });
     socket.setNoDelay(true);
+    if (limits.idleTimeoutMs > 0) {
+      socket.setTimeout(limits.idleTimeoutMs, () => {
+        if (this.#pending === 0) this.drain();
+      });
+    }
     socket.on('data', (chunk: Buffer) => this.#receiver.push(chunk));
     socket.on('drain', () => this.#updateFlow());
     socket.on('error', () => {}); // resets by the peer end up in 'close'
@@ -86,6 +98,35 @@ export class Connection implements ResultSink {
       ),
     );
     this.#updateFlow();
+  }
+
+  /**
+   * The first line of a connection when the server wants a token: `{"auth": "<token>"}`, answered
+   * `{"auth": "ok"}`; anything else is answered with an error and the connection closed. Checked
+   * here on the main thread, before any request reaches a worker; the token is never logged.
+   */
+  #authenticate(line: string): void {
+    let token: unknown;
+    try {
+      token = (JSON.parse(line) as { auth?: unknown } | null)?.auth;
+    } catch {
+      token = undefined;
+    }
+    if (typeof token !== 'string') {
+      this.#refuse('AUTH_REQUIRED', 'this server needs {"auth": "<token>"} as the first line');
+    } else if (!tokenMatches(token, this.limits.authToken!)) {
+      this.#refuse('AUTH_FAILED', 'wrong token');
+    } else {
+      this.#authenticated = true;
+      this.#write('{"auth": "ok"}' + REPLY_TERMINATOR);
+    }
+  }
+
+  /** Answers with an error before any session exists, and closes. */
+  #refuse(code: ErrorCode, message: string): void {
+    this.#write(errorJson(code, message) + REPLY_TERMINATOR);
+    this.#receiver.stop();
+    this.drain();
   }
 
   /** Stops reading; the connection ends once every request read so far is answered. */

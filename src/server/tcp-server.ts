@@ -1,8 +1,10 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import { EnvPool } from '../pool/env-pool.js';
-import { Connection } from './connection.js';
+import { errorJson, REPLY_TERMINATOR } from '../protocol/sender.js';
+import { Connection, type ConnectionLimits } from './connection.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends ConnectionLimits {
   port: number;
   host: string;
   workers: number;
@@ -14,6 +16,13 @@ export interface ServerOptions {
   publicUrl?: string;
   /** How long close() waits for in-flight requests, in ms. */
   drainTimeoutMs: number;
+  /** Connections open at once, in total and from one client address; more are refused. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** Environments the server holds at once, over all connections. */
+  maxEnvs: number;
+  /** PEM certificate chain and key: serve TLS instead of plain TCP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -23,6 +32,10 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   maxLineBytes: 1024 * 1024,
   maxPipeline: 1024,
   drainTimeoutMs: 10_000,
+  idleTimeoutMs: 0,
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 1_000,
+  maxEnvs: 100_000,
 };
 
 /** The gym-tcp TCP front: accepts connections and pins each to a slot of the env worker pool. */
@@ -31,12 +44,17 @@ export class GymTcpServer {
   readonly options: ServerOptions;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
+  readonly #perAddress = new Map<string, number>();
   #closing: Promise<void> | null = null;
 
   private constructor(options: ServerOptions) {
     this.options = options;
-    this.pool = new EnvPool({ workers: options.workers });
-    this.#server = net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.pool = new EnvPool({ workers: options.workers, maxEnvs: options.maxEnvs });
+    this.#server = options.tls
+      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true }, (socket) => this.#accept(socket))
+      : net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    // A client that fails the TLS handshake never becomes a connection; nothing to do but drop it.
+    this.#server.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
   }
 
   /** Starts the workers, then listens. */
@@ -67,6 +85,17 @@ export class GymTcpServer {
       socket.destroy();
       return;
     }
+    const address = socket.remoteAddress ?? '';
+    const fromAddress = this.#perAddress.get(address) ?? 0;
+    if (this.#connections.size >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
+      // Said before any request, so it is the reply a client reads first; then the connection ends.
+      const limit = this.#connections.size >= this.options.maxConnections ? `${this.options.maxConnections} connections` : `${this.options.maxConnectionsPerAddress} connections from one address`;
+      socket.on('error', () => {});
+      socket.end(errorJson('TOO_MANY_CONNECTIONS', `the server allows ${limit}; try again later`) + REPLY_TERMINATOR);
+      setTimeout(() => socket.destroy(), 5000).unref();
+      return;
+    }
+    this.#perAddress.set(address, fromAddress + 1);
     const connection = new Connection(
       this.pool.allocateSessionId(),
       socket,
@@ -77,6 +106,9 @@ export class GymTcpServer {
       (closed) => {
         this.#connections.delete(closed);
         this.pool.releaseSlot(closed.slot);
+        const left = (this.#perAddress.get(address) ?? 1) - 1;
+        if (left > 0) this.#perAddress.set(address, left);
+        else this.#perAddress.delete(address);
       },
     );
     this.#connections.add(connection);
