@@ -3,7 +3,9 @@
  * counts, plus the memory of 1,000 idle connections with an env each. Servers and load generator run
  * in separate processes so they do not share a main thread. Figures are printed, not asserted.
  *
- *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--workers 4] [--idle 1000] [--ndjson]
+ * Then the same CartPole loop over the gym-http-api REST routes (`serve --http-port 0`) at 1 and 16 clients.
+ *
+ *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--workers 4] [--idle 1000] [--rest-clients 1,16] [--ndjson]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -16,6 +18,7 @@ const opts = new Command('bench')
   .option('--connections <list>', 'connection counts', '1,4,16,64')
   .option('--workers <n>', 'gym-tcp worker threads', '4')
   .option('--idle <n>', 'idle connections for the memory check (0 to skip)', '1000')
+  .option('--rest-clients <list>', 'REST client counts (0 to skip)', '1,16')
   .option('--ndjson', 'also print every result as a JSON line (for dashboards)')
   .parse()
   .opts();
@@ -25,13 +28,13 @@ const seconds = Number(opts.seconds);
 const connectionCounts = String(opts.connections).split(',').map(Number);
 const records: Record<string, unknown>[] = [];
 
-function startProcess(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+function startProcess(args: string[], listening = /listening on [^\s]*:(\d+)/): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
-      const m = /listening on [^\s]*:(\d+)/.exec(out);
+      const m = listening.exec(out);
       if (m) resolve({ child, port: Number(m[1]) });
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
@@ -39,8 +42,12 @@ function startProcess(args: string[]): Promise<{ child: ChildProcess; port: numb
 }
 
 function runLoad(port: number, connections: number): Promise<{ stepsPerSecond: number; p50us: number; p99us: number }> {
+  return runLoadScript('./load.js', port, connections);
+}
+
+function runLoadScript(script: string, port: number, connections: number): Promise<{ stepsPerSecond: number; p50us: number; p99us: number }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here('./load.js'), String(port), String(connections), String(seconds)], {
+    const child = spawn(process.execPath, [here(script), String(port), String(connections), String(seconds)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -55,6 +62,15 @@ function rssMiB(pid: number): number {
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function printTable(header: string[], rows: string[][]): void {
+  const table = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
+  for (const [i, row] of table.entries()) {
+    console.log('| ' + row.map((c, j) => c.padStart(widths[j])).join(' | ') + ' |');
+    if (i === 0) console.log('|' + widths.map((w) => '-'.repeat(w + 1) + ':').join('|') + '|');
+  }
+}
 
 const gym = await startProcess([here('../../bin/gym-tcp.js'), 'serve', '--port', '0', '--workers', String(opts.workers)]);
 const echo = await startProcess([here('./echo-server.js')]);
@@ -102,6 +118,25 @@ if (idle > 0) {
   console.log(`\nMemory: server RSS ${before.toFixed(0)} MiB at start, ${after.toFixed(0)} MiB with ${idle} idle connections holding a CartPole env each (target < 300 MB)`);
 }
 gym.child.kill('SIGTERM');
+
+const restClients = String(opts.restClients).split(',').map(Number).filter((n) => n > 0);
+if (restClients.length > 0) {
+  const served = await startProcess(
+    [here('../../bin/gym-tcp.js'), 'serve', '--port', '0', '--http-port', '0', '--workers', String(opts.workers)],
+    /HTTP listening on [^\s]*:(\d+)/,
+  );
+  const restRows: string[][] = [];
+  for (const clients of restClients) {
+    console.error(`  ${clients} REST client(s)…`);
+    const result = await runLoadScript('./rest-load.js', served.port, clients);
+    records.push({ bench: 'rest', clients, gymTcp: result });
+    restRows.push([String(clients), fmt(result.stepsPerSecond), fmt(result.p50us), fmt(result.p99us)]);
+  }
+  served.child.kill('SIGTERM');
+  console.log('\nCartPole-v1 steps over REST (gym-http-api routes, one keep-alive HTTP/1.1 connection per client, closed loop);');
+  console.log("gym-http-api's Flask server did about 350 steps/s with one client\n");
+  printTable(['clients', 'steps/s', 'p50 µs', 'p99 µs'], restRows);
+}
 
 if (opts.ndjson) {
   const out = ndjson.stringify();

@@ -1,4 +1,5 @@
 export { GymTcpServer, DEFAULT_SERVER_OPTIONS, type ServerOptions } from './server/tcp-server.js';
+export { RestServer, DEFAULT_REST_OPTIONS, type RestServerOptions } from './http/rest-server.js';
 export { GymClient, GymServerError, type SpaceInfo, type StepReply } from './client/client.js';
 export { EnvPool } from './pool/env-pool.js';
 export { Session } from './protocol/session.js';

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { kwargDefaults, listEnvSpecs } from '../envs/registry.js';
+import { DEFAULT_REST_OPTIONS, RestServer } from '../http/rest-server.js';
 import { DEFAULT_SERVER_OPTIONS, GymTcpServer } from '../server/tcp-server.js';
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
@@ -19,7 +20,7 @@ const program = new Command('gym-tcp')
 
 program
   .command('serve')
-  .description('start the TCP server')
+  .description('start the server: TCP, and the gym-http-api REST API with --http-port')
   .addOption(new Option('-p, --port <port>', 'TCP port to listen on').env('GYM_TCP_PORT').argParser(integer(0, 65535)).default(DEFAULT_SERVER_OPTIONS.port))
   .addOption(
     new Option('-H, --host <address>', 'address to listen on (0.0.0.0 for every interface)')
@@ -55,6 +56,29 @@ program
       .argParser(integer(0, 3_600_000))
       .default(DEFAULT_SERVER_OPTIONS.drainTimeoutMs),
   )
+  .addOption(
+    new Option('--http-port <port>', 'also serve the gym-http-api REST API on this port (0 picks a free one); off unless given')
+      .env('GYM_TCP_HTTP_PORT')
+      .argParser(integer(0, 65535)),
+  )
+  .addOption(
+    new Option('--monitor-root <dir>', 'REST monitor directories are confined under this one (created on demand)')
+      .env('GYM_TCP_MONITOR_ROOT')
+      .default(DEFAULT_REST_OPTIONS.monitorRoot),
+  )
+  .addOption(
+    new Option('--rest-idle-timeout <seconds>', 'a REST environment untouched this long is closed (0: never)')
+      .env('GYM_TCP_REST_IDLE_TIMEOUT')
+      .argParser(integer(0, 365 * 24 * 3600))
+      .default(DEFAULT_REST_OPTIONS.idleTimeoutMs / 1000),
+  )
+  .addOption(
+    new Option('--rest-max-envs <n>', 'how many REST environments may exist at once')
+      .env('GYM_TCP_REST_MAX_ENVS')
+      .argParser(integer(1, 10_000_000))
+      .default(DEFAULT_REST_OPTIONS.maxEnvs),
+  )
+  .addOption(new Option('--allow-shutdown', 'let POST /v1/shutdown/ stop the server (REST)').env('GYM_TCP_ALLOW_SHUTDOWN'))
   .action(async (opts) => {
     const server = await GymTcpServer.listen({
       port: opts.port,
@@ -67,6 +91,33 @@ program
     });
     const { host, port } = server.address();
     console.log(`gym-tcp ${version} listening on ${host.includes(':') ? `[${host}]` : host}:${port} with ${opts.workers} worker threads`);
+    let rest: RestServer | null = null;
+    if (opts.httpPort !== undefined) {
+      try {
+        rest = await RestServer.listen(server.pool, {
+          port: opts.httpPort,
+          host: opts.host,
+          monitorRoot: opts.monitorRoot,
+          idleTimeoutMs: opts.restIdleTimeout * 1000,
+          maxEnvs: opts.restMaxEnvs,
+          allowShutdown: Boolean(opts.allowShutdown),
+          onShutdown: () => stop('POST /v1/shutdown/'),
+          maxBodyBytes: opts.maxLineBytes,
+          drainTimeoutMs: opts.drainTimeout,
+          // The same token and TLS as the TCP front, so REST is no way around them.
+          authToken: server.options.authToken,
+          tls: server.options.tls,
+        });
+      } catch (err) {
+        console.error(`cannot serve HTTP on ${opts.host}:${opts.httpPort}: ${(err as Error).message}`);
+        await server.close();
+        process.exit(1);
+      }
+      const http = rest.address();
+      console.log(
+        `HTTP listening on ${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port} (gym-http-api REST${server.options.tls ? ', HTTPS' : ''})`,
+      );
+    }
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
@@ -75,7 +126,10 @@ program
       }
       stopping = true;
       console.log(`${signal}: no new connections; answering requests in flight (up to ${opts.drainTimeout} ms)`);
-      server.close().then(
+      (async () => {
+        await rest?.close();
+        await server.close();
+      })().then(
         () => {
           console.log('gym-tcp stopped');
           process.exit(0);

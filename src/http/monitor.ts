@@ -25,6 +25,7 @@
 import { mkdir, readdir, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { PyFloat, toPyJson } from '../protocol/pyjson.js';
 
 /** Gym's FILE_PREFIX: every file a monitor writes starts with `openaigym.` (force=true deletes those). */
@@ -176,7 +177,7 @@ export class EpisodeMonitor {
     if (this.#closed) return;
     // An episode abandoned by this reset was never completed: drop its type entry (Gym raised instead).
     if (this.#steps !== null) this.#types.pop();
-    this.#initialResetTimestamp ??= Date.now() / 1000;
+    this.#initialResetTimestamp ??= now();
     this.#steps = 0;
     this.#return = 0;
     this.#types.push('t'); // Gym's StatsRecorder wrote the type at reset; 't' is training ('e' evaluation)
@@ -190,7 +191,7 @@ export class EpisodeMonitor {
     if (done) {
       this.#lengths.push(this.#steps);
       this.#rewards.push(this.#return);
-      this.#timestamps.push(Date.now() / 1000);
+      this.#timestamps.push(now());
       this.#steps = null;
     }
   }
@@ -224,6 +225,11 @@ export class EpisodeMonitor {
     });
     await atomicWrite(this.manifestPath, manifest);
   }
+}
+
+/** Python's time.time(): seconds since the epoch, to the microsecond. */
+function now(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1e6;
 }
 
 async function atomicWrite(file: string, text: string): Promise<void> {
