@@ -13,7 +13,8 @@ RUN npm ci --no-audit --no-fund --ignore-scripts && npm run build && npm prune -
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
     GYM_TCP_HOST=0.0.0.0 \
-    GYM_TCP_PORT=4040
+    GYM_TCP_PORT=4040 \
+    GYM_TCP_IDLE_TIMEOUT=1800
 WORKDIR /app
 COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { kwargDefaults, listEnvSpecs } from '../envs/registry.js';
 import { DEFAULT_REST_OPTIONS, RestServer } from '../http/rest-server.js';
@@ -79,18 +80,78 @@ program
       .default(DEFAULT_REST_OPTIONS.maxEnvs),
   )
   .addOption(new Option('--allow-shutdown', 'let POST /v1/shutdown/ stop the server (REST)').env('GYM_TCP_ALLOW_SHUTDOWN'))
+  .addOption(
+    new Option('--max-connections <n>', 'connections open at once; more are answered TOO_MANY_CONNECTIONS and closed')
+      .env('GYM_TCP_MAX_CONNECTIONS')
+      .argParser(integer(1, 10_000_000))
+      .default(DEFAULT_SERVER_OPTIONS.maxConnections),
+  )
+  .addOption(
+    new Option('--max-connections-per-address <n>', 'connections open at once from one client address')
+      .env('GYM_TCP_MAX_CONNECTIONS_PER_ADDRESS')
+      .argParser(integer(1, 10_000_000))
+      .default(DEFAULT_SERVER_OPTIONS.maxConnectionsPerAddress),
+  )
+  .addOption(
+    new Option('--max-envs <n>', 'environments held at once over all connections (TCP and REST); more are answered TOO_MANY_ENVS')
+      .env('GYM_TCP_MAX_ENVS')
+      .argParser(integer(1, 100_000_000))
+      .default(DEFAULT_SERVER_OPTIONS.maxEnvs),
+  )
+  .addOption(
+    new Option('--idle-timeout <seconds>', 'close a TCP connection with nothing in flight after this long without traffic (0: never)')
+      .env('GYM_TCP_IDLE_TIMEOUT')
+      .argParser(integer(0, 10_000_000))
+      .default(0),
+  )
+  .addOption(
+    new Option('--auth-token <token>', 'require {"auth": "<token>"} as the first line (REST: Authorization: Bearer); prefer the environment variable, which ps does not show')
+      .env('GYM_TCP_AUTH_TOKEN'),
+  )
+  .addOption(new Option('--auth-token-file <file>', 'read the token from a file instead').env('GYM_TCP_AUTH_TOKEN_FILE'))
+  .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain): serve TLS (and HTTPS) instead of plain TCP').env('GYM_TCP_TLS_CERT'))
+  .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('GYM_TCP_TLS_KEY'))
   .action(async (opts) => {
-    const server = await GymTcpServer.listen({
-      port: opts.port,
-      host: opts.host,
-      workers: opts.workers,
-      maxLineBytes: opts.maxLineBytes,
-      maxPipeline: opts.maxPipeline,
-      publicUrl: opts.publicUrl,
-      drainTimeoutMs: opts.drainTimeout,
-    });
+    const fail = (message: string): never => {
+      console.error(`gym-tcp serve: ${message}`);
+      process.exit(1);
+    };
+    const read = (file: string, what: string) => {
+      try {
+        return readFileSync(file);
+      } catch (err) {
+        return fail(`cannot read the ${what} ${file}: ${(err as Error).message}`);
+      }
+    };
+    if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) fail('--tls-cert and --tls-key go together');
+    const authToken: string | undefined = opts.authTokenFile ? read(opts.authTokenFile, 'token file').toString('utf8').trim() : opts.authToken;
+    if (authToken !== undefined && authToken.length === 0) fail('the auth token is empty');
+    const tls = opts.tlsCert ? { cert: read(opts.tlsCert, 'certificate'), key: read(opts.tlsKey, 'key') } : undefined;
+    let server: GymTcpServer;
+    try {
+      server = await GymTcpServer.listen({
+        port: opts.port,
+        host: opts.host,
+        workers: opts.workers,
+        maxLineBytes: opts.maxLineBytes,
+        maxPipeline: opts.maxPipeline,
+        publicUrl: opts.publicUrl,
+        drainTimeoutMs: opts.drainTimeout,
+        maxConnections: opts.maxConnections,
+        maxConnectionsPerAddress: opts.maxConnectionsPerAddress,
+        maxEnvs: opts.maxEnvs,
+        idleTimeoutMs: opts.idleTimeout * 1000,
+        authToken,
+        tls,
+      });
+    } catch (err) {
+      return fail(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+    }
     const { host, port } = server.address();
-    console.log(`gym-tcp ${version} listening on ${host.includes(':') ? `[${host}]` : host}:${port} with ${opts.workers} worker threads`);
+    console.log(
+      `gym-tcp ${version} listening on ${host.includes(':') ? `[${host}]` : host}:${port} with ${opts.workers} worker threads` +
+        `${tls ? ', TLS' : ''}${authToken ? ', token required' : ''}`,
+    );
     let rest: RestServer | null = null;
     if (opts.httpPort !== undefined) {
       try {
