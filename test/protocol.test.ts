@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inflateSync } from 'node:zlib';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
+import { Session } from '../src/protocol/session.js';
 import { CPP, RawClient, golden, startServer } from './helpers.js';
 
 let server: GymTcpServer;
@@ -239,31 +240,56 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     await other.end();
   });
 
-  it('keeps serving when a worker thread dies; its clients get ENV_LOST, then carry on', async () => {
+  it('rebuilds the environments of a worker thread that dies: clients carry on as if nothing happened', async () => {
     const s = await startServer({ workers: 2 });
+    const g = golden('CartPole-v1.json');
+    const episode = g.controlled_episodes[0]; // 500 steps, truncated at the time limit
     const clients = await Promise.all([0, 1, 2, 3].map(() => RawClient.connect(s)));
     for (const c of clients) {
       await c.ask(CPP.make('CartPole-v1'));
-      await c.ask(CPP.reset);
+      c.send(CPP.recordStats + '\r\n' + CPP.seed(episode.reset_seed) + '\r\n');
+      expect((await c.ask(CPP.reset)).observation).toEqual(episode.reset.obs);
+      // 100 steps answered before the fault (more than one snapshot interval).
+      for (const step of episode.steps.slice(0, 100)) await c.ask(CPP.step(String(step.action)));
     }
-    // Kill, from outside, the real worker thread that holds the first client's env.
+    // Send the rest of the episode pipelined, and kill, from outside, a worker thread while
+    // those requests are in flight.
+    for (const c of clients) c.send(episode.steps.slice(100).map((st: any) => CPP.step(String(st.action)) + '\r\n').join(''));
+    await new Promise((r) => setTimeout(r, 2));
     await s.pool.piscina.threads[0].terminate();
-    await new Promise((r) => setTimeout(r, 100));
-    const codes = [];
     for (const c of clients) {
-      const reply = await c.ask(CPP.step('1'));
-      codes.push(reply.error?.code ?? 'ok');
-    }
-    // Clients on the killed worker lost their env; any others were not disturbed.
-    expect(codes.every((x) => x === 'ENV_LOST' || x === 'ok')).toBe(true);
-    expect(codes).toContain('ENV_LOST');
-    for (const c of clients) {
-      await c.ask(CPP.make('CartPole-v1'));
-      expect((await c.ask(CPP.reset)).observation).toHaveLength(4);
+      let last: any;
+      for (const [i, step] of episode.steps.slice(100).entries()) {
+        last = await c.next();
+        expect(last.error, `step ${100 + i}`).toBeUndefined();
+        expect(last.terminated).toBe(step.terminated);
+        expect(last.truncated).toBe(step.truncated);
+        for (let k = 0; k < 4; k++) expect(Math.abs(last.observation[k] - step.obs[k])).toBeLessThan(1e-3);
+      }
+      expect(last.info.episode.l).toBe(500);
+      expect(last.info.episode.r).toBe(500);
       expect((await c.ask(CPP.url)).url).toContain('/recordings/');
       await c.end();
     }
+    // Nothing leaked: the envs were counted once, on their new worker.
+    expect(s.pool.envBudget.total).toBe(0);
     await s.close();
+  });
+
+  it('rebuilds a session from its snapshot, and answers ENV_LOST when its env cannot be had again', () => {
+    const init = { urlBase: 'http://h:1', compression: 0, lastInstance: null, lost: false };
+    const original = new Session(init);
+    original.handle(CPP.make('CartPole-v1'));
+    original.handle(CPP.seed(42));
+    original.handle(CPP.reset);
+    original.handle(CPP.step('1'));
+    const snapshot = structuredClone(original.snapshot()); // as it crosses threads
+    const copy = Session.restore('http://h:1', snapshot);
+    expect(copy.handle(CPP.step('0')).out).toBe(original.handle(CPP.step('0')).out);
+    expect(copy.handle(CPP.sample).out).toBe(original.handle(CPP.sample).out);
+    const full = Session.restore('http://h:1', snapshot, { tryAcquire: () => false, release: () => {} });
+    expect(JSON.parse(String(full.handle(CPP.step('0')).out).trim()).error.code).toBe('ENV_LOST');
+    expect(JSON.parse(String(full.handle(CPP.url).out).trim()).url).toContain(snapshot.instance);
   });
 });
 

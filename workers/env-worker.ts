@@ -3,11 +3,12 @@
  * handles a batch of their requests per task. Everything per step happens here: JSON parsing,
  * validation, the simulation, encoding and compression.
  */
-import { Session } from '../src/protocol/session.js';
 import { performance } from 'node:perf_hooks';
 import { workerData } from 'node:worker_threads';
 import { EnvBudget } from '../src/pool/env-budget.js';
-import type { WorkBatch, WorkBatchResult, WorkResult } from '../src/pool/work.js';
+import type { WorkBatch, WorkBatchResult, WorkItem, WorkResult } from '../src/pool/work.js';
+import { Session } from '../src/protocol/session.js';
+import { NpRandom } from '../src/rng/index.js';
 
 const sessions = new Map<number, Session>();
 const budget = new EnvBudget((workerData as { envBudget: SharedArrayBuffer }).envBudget);
@@ -19,22 +20,41 @@ export default function handleBatch({ items, slot: batchSlot }: WorkBatch): Work
   const start = performance.now();
   slot = batchSlot;
   const results = new Array<WorkResult>(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i];
-    if ('line' in item) {
-      results[i] = sessionOf(item.conn).handle(item.line);
-    } else if ('fail' in item) {
-      results[i] = sessionOf(item.conn).fail(item.fail, item.message);
-    } else if ('init' in item) {
-      sessions.set(item.conn, new Session(item.init, envSlots));
-      results[i] = null;
-    } else {
-      sessions.get(item.conn)?.close();
-      sessions.delete(item.conn);
-      results[i] = null;
-    }
-  }
+  for (let i = 0; i < items.length; i++) results[i] = handleItem(items[i]);
   return { results, busyMs: performance.now() - start };
+}
+
+function handleItem(item: WorkItem): WorkResult {
+  if ('line' in item) {
+    const session = sessionOf(item.conn);
+    const entropyBefore = NpRandom.entropyDraws;
+    const instanceBefore = session.instance;
+    const reply = session.handle(item.line);
+    // Requests that drew OS entropy or made an env (a random id) would not replay the same: the
+    // transport gets a snapshot taken right after them instead.
+    if (NpRandom.entropyDraws !== entropyBefore || reply.instance !== instanceBefore) reply.snapshot = session.snapshot();
+    return reply;
+  }
+  if ('fail' in item) return sessionOf(item.conn).fail(item.fail, item.message);
+  if ('snapshot' in item) {
+    const session = sessionOf(item.conn);
+    return { out: null, compression: 0, instance: session.instance, snapshot: session.snapshot() };
+  }
+  if ('init' in item) {
+    sessions.get(item.conn)?.close();
+    let session: Session;
+    if (item.restore) {
+      session = item.restore.snapshot ? Session.restore(item.init.urlBase, item.restore.snapshot, envSlots) : new Session(item.init, envSlots);
+      for (const line of item.restore.replay) session.handle(line);
+    } else {
+      session = new Session(item.init, envSlots);
+    }
+    sessions.set(item.conn, session);
+    return null;
+  }
+  sessions.get(item.conn)?.close();
+  sessions.delete(item.conn);
+  return null;
 }
 
 function sessionOf(conn: number): Session {

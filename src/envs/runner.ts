@@ -4,6 +4,23 @@ import { ProtocolError } from '../protocol/errors.js';
 import { ActionError } from '../spaces/index.js';
 import { NpRandom } from '../rng/index.js';
 import type { Env, EnvSpec, Info, StepResult } from './env.js';
+import { makeEnv } from './registry.js';
+import { restoreEnv, snapshotEnv, type EnvSnapshot } from './snapshot.js';
+
+/** An EnvRunner as plain data, to rebuild it on another thread. */
+export interface RunnerSnapshot {
+  envId: string;
+  kwargs: Record<string, unknown>;
+  pendingSeed: string | null;
+  needsReset: boolean;
+  elapsedSteps: number;
+  statsEnabled: boolean;
+  episodeReturn: number;
+  episodeLength: number;
+  /** Time since the episode began; clocks of different threads do not share an origin. */
+  episodeElapsedMs: number;
+  env: EnvSnapshot;
+}
 
 /**
  * An env with what `gym.make` wraps around it — TimeLimit, OrderEnforcing — plus
@@ -25,7 +42,38 @@ export class EnvRunner {
   constructor(
     readonly spec: EnvSpec,
     readonly env: Env,
+    /** The keyword arguments it was made with, to make it again elsewhere. */
+    readonly kwargs: Record<string, unknown> = {},
   ) {}
+
+  snapshot(): RunnerSnapshot {
+    return {
+      envId: this.spec.id,
+      kwargs: this.kwargs,
+      pendingSeed: this.#pendingSeed === null ? null : this.#pendingSeed.toString(),
+      needsReset: this.#needsReset,
+      elapsedSteps: this.#elapsedSteps,
+      statsEnabled: this.#statsEnabled,
+      episodeReturn: this.#episodeReturn,
+      episodeLength: this.#episodeLength,
+      episodeElapsedMs: performance.now() - this.#episodeStart,
+      env: snapshotEnv(this.env),
+    };
+  }
+
+  static restore(snapshot: RunnerSnapshot): EnvRunner {
+    const { spec, env } = makeEnv(snapshot.envId, snapshot.kwargs);
+    restoreEnv(env, snapshot.env);
+    const runner = new EnvRunner(spec, env, snapshot.kwargs);
+    runner.#pendingSeed = snapshot.pendingSeed === null ? null : BigInt(snapshot.pendingSeed);
+    runner.#needsReset = snapshot.needsReset;
+    runner.#elapsedSteps = snapshot.elapsedSteps;
+    runner.#statsEnabled = snapshot.statsEnabled;
+    runner.#episodeReturn = snapshot.episodeReturn;
+    runner.#episodeLength = snapshot.episodeLength;
+    runner.#episodeStart = performance.now() - snapshot.episodeElapsedMs;
+    return runner;
+  }
 
   seed(seed: bigint): void {
     this.#pendingSeed = seed;

@@ -5,7 +5,10 @@ import type { WorkBatch, WorkBatchResult, WorkItem, WorkResult } from './work.js
 /** One connection as the pool sees it: it receives results in the order it sent the items. */
 export interface ResultSink {
   deliver(result: WorkResult, item: WorkItem): void;
-  /** The worker died before answering `item`; its sessions are gone. */
+  /**
+   * The worker died before answering `item`, twice: the pool re-runs a dead worker's batch once on
+   * its successor (after `sessionInit()`), and gives up only if that one dies on it too.
+   */
   workerLost(item: WorkItem): void;
   /**
    * The slot generation this connection's session was created in (-1: none yet). When a worker dies
@@ -43,6 +46,13 @@ interface Slot {
   inFlight: number;
   flushScheduled: boolean;
   connections: number;
+  /** Items at the head of `items` put back from batches whose worker died, in their original order. */
+  requeued: number;
+  /**
+   * Tasks still out with a worker that died. Nothing is dispatched until they have all come back,
+   * so their items are put back in order, ahead of anything sent after them.
+   */
+  staleTasks: number;
   /** Worker time spent on this slot's batches since `loadSince`, and the share of time it was busy. */
   busyMs: number;
   load: number;
@@ -74,6 +84,8 @@ export class EnvPool {
   readonly #onWorkerLost: (slot: number) => void;
   #closed = false;
   #nextSessionId = 1;
+  /** Items already re-run once after their worker died. */
+  readonly #retried = new WeakSet<WorkItem>();
   #loadSince = performance.now();
 
   constructor(options: EnvPoolOptions) {
@@ -91,6 +103,8 @@ export class EnvPool {
       inFlight: 0,
       flushScheduled: false,
       connections: 0,
+      requeued: 0,
+      staleTasks: 0,
       busyMs: 0,
       load: 0,
     }));
@@ -129,7 +143,7 @@ export class EnvPool {
 
   /** Starts every worker and pins it to a slot; resolves when all answer. */
   async start(): Promise<void> {
-    await Promise.all(this.#slots.map((slot) => this.#run(slot, [])));
+    await Promise.all(this.#slots.map((slot) => this.#run(slot, []).then(() => undefined)));
   }
 
   /** A session id unique in this pool (the `conn` of WorkItems), for any front: TCP, HTTP, … */
@@ -189,16 +203,12 @@ export class EnvPool {
 
   #flush(slot: Slot): void {
     slot.flushScheduled = false;
+    if (slot.staleTasks > 0) return;
     while (slot.items.length > 0 && slot.inFlight < this.#tasksInFlight) {
-      const items = slot.items.length <= this.#maxBatch ? slot.items : slot.items.slice(0, this.#maxBatch);
-      const sinks = slot.sinks.length <= this.#maxBatch ? slot.sinks : slot.sinks.slice(0, this.#maxBatch);
-      if (items === slot.items) {
-        slot.items = [];
-        slot.sinks = [];
-      } else {
-        slot.items = slot.items.slice(this.#maxBatch);
-        slot.sinks = slot.sinks.slice(this.#maxBatch);
-      }
+      const take = Math.min(slot.items.length, this.#maxBatch);
+      const items = slot.items.splice(0, take);
+      const sinks = slot.sinks.splice(0, take);
+      slot.requeued = Math.max(0, slot.requeued - take);
       this.#dispatch(slot, items, sinks);
     }
   }
@@ -222,32 +232,44 @@ export class EnvPool {
       }
     }
     const generation = slot.generation;
+    slot.inFlight += 1;
     this.#run(slot, items).then(
       ({ results, busyMs }) => {
+        slot.inFlight -= 1;
+        if (slot.generation !== generation) slot.staleTasks -= 1;
         slot.busyMs += busyMs;
         for (let i = 0; i < items.length; i++) sinks[i].deliver(results[i], items[i]);
         this.#done(slot);
       },
       () => {
-        // The worker died mid-task (Piscina replaces it); every session it held is gone.
+        // The worker died mid-task (Piscina replaces it). Run the batch again on its successor,
+        // where each connection's session is first rebuilt (sessionInit); a batch that already
+        // killed one worker is not tried a third time.
+        slot.inFlight -= 1;
         if (slot.generation === generation) this.#workerLost(slot);
-        for (let i = 0; i < items.length; i++) sinks[i].workerLost(items[i]);
+        else slot.staleTasks -= 1;
+        if (this.#closed || queued.some((item) => this.#retried.has(item))) {
+          for (let i = 0; i < items.length; i++) sinks[i].workerLost(items[i]);
+        } else {
+          for (const item of queued) this.#retried.add(item);
+          slot.items.splice(slot.requeued, 0, ...queued);
+          slot.sinks.splice(slot.requeued, 0, ...queuedSinks);
+          slot.requeued += queued.length;
+        }
         this.#done(slot);
       },
     );
   }
 
   #run(slot: Slot, items: WorkItem[]): Promise<WorkBatchResult> {
-    slot.inFlight += 1;
     const task: WorkBatch & { [key: symbol]: unknown } = { items, slot: slot.index, [Piscina.queueOptionsSymbol]: { slot: slot.index } };
-    return this.piscina.run(task).finally(() => {
-      slot.inFlight -= 1;
-    });
+    return this.piscina.run(task);
   }
 
   #workerLost(slot: Slot): void {
     slot.threadId = null;
     slot.generation += 1;
+    slot.staleTasks = slot.inFlight;
     this.envBudget.releaseSlot(slot.index);
     if (!this.#closed) this.#onWorkerLost(slot.index);
   }

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../protocol/errors.js';
-import type { SessionInit, SessionReply } from '../protocol/session.js';
+import type { SessionInit, SessionReply, SessionSnapshot } from '../protocol/session.js';
 
 /**
  * What the main thread sends a worker: one entry per request or connection event, for many
@@ -8,10 +8,21 @@ import type { SessionInit, SessionReply } from '../protocol/session.js';
 export type WorkItem =
   | { conn: number; line: string }
   | { conn: number; fail: ErrorCode; message: string }
-  | { conn: number; init: SessionInit }
+  | { conn: number; init: SessionInit; restore?: SessionRestore }
+  | { conn: number; snapshot: true }
   | { conn: number; drop: true };
 
-/** Per item, in order: the session's reply for `line`/`fail`, null for `init`/`drop`. */
+/**
+ * How to rebuild a session whose worker died: its last snapshot (null: a fresh session), then the
+ * requests answered since, replayed with their replies discarded. Envs are deterministic given their
+ * generators' state, which the snapshot holds, so the rebuilt session is the one the client knew.
+ */
+export interface SessionRestore {
+  snapshot: SessionSnapshot | null;
+  replay: string[];
+}
+
+/** Per item, in order: the session's reply for `line`/`fail`/`snapshot`, null for `init`/`drop`. */
 export type WorkResult = SessionReply | null;
 
 export interface WorkBatch {

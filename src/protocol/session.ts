@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { makeEnv } from '../envs/registry.js';
-import { EnvRunner } from '../envs/runner.js';
+import { EnvRunner, type RunnerSnapshot } from '../envs/runner.js';
 import { ProtocolError, type ErrorCode } from './errors.js';
 import { pyFloat, toPyJson } from './pyjson.js';
 import { parseRequest } from './request.js';
@@ -18,6 +18,15 @@ export interface SessionInit {
   lost: boolean;
 }
 
+/** A session as plain data: enough to rebuild it, env included, on another worker. */
+export interface SessionSnapshot {
+  compression: number;
+  instance: string | null;
+  lastInstance: string | null;
+  lost: boolean;
+  runner: RunnerSnapshot | null;
+}
+
 /** Where a session takes a place for its env from: the server-wide limit (see EnvBudget). */
 export interface EnvSlots {
   tryAcquire(): boolean;
@@ -33,6 +42,8 @@ export interface SessionReply {
   compression: number;
   /** The connection's env instance id after this request, or null. */
   instance: string | null;
+  /** The session's state after this request, when the worker took one (see the env worker). */
+  snapshot?: SessionSnapshot;
 }
 
 /**
@@ -74,6 +85,46 @@ export class Session {
     return this.#reply(errorJson(code, message));
   }
 
+  /** The current env instance id, or null. */
+  get instance(): string | null {
+    return this.#instance;
+  }
+
+  snapshot(): SessionSnapshot {
+    return {
+      compression: this.#compression,
+      instance: this.#instance,
+      lastInstance: this.#lastInstance,
+      lost: this.#lost,
+      runner: this.#runner?.snapshot() ?? null,
+    };
+  }
+
+  /**
+   * Rebuilds a session from a snapshot (its worker died). If the env cannot be remade or has no
+   * place under the env limit, the session is rebuilt without it and answers ENV_LOST.
+   */
+  static restore(urlBase: string, snapshot: SessionSnapshot, envSlots: EnvSlots = UNLIMITED): Session {
+    const session = new Session(
+      { urlBase, compression: snapshot.compression, lastInstance: snapshot.lastInstance, lost: snapshot.lost },
+      envSlots,
+    );
+    if (snapshot.runner !== null) {
+      if (envSlots.tryAcquire()) {
+        try {
+          session.#runner = EnvRunner.restore(snapshot.runner);
+          session.#instance = snapshot.instance;
+        } catch {
+          envSlots.release();
+          session.#lost = true;
+        }
+      } else {
+        session.#lost = true;
+      }
+    }
+    return session;
+  }
+
   /** Frees the env (the connection closed). */
   close(): void {
     if (this.#runner) this.#envSlots.release();
@@ -102,7 +153,7 @@ export class Session {
         if (!this.#runner && !this.#envSlots.tryAcquire()) {
           throw new ProtocolError('TOO_MANY_ENVS', 'the server holds as many environments as it allows (--max-envs); close one first');
         }
-        this.#runner = new EnvRunner(spec, env);
+        this.#runner = new EnvRunner(spec, env, request.kwargs);
         this.#instance = this.#lastInstance = randomBytes(7).toString('hex').slice(0, 13);
         this.#compression = 0;
         this.#lost = false;

@@ -47,8 +47,15 @@ export class NpRandom {
     return new NpRandom(PCG64.fromSeed(s), s);
   }
 
+  /**
+   * How many generators this thread has seeded from the OS. A session that drew one is snapshotted
+   * right away: replaying its requests later would draw a different one.
+   */
+  static entropyDraws = 0;
+
   /** Like SeedSequence(None): a fresh 128-bit seed from the OS, kept in `seed` so it can be reported. */
   static fromEntropy(): NpRandom {
+    NpRandom.entropyDraws++;
     const s = BigInt('0x' + randomBytes(16).toString('hex'));
     return NpRandom.fromSeed(s);
   }

@@ -2,9 +2,14 @@ import type { Socket } from 'node:net';
 import type { EnvPool, ResultSink } from '../pool/env-pool.js';
 import type { WorkItem, WorkResult } from '../pool/work.js';
 import type { ErrorCode } from '../protocol/errors.js';
+import type { SessionSnapshot } from '../protocol/session.js';
 import { LineReceiver } from '../protocol/receiver.js';
 import { REPLY_TERMINATOR, errorJson, frameReply } from '../protocol/sender.js';
 import { tokenMatches } from './auth.js';
+
+/** A snapshot of the session is asked for after this many requests, or this many bytes of them. */
+const SNAPSHOT_EVERY_REQUESTS = 64;
+const SNAPSHOT_EVERY_BYTES = 64 * 1024;
 
 export interface ConnectionLimits {
   maxLineBytes: number;
@@ -33,6 +38,16 @@ export class Connection implements ResultSink {
   #corked = false;
   #authenticated: boolean;
   readonly #receiver: LineReceiver;
+  // What it takes to rebuild the session if its worker dies: the last snapshot (null: the session
+  // as first made), and the request lines sent since, of which the first #answered are answered.
+  #snapshot: SessionSnapshot | null = null;
+  #log: string[] = [];
+  #logBytes = 0;
+  #answered = 0;
+  #snapshotRequested = false;
+  #initialised = false;
+  /** False once a batch of this connection killed two workers: such a session is not rebuilt again. */
+  #restorable = true;
 
   constructor(
     readonly id: number,
@@ -45,7 +60,7 @@ export class Connection implements ResultSink {
   ) {
     this.#authenticated = limits.authToken === undefined;
     this.#receiver = new LineReceiver(limits.maxLineBytes, {
-      line: (line) => (this.#authenticated ? this.#send({ conn: id, line }) : this.#authenticate(line)),
+      line: (line) => (this.#authenticated ? this.#sendLine(line) : this.#authenticate(line)),
       reject: (code, message, fatal) => this.#reject(code, message, fatal),
     });
     socket.setNoDelay(true);
@@ -70,14 +85,34 @@ export class Connection implements ResultSink {
   }
 
   sessionInit(): WorkItem {
-    return {
-      conn: this.id,
-      init: { urlBase: this.urlBase, compression: this.#compression, lastInstance: this.#lastInstance, lost: this.#instance !== null },
-    };
+    const fresh = { urlBase: this.urlBase, compression: 0, lastInstance: null, lost: false };
+    if (!this.#initialised) {
+      this.#initialised = true;
+      return { conn: this.id, init: fresh };
+    }
+    if (!this.#restorable) {
+      const init = { urlBase: this.urlBase, compression: this.#compression, lastInstance: this.#lastInstance, lost: this.#instance !== null };
+      return { conn: this.id, init };
+    }
+    // The worker died: rebuild the session as the client last saw it.
+    return { conn: this.id, init: fresh, restore: { snapshot: this.#snapshot, replay: this.#log.slice(0, this.#answered) } };
   }
 
-  deliver(result: WorkResult): void {
+  deliver(result: WorkResult, item: WorkItem): void {
     if (result === null) return; // init / drop carry no reply
+    if ('snapshot' in item) {
+      this.#snapshotRequested = false;
+      if (result.snapshot) this.#keepSnapshot(result.snapshot);
+      return;
+    }
+    if ('line' in item && this.#restorable) {
+      this.#answered += 1;
+      if (result.snapshot) this.#keepSnapshot(result.snapshot);
+      else if (!this.#snapshotRequested && (this.#answered >= SNAPSHOT_EVERY_REQUESTS || this.#logBytes >= SNAPSHOT_EVERY_BYTES)) {
+        this.#snapshotRequested = true;
+        this.pool.send(this.slot, { conn: this.id, snapshot: true }, this);
+      }
+    }
     this.#pending -= 1;
     this.#compression = result.compression;
     this.#instance = result.instance;
@@ -86,7 +121,19 @@ export class Connection implements ResultSink {
     this.#updateFlow();
   }
 
+  /** The session as of the last answered request: the log before it is no longer needed. */
+  #keepSnapshot(snapshot: SessionSnapshot): void {
+    this.#snapshot = snapshot;
+    for (const line of this.#log.splice(0, this.#answered)) this.#logBytes -= line.length;
+    this.#answered = 0;
+  }
+
   workerLost(item: WorkItem): void {
+    this.#restorable = false;
+    this.#snapshot = null;
+    this.#log = [];
+    this.#logBytes = 0;
+    this.#answered = 0;
     if (!('line' in item || 'fail' in item)) return;
     this.#pending -= 1;
     const lost = this.#instance ?? this.#lastInstance;
@@ -134,6 +181,14 @@ export class Connection implements ResultSink {
     this.#draining = true;
     this.socket.pause();
     this.#updateFlow();
+  }
+
+  #sendLine(line: string): void {
+    if (this.#restorable) {
+      this.#log.push(line);
+      this.#logBytes += line.length;
+    }
+    this.#send({ conn: this.id, line });
   }
 
   #send(item: WorkItem): void {

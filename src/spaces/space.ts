@@ -1,4 +1,4 @@
-import { NpRandom } from '../rng/index.js';
+import { NpRandom, type NpRandomSnapshot } from '../rng/index.js';
 
 /** An action the client sent that the space does not accept; becomes an INVALID_ACTION reply. */
 export class ActionError extends Error {}
@@ -13,6 +13,15 @@ export abstract class Space<T> {
   /** The space's generator; seeded from OS entropy on first use, like Gymnasium's. */
   get npRandom(): NpRandom {
     return (this.#rng ??= NpRandom.fromEntropy());
+  }
+
+  /** The generator's position, as plain data (null: not created yet), for moving the env to another thread. */
+  snapshotRng(): unknown {
+    return this.#rng?.snapshot() ?? null;
+  }
+
+  restoreRng(snapshot: unknown): void {
+    this.#rng = snapshot === null ? null : NpRandom.fromSnapshot(snapshot as NpRandomSnapshot);
   }
 
   /** Gymnasium's `space.seed(seed)`. */

@@ -36,6 +36,16 @@ export class Tuple<T extends unknown[] = unknown[]> extends Space<T> {
     this.spaces.forEach((space, i) => space.seed(BigInt(subseeds[i])));
   }
 
+  override snapshotRng(): unknown {
+    return { own: super.snapshotRng(), spaces: this.spaces.map((space) => space.snapshotRng()) };
+  }
+
+  override restoreRng(snapshot: unknown): void {
+    const { own, spaces } = snapshot as { own: unknown; spaces: unknown[] };
+    super.restoreRng(own);
+    this.spaces.forEach((space, i) => space.restoreRng(spaces[i]));
+  }
+
   describe(): Record<string, unknown> {
     return { name: 'Tuple', spaces: this.spaces.map((space) => space.describe()) };
   }

@@ -1,0 +1,36 @@
+import { NpRandom, type NpRandomSnapshot } from '../rng/index.js';
+import { Space } from '../spaces/index.js';
+import type { Env } from './env.js';
+
+/** An env's whole state as plain data: what it was made with is its kwargs, kept by the runner. */
+export interface EnvSnapshot {
+  fields: Record<string, unknown>;
+  rng: NpRandomSnapshot | null;
+  observationSpace: unknown;
+  actionSpace: unknown;
+}
+
+/**
+ * Captures an env generically: an env file keeps its state in plain public fields (`reset` and
+ * `step` only, no hidden machinery), so its own enumerable fields plus its generators are its state.
+ */
+export function snapshotEnv(env: Env): EnvSnapshot {
+  const fields: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (key !== 'npRandom' && !(value instanceof Space)) fields[key] = value;
+  }
+  return {
+    fields: structuredClone(fields),
+    rng: env.npRandom?.snapshot() ?? null,
+    observationSpace: env.observationSpace.snapshotRng(),
+    actionSpace: env.actionSpace.snapshotRng(),
+  };
+}
+
+/** Puts a snapshot's state into an env freshly made with the same kwargs. */
+export function restoreEnv(env: Env, snapshot: EnvSnapshot): void {
+  Object.assign(env, structuredClone(snapshot.fields));
+  env.npRandom = snapshot.rng === null ? null : NpRandom.fromSnapshot(snapshot.rng);
+  env.observationSpace.restoreRng(snapshot.observationSpace);
+  env.actionSpace.restoreRng(snapshot.actionSpace);
+}
