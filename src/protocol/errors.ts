@@ -15,7 +15,7 @@ export const ERROR_CODES = {
   INVALID_ACTION: 'the action is not in the action space',
   BAD_SEED: 'the seed is not a non-negative integer',
   LINE_TOO_LONG: 'the line exceeds the server line limit; the connection is then closed',
-  ENV_LOST: 'the worker thread holding the environment stopped; create a new one',
+  ENV_LOST: 'the environment could not be rebuilt after its worker thread stopped; create a new one',
   ENV_FAILED: 'the environment raised an error while handling the request',
   SHUTTING_DOWN: 'the server is shutting down',
   TOO_MANY_CONNECTIONS: 'the server, or this client address, has as many connections as it allows; the connection is closed',
