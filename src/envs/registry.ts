@@ -64,7 +64,12 @@ export function makeEnv(id: string, kwargs: Record<string, unknown> = {}): { spe
       `${spec.id}: ${problems.join('; ')} (accepted: ${accepted.length ? accepted.join(', ') : 'none'})`,
     );
   }
-  return { spec, env: spec.make(parsed.data) };
+  try {
+    return { spec, env: spec.make(parsed.data) };
+  } catch (err) {
+    // Arguments that pass their schema can still be impossible together (e.g. a random map no draw solves).
+    throw new ProtocolError('BAD_KWARGS', `${spec.id}: ${(err as Error).message}`);
+  }
 }
 
 function suggest(id: string): string {

@@ -129,7 +129,8 @@ export class RestEnv implements ResultSink {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.sessionGeneration >= 0) this.pool.send(this.slot, { conn: this.conn, drop: true }, this);
+    // Its first request went out when it was made, so a session exists or will: drop it after them.
+    this.pool.send(this.slot, { conn: this.conn, drop: true }, this);
     this.pool.releaseSlot(this.slot);
   }
 }

@@ -36,8 +36,8 @@ export class LineReceiver {
         this.#parts = [];
         this.#partBytes = 0;
       }
-      if (line.length > this.maxLineBytes + 1) return this.#tooLong();
       const end = line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length;
+      if (end > this.maxLineBytes) return this.#tooLong();
       const body = line.subarray(0, end);
       if (isUtf8(body)) this.events.line(body.toString('utf8'));
       else this.events.reject('BAD_ENCODING', 'the line is not valid UTF-8; requests are JSON text in UTF-8', false);
@@ -45,6 +45,7 @@ export class LineReceiver {
     }
     if (start < chunk.length) {
       this.#partBytes += chunk.length - start;
+      // An unfinished line may still end in the CR of its CRLF: one byte of slack until it does.
       if (this.#partBytes > this.maxLineBytes + 1) return this.#tooLong();
       this.#parts.push(chunk.subarray(start));
     }

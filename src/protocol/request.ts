@@ -16,6 +16,9 @@ export function parseRequest(line: string): Request {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
     throw new ProtocolError('BAD_JSON', `expected a JSON object, got ${preview(line)}`);
   }
+  if (nestingDepth(message) > MAX_DEPTH) {
+    throw new ProtocolError('BAD_REQUEST', `the request is nested deeper than ${MAX_DEPTH} levels`);
+  }
   const keys = Object.keys(message);
   if (keys.length !== 1) {
     throw new ProtocolError(
@@ -30,6 +33,25 @@ export function parseRequest(line: string): Request {
     throw new ProtocolError('UNKNOWN_COMMAND', `unknown command ${preview(command)}; known: ${COMMANDS}`);
   }
   return validate(commandSchemas[command as keyof typeof commandSchemas], body, command);
+}
+
+/** No request needs more; deeper values would overflow the stack of recursive code downstream. */
+const MAX_DEPTH = 32;
+
+/** How deeply objects and arrays nest in a parsed value; iterative, so any depth is safe to measure. */
+function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth > deepest) deepest = depth;
+    if (deepest > MAX_DEPTH) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return deepest;
 }
 
 function parseEnvCommand(body: unknown): Request {

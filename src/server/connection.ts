@@ -46,6 +46,8 @@ export class Connection implements ResultSink {
   #answered = 0;
   #snapshotRequested = false;
   #initialised = false;
+  #sentAny = false;
+  #endTimer: NodeJS.Timeout | null = null;
   /** False once a batch of this connection killed two workers: such a session is not rebuilt again. */
   #restorable = true;
 
@@ -71,6 +73,8 @@ export class Connection implements ResultSink {
     }
     socket.on('data', (chunk: Buffer) => this.#receiver.push(chunk));
     socket.on('drain', () => this.#updateFlow());
+    // A client that half-closes (shutdown(SHUT_WR), `nc -N`) still gets every reply; then we close.
+    socket.on('end', () => this.drain());
     socket.on('error', () => {}); // resets by the peer end up in 'close'
     socket.on('close', () => this.#onSocketClose());
   }
@@ -192,6 +196,7 @@ export class Connection implements ResultSink {
   }
 
   #send(item: WorkItem): void {
+    this.#sentAny = true;
     this.#pending += 1;
     this.pool.send(this.slot, item, this);
     if (this.#pending >= this.limits.maxPipeline) this.#updateFlow();
@@ -219,10 +224,10 @@ export class Connection implements ResultSink {
   #updateFlow(): void {
     if (this.#closed) return;
     if (this.#draining) {
-      if (this.#pending === 0) {
+      if (this.#pending === 0 && !this.#endTimer) {
         this.socket.end();
         // A peer that never closes its side does not keep the socket forever.
-        setTimeout(() => this.socket.destroy(), 5000).unref();
+        this.#endTimer = setTimeout(() => this.socket.destroy(), 5000).unref();
       }
       return;
     }
@@ -237,7 +242,9 @@ export class Connection implements ResultSink {
   #onSocketClose(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.sessionGeneration >= 0) this.pool.send(this.slot, { conn: this.id, drop: true }, this);
+    if (this.#endTimer) clearTimeout(this.#endTimer);
+    // Whatever was sent may still create a session (even an env) on a worker: drop it after them.
+    if (this.#sentAny) this.pool.send(this.slot, { conn: this.id, drop: true }, this);
     this.onClose(this);
   }
 }

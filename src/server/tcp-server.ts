@@ -51,8 +51,8 @@ export class GymTcpServer {
     this.options = options;
     this.pool = new EnvPool({ workers: options.workers, maxEnvs: options.maxEnvs });
     this.#server = options.tls
-      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true }, (socket) => this.#accept(socket))
-      : net.createServer({ noDelay: true }, (socket) => this.#accept(socket));
+      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, allowHalfOpen: true }, (socket) => this.#accept(socket))
+      : net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.#accept(socket));
     // A client that fails the TLS handshake never becomes a connection; nothing to do but drop it.
     this.#server.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
   }

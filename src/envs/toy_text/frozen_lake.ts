@@ -75,7 +75,8 @@ export function generateRandomMap(size = 8, p = 0.8, seed: bigint | number | nul
   // NumPy: cdf = cumsum([p, 1 - p]); cdf /= cdf[-1]; index = searchsorted(cdf, u, side="right").
   const total = frozen + (1 - frozen);
   const frozenCdf = frozen / total;
-  for (;;) {
+  // Gymnasium redraws forever; a server must not (with a low p no board ever has a path).
+  for (let attempt = 0; attempt < MAX_MAP_DRAWS; attempt++) {
     const board: string[][] = [];
     for (let r = 0; r < size; r++) {
       const row: string[] = [];
@@ -86,7 +87,11 @@ export function generateRandomMap(size = 8, p = 0.8, seed: bigint | number | nul
     board[size - 1][size - 1] = 'G';
     if (goalReachable(board)) return board.map((row) => row.join(''));
   }
+  throw new RangeError(`no ${size}x${size} map with a path to the goal in ${MAX_MAP_DRAWS} draws at p=${p}; raise map_p`);
 }
+
+/** Redraws of a random map before giving up; a map with any real chance of a path needs a handful. */
+const MAX_MAP_DRAWS = 10_000;
 
 /** Why a custom map cannot be used, or null if it can. */
 function mapProblem(rows: readonly string[]): string | null {
