@@ -5,9 +5,9 @@
  * Usage: node dist/bench/rest-load.js <http-port> <clients> <seconds>
  */
 import http from 'node:http';
+import { measureClosedLoop } from './closed-loop.js';
 
 const [port, clients, seconds] = process.argv.slice(2).map(Number);
-const warmupMs = 500;
 const agent = new http.Agent({ keepAlive: true, maxSockets: clients, maxFreeSockets: clients });
 
 function call(method: string, path: string, body?: string): Promise<any> {
@@ -41,38 +41,15 @@ const ids: string[] = await Promise.all(
 );
 await Promise.all(ids.map((id) => call('POST', `/v1/envs/${id}/reset/`)));
 
-const latencies: number[] = [];
-let steps = 0;
-let measuring = false;
-let running = true;
-
-async function play(id: string): Promise<void> {
-  let action = 0;
-  while (running) {
-    const t0 = process.hrtime.bigint();
-    const reply = await call('POST', `/v1/envs/${id}/step/`, `{"action": ${action}}`);
-    if (measuring) {
-      latencies.push(Number(process.hrtime.bigint() - t0) / 1000);
-      steps++;
-    }
-    action = 1 - action;
-    if (reply.done) await call('POST', `/v1/envs/${id}/reset/`);
-  }
-}
-
-const loops = ids.map(play);
-await new Promise((r) => setTimeout(r, warmupMs));
-measuring = true;
-const start = process.hrtime.bigint();
-await new Promise((r) => setTimeout(r, seconds * 1000));
-measuring = false;
-const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-running = false;
-await Promise.all(loops);
+const result = await measureClosedLoop(
+  ids.map((id) => ({
+    step: async (action) => (await call('POST', `/v1/envs/${id}/step/`, `{"action": ${action}}`)).done,
+    reset: () => call('POST', `/v1/envs/${id}/reset/`),
+  })),
+  seconds,
+);
 await Promise.all(ids.map((id) => call('POST', `/v1/envs/${id}/close/`)));
 agent.destroy();
 
-latencies.sort((a, b) => a - b);
-const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-console.log(JSON.stringify({ clients, steps, stepsPerSecond: steps / elapsed, p50us: pct(50), p99us: pct(99) }));
+console.log(JSON.stringify({ clients, ...result }));
 process.exit(0);

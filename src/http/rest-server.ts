@@ -18,6 +18,7 @@ import path from 'node:path';
 import type { EnvPool } from '../pool/env-pool.js';
 import { toPyJson } from '../protocol/pyjson.js';
 import { tokenMatches } from '../server/auth.js';
+import { listen } from '../server/listen.js';
 import { EpisodeMonitor, MonitorError } from './monitor.js';
 import {
   HttpError,
@@ -139,13 +140,7 @@ export class RestServer {
   /** Serves REST on `options.port` for the envs of `pool` (a started GymTcpServer's pool). */
   static async listen(pool: EnvPool, options: Partial<RestServerOptions> = {}): Promise<RestServer> {
     const server = new RestServer(pool, { ...DEFAULT_REST_OPTIONS, ...options });
-    await new Promise<void>((resolve, reject) => {
-      server.#server.once('error', reject);
-      server.#server.listen(server.options.port, server.options.host, () => {
-        server.#server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server.#server, server.options.port, server.options.host);
     return server;
   }
 

@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import { EnvPool } from '../pool/env-pool.js';
 import { errorJson, REPLY_TERMINATOR } from '../protocol/sender.js';
 import { Connection, type ConnectionLimits } from './connection.js';
+import { listen } from './listen.js';
 
 export interface ServerOptions extends ConnectionLimits {
   port: number;
@@ -61,13 +62,7 @@ export class GymTcpServer {
   static async listen(options: Partial<ServerOptions> = {}): Promise<GymTcpServer> {
     const server = new GymTcpServer({ ...DEFAULT_SERVER_OPTIONS, ...options });
     await server.pool.start();
-    await new Promise<void>((resolve, reject) => {
-      server.#server.once('error', reject);
-      server.#server.listen(server.options.port, server.options.host, () => {
-        server.#server.off('error', reject);
-        resolve();
-      });
-    });
+    await listen(server.#server, server.options.port, server.options.host);
     return server;
   }
 

@@ -17,10 +17,9 @@
  * (a + 1) mod 4 with probability 1/3 each, tried in that order. Every step draws one `random()`.
  */
 import { z } from 'zod';
-import { PyFloat } from '../../protocol/pyjson.js';
-import { categoricalSample } from '../../rng/index.js';
 import { Discrete } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+import type { EnvSpec } from '../env.js';
+import { TabularEnv, type Transition } from './tabular.js';
 
 export const UP = 0;
 export const RIGHT = 1;
@@ -52,24 +51,13 @@ export const cliffWalkingKwargs = makeKwargsSchema(false);
 export const cliffWalkingSlipperyKwargs = makeKwargsSchema(true);
 export type CliffWalkingKwargs = z.infer<typeof cliffWalkingKwargs>;
 
-interface Transition {
-  prob: number;
-  next: number;
-  reward: number;
-  terminated: boolean;
-}
-
-export class CliffWalkingEnv extends Env<number, number> {
+export class CliffWalkingEnv extends TabularEnv {
   readonly observationSpace = new Discrete(NS);
   readonly actionSpace = new Discrete(4);
-  /** Gymnasium's `P[s][a]`: the possible transitions, in the order they are sampled. */
   readonly P: readonly (readonly (readonly Transition[])[])[];
   readonly initialStateDistrib: readonly number[];
   readonly isSlippery: boolean;
-  /** Current position (Gymnasium's `s`). */
-  s = START;
-  /** Gymnasium's `lastaction`; null after reset. */
-  lastAction: number | null = null;
+  override s = START;
 
   constructor(kwargs: Partial<CliffWalkingKwargs> = {}) {
     super();
@@ -93,20 +81,6 @@ export class CliffWalkingEnv extends Env<number, number> {
     }
     this.P = P;
     this.initialStateDistrib = Array.from({ length: NS }, (_, s) => (s === START ? 1.0 : 0.0));
-  }
-
-  reset(): ResetResult<number> {
-    this.s = categoricalSample(this.initialStateDistrib, this.rng);
-    this.lastAction = null;
-    return { obs: this.s, info: { prob: 1 } };
-  }
-
-  step(action: number): StepResult<number> {
-    const transitions = this.P[this.s][action];
-    const t = transitions[categoricalSample(transitions.map((x) => x.prob), this.rng)];
-    this.s = t.next;
-    this.lastAction = action;
-    return { obs: t.next, reward: t.reward, terminated: t.terminated, truncated: false, info: { prob: new PyFloat(t.prob) } };
   }
 }
 

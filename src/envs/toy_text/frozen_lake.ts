@@ -18,10 +18,10 @@
  * (a - 1) mod 4, a, (a + 1) mod 4. Every step draws one `random()`, even when the move is certain.
  */
 import { z } from 'zod';
-import { PyFloat } from '../../protocol/pyjson.js';
-import { NpRandom, categoricalSample } from '../../rng/index.js';
+import { NpRandom } from '../../rng/index.js';
 import { Discrete } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+import type { EnvSpec } from '../env.js';
+import { TabularEnv, type Transition } from './tabular.js';
 
 export const LEFT = 0;
 export const DOWN = 1;
@@ -135,27 +135,15 @@ export const frozenLakeKwargs = makeKwargsSchema('4x4');
 export const frozenLake8x8Kwargs = makeKwargsSchema('8x8');
 export type FrozenLakeKwargs = z.infer<typeof frozenLakeKwargs>;
 
-interface Transition {
-  prob: number;
-  next: number;
-  reward: number;
-  terminated: boolean;
-}
-
-export class FrozenLakeEnv extends Env<number, number> {
+export class FrozenLakeEnv extends TabularEnv {
   readonly observationSpace: Discrete;
   readonly actionSpace = new Discrete(4);
   /** The map in use, one string per row. */
   readonly desc: readonly string[];
   readonly nrow: number;
   readonly ncol: number;
-  /** Gymnasium's `P[s][a]`: the possible transitions, in the order they are sampled. */
   readonly P: readonly (readonly (readonly Transition[])[])[];
   readonly initialStateDistrib: readonly number[];
-  /** Current position (Gymnasium's `s`). */
-  s = 0;
-  /** Gymnasium's `lastaction`; null after reset. */
-  lastAction: number | null = null;
 
   constructor(kwargs: Partial<FrozenLakeKwargs> = {}) {
     super();
@@ -209,20 +197,6 @@ export class FrozenLakeEnv extends Env<number, number> {
     }
     this.P = P;
     this.observationSpace = new Discrete(nS);
-  }
-
-  reset(): ResetResult<number> {
-    this.s = categoricalSample(this.initialStateDistrib, this.rng);
-    this.lastAction = null;
-    return { obs: this.s, info: { prob: 1 } };
-  }
-
-  step(action: number): StepResult<number> {
-    const transitions = this.P[this.s][action];
-    const t = transitions[categoricalSample(transitions.map((x) => x.prob), this.rng)];
-    this.s = t.next;
-    this.lastAction = action;
-    return { obs: t.next, reward: t.reward, terminated: t.terminated, truncated: false, info: { prob: new PyFloat(t.prob) } };
   }
 }
 

@@ -23,6 +23,7 @@ import { z } from 'zod';
 import { PyFloat } from '../../protocol/pyjson.js';
 import { categoricalSample } from '../../rng/index.js';
 import { Discrete } from '../../spaces/index.js';
+import type { Transition } from './tabular.js';
 import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
 
 /** The map: ":" is an open passage between two cells, "|" a wall. */
@@ -68,13 +69,6 @@ export function taxiDecode(state: number): [row: number, col: number, passenger:
 const openEast = (row: number, col: number) => TAXI_MAP[1 + row][2 * col + 2] === ':';
 const openWest = (row: number, col: number) => TAXI_MAP[1 + row][2 * col] === ':';
 const standAt = (row: number, col: number) => TAXI_LOCS.findIndex(([r, c]) => r === row && c === col);
-
-interface Transition {
-  prob: number;
-  next: number;
-  reward: number;
-  terminated: boolean;
-}
 
 /** Pick-up: the passenger boards if the taxi is at their stand; otherwise -10. */
 function pickup(row: number, col: number, passenger: number, reward: number): [passenger: number, reward: number] {

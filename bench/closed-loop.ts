@@ -1,0 +1,44 @@
+/**
+ * The measurement both load generators make: every player steps in a closed loop (one request in
+ * flight, reset when the episode ends); after a warm-up, count steps and time each one.
+ */
+export interface Player {
+  /** Sends one step and resolves with whether the episode ended. */
+  step(action: number): Promise<boolean>;
+  reset(): Promise<unknown>;
+}
+
+export interface ClosedLoopResult {
+  steps: number;
+  stepsPerSecond: number;
+  p50us: number;
+  p99us: number;
+}
+
+export async function measureClosedLoop(players: Player[], seconds: number, warmupMs = 500): Promise<ClosedLoopResult> {
+  const latencies: number[] = [];
+  let measuring = false;
+  let running = true;
+  const play = async (player: Player) => {
+    let action = 0;
+    while (running) {
+      const t0 = process.hrtime.bigint();
+      const done = await player.step(action);
+      if (measuring) latencies.push(Number(process.hrtime.bigint() - t0) / 1000);
+      action = 1 - action;
+      if (done) await player.reset();
+    }
+  };
+  const loops = players.map(play);
+  await new Promise((r) => setTimeout(r, warmupMs));
+  measuring = true;
+  const start = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  measuring = false;
+  const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  running = false;
+  await Promise.all(loops);
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  return { steps: latencies.length, stepsPerSecond: latencies.length / elapsed, p50us: pct(50), p99us: pct(99) };
+}
