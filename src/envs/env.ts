@@ -29,6 +29,11 @@ export abstract class Env<O = unknown, A = unknown> {
   abstract readonly observationSpace: Space<O>;
   abstract readonly actionSpace: Space<A>;
   npRandom: NpRandom | null = null;
+  /**
+   * Keyword arguments that make this very env again, for an env whose constructor drew randomness
+   * (a random map); null: the ones it was made with do.
+   */
+  madeWith: Record<string, unknown> | null = null;
 
   /** The generator for this reset: the seeded one, or one seeded from OS entropy on first use. */
   protected get rng(): NpRandom {
@@ -38,6 +43,18 @@ export abstract class Env<O = unknown, A = unknown> {
   abstract reset(): ResetResult<O>;
   /** `action` has already been checked by `actionSpace.parseAction`. */
   abstract step(action: A): StepResult<O>;
+}
+
+/**
+ * Marks data an env derives from its keyword arguments and never changes (transition tables, maps):
+ * deep-frozen, and left out of snapshots, since remaking the env from its kwargs rebuilds it.
+ */
+export function constant<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) constant(child);
+  }
+  return value;
 }
 
 /** What `gym.make` knows about an id: how to build it and the wrappers' settings. */

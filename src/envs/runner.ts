@@ -49,7 +49,7 @@ export class EnvRunner {
   snapshot(): RunnerSnapshot {
     return {
       envId: this.spec.id,
-      kwargs: this.kwargs,
+      kwargs: this.env.madeWith ?? this.kwargs,
       pendingSeed: this.#pendingSeed === null ? null : this.#pendingSeed.toString(),
       needsReset: this.#needsReset,
       elapsedSteps: this.#elapsedSteps,

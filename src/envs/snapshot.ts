@@ -12,12 +12,14 @@ export interface EnvSnapshot {
 
 /**
  * Captures an env generically: an env file keeps its state in plain public fields (`reset` and
- * `step` only, no hidden machinery), so its own enumerable fields plus its generators are its state.
+ * `step` only, no hidden machinery), so its own enumerable fields plus its generators are its state —
+ * less what it marked `constant` (tables derived from its kwargs, rebuilt when it is made again).
  */
 export function snapshotEnv(env: Env): EnvSnapshot {
   const fields: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(env)) {
-    if (key !== 'npRandom' && !(value instanceof Space)) fields[key] = value;
+    if (key === 'npRandom' || value instanceof Space || (typeof value === 'object' && value !== null && Object.isFrozen(value))) continue;
+    fields[key] = value;
   }
   return {
     fields: structuredClone(fields),

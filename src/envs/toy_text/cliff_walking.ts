@@ -18,7 +18,7 @@
  */
 import { z } from 'zod';
 import { Discrete } from '../../spaces/index.js';
-import type { EnvSpec } from '../env.js';
+import { constant, type EnvSpec } from '../env.js';
 import { TabularEnv, type Transition } from './tabular.js';
 
 export const UP = 0;
@@ -79,8 +79,8 @@ export class CliffWalkingEnv extends TabularEnv {
       const col = s % NCOL;
       P.push([UP, RIGHT, DOWN, LEFT].map((a) => outcomes(row, col, a)));
     }
-    this.P = P;
-    this.initialStateDistrib = Array.from({ length: NS }, (_, s) => (s === START ? 1.0 : 0.0));
+    this.P = constant(P);
+    this.initialStateDistrib = constant(Array.from({ length: NS }, (_, s) => (s === START ? 1.0 : 0.0)));
   }
 }
 

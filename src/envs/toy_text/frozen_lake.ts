@@ -20,8 +20,11 @@
 import { z } from 'zod';
 import { NpRandom } from '../../rng/index.js';
 import { Discrete } from '../../spaces/index.js';
-import type { EnvSpec } from '../env.js';
+import { constant, type EnvSpec } from '../env.js';
 import { TabularEnv, type Transition } from './tabular.js';
+
+/** Largest map side: the transition table grows with the square of it. */
+export const MAX_MAP_SIDE = 64;
 
 export const LEFT = 0;
 export const DOWN = 1;
@@ -75,8 +78,10 @@ export function generateRandomMap(size = 8, p = 0.8, seed: bigint | number | nul
   // NumPy: cdf = cumsum([p, 1 - p]); cdf /= cdf[-1]; index = searchsorted(cdf, u, side="right").
   const total = frozen + (1 - frozen);
   const frozenCdf = frozen / total;
-  // Gymnasium redraws forever; a server must not (with a low p no board ever has a path).
-  for (let attempt = 0; attempt < MAX_MAP_DRAWS; attempt++) {
+  // Gymnasium redraws forever; a server must not (with a low p no board ever has a path). The budget
+  // is in tiles, so a hopeless 64x64 request costs no more than a hopeless 4x4 one.
+  const attempts = Math.max(1, Math.floor(MAX_MAP_TILES_DRAWN / (size * size)));
+  for (let attempt = 0; attempt < attempts; attempt++) {
     const board: string[][] = [];
     for (let r = 0; r < size; r++) {
       const row: string[] = [];
@@ -87,11 +92,11 @@ export function generateRandomMap(size = 8, p = 0.8, seed: bigint | number | nul
     board[size - 1][size - 1] = 'G';
     if (goalReachable(board)) return board.map((row) => row.join(''));
   }
-  throw new RangeError(`no ${size}x${size} map with a path to the goal in ${MAX_MAP_DRAWS} draws at p=${p}; raise map_p`);
+  throw new RangeError(`no ${size}x${size} map with a path to the goal in ${attempts} draws at p=${p}; raise map_p`);
 }
 
-/** Redraws of a random map before giving up; a map with any real chance of a path needs a handful. */
-const MAX_MAP_DRAWS = 10_000;
+/** Tiles drawn for one random map before giving up: a map with a fair chance of a path needs a handful of draws. */
+const MAX_MAP_TILES_DRAWN = 1_000_000;
 
 /** Why a custom map cannot be used, or null if it can. */
 function mapProblem(rows: readonly string[]): string | null {
@@ -104,7 +109,8 @@ function mapProblem(rows: readonly string[]): string | null {
 
 /** A map as a list of row strings (or of lists of one-letter tiles, which NumPy also accepts). */
 const mapSchema = z
-  .array(z.union([z.string(), z.array(z.string().length(1)).transform((tiles) => tiles.join(''))]))
+  .array(z.union([z.string().max(MAX_MAP_SIDE), z.array(z.string().length(1)).max(MAX_MAP_SIDE).transform((tiles) => tiles.join(''))]))
+  .max(MAX_MAP_SIDE)
   .superRefine((rows, ctx) => {
     const problem = mapProblem(rows);
     if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
@@ -125,7 +131,7 @@ function makeKwargsSchema(defaultMap: '4x4' | '8x8') {
      * gym-tcp extension, used when desc and map_name are both null: the random map is
      * `generate_random_map(size=map_size, p=map_p, seed=map_seed)`, so a client can reproduce it.
      */
-    map_size: z.number().int().min(2).max(64).default(8),
+    map_size: z.number().int().min(2).max(MAX_MAP_SIDE).default(8),
     map_p: z.number().min(0).max(1).default(0.8),
     map_seed: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable().default(null),
   });
@@ -148,21 +154,26 @@ export class FrozenLakeEnv extends TabularEnv {
   constructor(kwargs: Partial<FrozenLakeKwargs> = {}) {
     super();
     const mapName = kwargs.map_name === undefined ? '4x4' : kwargs.map_name;
-    const desc =
-      kwargs.desc ??
-      (mapName === null ? generateRandomMap(kwargs.map_size ?? 8, kwargs.map_p ?? 0.8, kwargs.map_seed ?? null) : FROZEN_LAKE_MAPS[mapName]);
+    let desc = kwargs.desc ?? (mapName === null ? null : FROZEN_LAKE_MAPS[mapName]);
+    if (desc === null) {
+      // A random map. Without map_seed, Gymnasium seeds it from OS entropy; drawing that seed here
+      // and remembering it lets the very same env be made again (see Env.madeWith).
+      const mapSeed = kwargs.map_seed ?? Number(NpRandom.fromEntropy().seed! & BigInt(Number.MAX_SAFE_INTEGER));
+      desc = generateRandomMap(kwargs.map_size ?? 8, kwargs.map_p ?? 0.8, mapSeed);
+      if (kwargs.map_seed == null) this.madeWith = { ...kwargs, map_seed: mapSeed };
+    }
     const isSlippery = kwargs.is_slippery ?? true;
     const successRate = kwargs.success_rate ?? 1.0 / 3.0;
     const rewardSchedule = kwargs.reward_schedule ?? [1, 0, 0];
 
-    this.desc = [...desc];
+    this.desc = constant([...desc]);
     const nrow = (this.nrow = desc.length);
     const ncol = (this.ncol = desc[0].length);
     const nS = nrow * ncol;
 
     const starts = desc.join('').split('').map((tile) => (tile === 'S' ? 1 : 0));
     const startCount = starts.reduce((a: number, b) => a + b, 0);
-    this.initialStateDistrib = starts.map((x) => x / startCount);
+    this.initialStateDistrib = constant(starts.map((x) => x / startCount));
 
     const failRate = (1.0 - successRate) / 2.0;
     const moveTo = (row: number, col: number, a: number): Omit<Transition, 'prob'> => {
@@ -195,7 +206,7 @@ export class FrozenLakeEnv extends TabularEnv {
         P.push(byAction);
       }
     }
-    this.P = P;
+    this.P = constant(P);
     this.observationSpace = new Discrete(nS);
   }
 }

@@ -23,8 +23,8 @@ import { z } from 'zod';
 import { PyFloat } from '../../protocol/pyjson.js';
 import { categoricalSample } from '../../rng/index.js';
 import { Discrete } from '../../spaces/index.js';
+import { Env, constant, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
 import type { Transition } from './tabular.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
 
 /** The map: ":" is an open passage between two cells, "|" a wall. */
 export const TAXI_MAP: readonly string[] = [
@@ -209,9 +209,9 @@ export class TaxiEnv extends Env<number, number> {
       }
       P.push(byAction);
     }
-    this.P = P;
+    this.P = constant(P);
     const startCount = starts.reduce((a, b) => a + b, 0);
-    this.initialStateDistrib = starts.map((x) => x / startCount);
+    this.initialStateDistrib = constant(starts.map((x) => x / startCount));
   }
 
   reset(): ResetResult<number> {
