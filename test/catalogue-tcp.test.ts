@@ -105,6 +105,9 @@ describe('keyword arguments and ids', () => {
     expect(wrongType.error.code).toBe('BAD_KWARGS');
     expect(wrongType.error.message).toContain('is_slippery');
     expect((await c.ask('{"env":{"name": "Pendulum-v1", "kwargs": [1]}}')).error.code).toBe('BAD_REQUEST');
+    const proto = await c.ask('{"env":{"name": "FrozenLake-v1", "kwargs": {"__proto__": {"is_slippery": false}}}}');
+    expect(proto.error.code).toBe('BAD_KWARGS');
+    expect(proto.error.message).toContain("'__proto__'");
     // The CartPole made first is still there.
     expect((await c.ask(CPP.reset)).observation).toHaveLength(4);
     await c.end();
@@ -143,6 +146,7 @@ describe('continuous actions', () => {
     for (const bad of ['[1, 2]', '[]', '"[abc]"', '[null]', '[1e400]']) {
       expect((await c.ask(CPP.step(bad))).error.code, bad).toBe('INVALID_ACTION');
     }
+    expect((await c.ask(CPP.step('[1e400]'))).error.message).toContain('Infinity');
     expect((await c.ask('{"step":{"action":"[0.5]"}}')).observation).toHaveLength(3);
     await c.end();
   });

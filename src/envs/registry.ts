@@ -52,17 +52,18 @@ export function makeEnv(id: string, kwargs: Record<string, unknown> = {}): { spe
   if (!spec) {
     throw new ProtocolError('UNKNOWN_ENV', `no environment named '${id}'; ${suggest(id)}`);
   }
+  const accepted = Object.keys(spec.kwargs.shape);
+  const acceptedList = accepted.length ? accepted.join(', ') : 'none';
+  // Checked by hand, not left to zod: JSON.parse makes "__proto__" an own key, which zod passes over.
+  const unknown = Object.keys(kwargs).filter((key) => !accepted.includes(key));
+  if (unknown.length > 0) {
+    const names = unknown.map((k) => `'${k}'`).join(', ');
+    throw new ProtocolError('BAD_KWARGS', `${spec.id}: unknown argument${unknown.length > 1 ? 's' : ''} ${names} (accepted: ${acceptedList})`);
+  }
   const parsed = spec.kwargs.safeParse(kwargs);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      if (issue.code === 'unrecognized_keys') return `unknown argument${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `'${k}'`).join(', ')}`;
-      return `'${issue.path.join('.')}': ${issue.message}`;
-    });
-    const accepted = Object.keys(spec.kwargs.shape);
-    throw new ProtocolError(
-      'BAD_KWARGS',
-      `${spec.id}: ${problems.join('; ')} (accepted: ${accepted.length ? accepted.join(', ') : 'none'})`,
-    );
+    const problems = parsed.error.issues.map((issue) => `'${issue.path.join('.')}': ${issue.message}`);
+    throw new ProtocolError('BAD_KWARGS', `${spec.id}: ${problems.join('; ')} (accepted: ${acceptedList})`);
   }
   try {
     return { spec, env: spec.make(parsed.data) };

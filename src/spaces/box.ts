@@ -1,5 +1,5 @@
 import { PyFloat, pyFloat } from '../protocol/pyjson.js';
-import { ActionError, Space, unwrapStringAction } from './space.js';
+import { ActionError, describeAction, Space, unwrapStringAction } from './space.js';
 
 export type BoxDtype = 'float32' | 'float64' | 'int64' | 'uint8';
 
@@ -93,7 +93,7 @@ export class Box extends Space<number[]> {
     const flat = typeof value === 'number' ? [value] : Array.isArray(value) ? (value.flat(Infinity) as unknown[]) : null;
     if (flat === null || flat.length !== this.size) {
       throw new ActionError(
-        `action ${JSON.stringify(raw)?.slice(0, 80)} does not fit Box of shape [${this.shape.join(', ')}]: ` +
+        `action ${describeAction(raw)} does not fit Box of shape [${this.shape.join(', ')}]: ` +
           `send a list of ${this.size} number${this.size === 1 ? '' : 's'}`,
       );
     }

@@ -1,4 +1,4 @@
-import { ActionError, Space, unwrapStringAction } from './space.js';
+import { ActionError, describeAction, Space, unwrapStringAction } from './space.js';
 
 /** Gymnasium's Discrete(n, start): the integers start, start+1, …, start+n-1. */
 export class Discrete extends Space<number> {
@@ -31,7 +31,7 @@ export class Discrete extends Space<number> {
     if (Array.isArray(value) && value.length === 1) value = value[0];
     if (!this.contains(value)) {
       throw new ActionError(
-        `action ${JSON.stringify(raw)} is not in Discrete(${this.n}${this.start ? `, start=${this.start}` : ''}): ` +
+        `action ${describeAction(raw)} is not in Discrete(${this.n}${this.start ? `, start=${this.start}` : ''}): ` +
           `send an integer from ${this.start} to ${this.start + this.n - 1}`,
       );
     }

@@ -1,4 +1,4 @@
-import { ActionError, Space, unwrapStringAction } from './space.js';
+import { ActionError, describeAction, Space, unwrapStringAction } from './space.js';
 import { encodeIntArray, flattenAction } from './multi_discrete.js';
 
 /**
@@ -72,7 +72,7 @@ export class MultiBinary extends Space<number[]> {
     const flat = flattenAction(unwrapStringAction(raw));
     if (flat === null || flat.length !== this.size) {
       throw new ActionError(
-        `action ${JSON.stringify(raw)?.slice(0, 80)} does not fit MultiBinary of shape [${this.shape.join(', ')}]: ` +
+        `action ${describeAction(raw)} does not fit MultiBinary of shape [${this.shape.join(', ')}]: ` +
           `send a list of ${this.size} zero${this.size === 1 ? '' : 's'} or one${this.size === 1 ? '' : 's'}`,
       );
     }

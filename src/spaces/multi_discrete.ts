@@ -1,4 +1,4 @@
-import { ActionError, Space, unwrapStringAction } from './space.js';
+import { ActionError, describeAction, Space, unwrapStringAction } from './space.js';
 
 /**
  * Writes a flat, row-major array of integers as JSON lists nested by `shape` (as NumPy's tolist()
@@ -103,7 +103,7 @@ export class MultiDiscrete extends Space<number[]> {
     const flat = flattenAction(unwrapStringAction(raw));
     if (flat === null || flat.length !== this.nvec.length) {
       throw new ActionError(
-        `action ${JSON.stringify(raw)?.slice(0, 80)} does not fit MultiDiscrete of shape [${this.shape.join(', ')}]: ` +
+        `action ${describeAction(raw)} does not fit MultiDiscrete of shape [${this.shape.join(', ')}]: ` +
           `send a list of ${this.nvec.length} integer${this.nvec.length === 1 ? '' : 's'}`,
       );
     }

@@ -40,6 +40,12 @@ export abstract class Space<T> {
   abstract parseAction(raw: unknown): T;
 }
 
+/** An action as the client sent it, for error messages: short, and 1e400 shown as Infinity, not null. */
+export function describeAction(raw: unknown): string {
+  const text = JSON.stringify(raw, (_key, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) ?? String(raw);
+  return text.length > 80 ? text.slice(0, 80) + '…' : text;
+}
+
 /** The wire also carries actions as strings: `"1"`, `"[0, 1, 0, 0]"` (gym-tcp-api's README). */
 export function unwrapStringAction(raw: unknown): unknown {
   if (typeof raw !== 'string') return raw;

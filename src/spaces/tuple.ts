@@ -1,4 +1,4 @@
-import { ActionError, Space, unwrapStringAction } from './space.js';
+import { ActionError, describeAction, Space, unwrapStringAction } from './space.js';
 
 /** Gymnasium draws the sub-space seeds below this bound (`np.iinfo(np.int32).max`). */
 const INT32_MAX = 2147483647;
@@ -72,7 +72,7 @@ export class Tuple<T extends unknown[] = unknown[]> extends Space<T> {
     const value = unwrapStringAction(raw);
     if (!Array.isArray(value) || value.length !== this.spaces.length) {
       throw new ActionError(
-        `action ${JSON.stringify(raw)?.slice(0, 80)} does not fit a Tuple of ${this.spaces.length} spaces: ` +
+        `action ${describeAction(raw)} does not fit a Tuple of ${this.spaces.length} spaces: ` +
           `send a list of ${this.spaces.length} elements`,
       );
     }
