@@ -25,7 +25,10 @@ export const envCommandSchemas = {
     .strictObject({
       name: z.string().min(1).max(200),
       /** gym-tcp's extension: `gym.make` keyword arguments, e.g. {"is_slippery": false}. */
-      kwargs: z.record(z.string(), z.unknown()).optional(),
+      // Passed through as parsed (z.record would drop a "__proto__" key); makeEnv checks each argument.
+      kwargs: z
+        .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object of keyword arguments')
+        .optional(),
     })
     .transform((b) => ({ kind: 'make' as const, name: b.name, kwargs: b.kwargs ?? {} })),
   action: z

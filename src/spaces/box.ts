@@ -102,7 +102,7 @@ export class Box extends Space<number[]> {
     for (let i = 0; i < this.size; i++) {
       const x = flat[i];
       if (typeof x !== 'number' || !Number.isFinite(x)) {
-        throw new ActionError(`action element ${i} is ${JSON.stringify(x)}: every element must be a finite number`);
+        throw new ActionError(`action element ${i} is ${describeAction(x)}: every element must be a finite number`);
       }
       out[i] = cast(x);
     }

@@ -79,7 +79,7 @@ export class MultiBinary extends Space<number[]> {
     return flat.map((x, i) => {
       if (x === 0 || x === 1) return x;
       if (typeof x === 'boolean') return x ? 1 : 0;
-      throw new ActionError(`action element ${i} is ${JSON.stringify(x)}: every element must be 0 or 1`);
+      throw new ActionError(`action element ${i} is ${describeAction(x)}: every element must be 0 or 1`);
     });
   }
 }

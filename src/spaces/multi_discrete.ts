@@ -111,7 +111,7 @@ export class MultiDiscrete extends Space<number[]> {
       const lo = this.start[i];
       const hi = lo + this.nvec[i] - 1;
       if (typeof x !== 'number' || !Number.isInteger(x) || x < lo || x > hi) {
-        throw new ActionError(`action element ${i} is ${JSON.stringify(x)}: it must be an integer from ${lo} to ${hi}`);
+        throw new ActionError(`action element ${i} is ${describeAction(x)}: it must be an integer from ${lo} to ${hi}`);
       }
       return x;
     });
