@@ -1,5 +1,6 @@
 import { Piscina } from 'piscina';
 import { EnvBudget } from './env-budget.js';
+import { FairQueue } from './fair-queue.js';
 import type { WorkBatch, WorkBatchResult, WorkItem, WorkResult } from './work.js';
 
 /** One connection as the pool sees it: it receives results in the order it sent the items. */
@@ -41,18 +42,16 @@ interface Slot {
   threadId: number | null;
   /** Moves on each time the slot's worker dies, so sessions are recreated on its successor. */
   generation: number;
-  items: WorkItem[];
-  sinks: ResultSink[];
+  queue: FairQueue<ResultSink, WorkItem>;
   inFlight: number;
   flushScheduled: boolean;
   connections: number;
-  /** Items at the head of `items` put back from batches whose worker died, in their original order. */
-  requeued: number;
   /**
-   * Tasks still out with a worker that died. Nothing is dispatched until they have all come back,
-   * so their items are put back in order, ahead of anything sent after them.
+   * Tasks still out with a worker that died. Nothing is dispatched until they have all come back;
+   * then their items (`failed`, in the order they were sent) go back to the front of the queue.
    */
   staleTasks: number;
+  failed: { sinks: ResultSink[]; items: WorkItem[] };
   /** Worker time spent on this slot's batches since `loadSince`, and the share of time it was busy. */
   busyMs: number;
   load: number;
@@ -98,13 +97,12 @@ export class EnvPool {
       index,
       threadId: null,
       generation: 0,
-      items: [],
-      sinks: [],
+      queue: new FairQueue<ResultSink, WorkItem>(),
       inFlight: 0,
       flushScheduled: false,
       connections: 0,
-      requeued: 0,
       staleTasks: 0,
+      failed: { sinks: [], items: [] },
       busyMs: 0,
       load: 0,
     }));
@@ -190,11 +188,10 @@ export class EnvPool {
     this.#slots[slot].connections -= 1;
   }
 
-  /** Queues an item for a slot's worker; the sink gets its result in order. */
+  /** Queues an item for a slot's worker; the sink gets its results in the order it sent them. */
   send(slot: number, item: WorkItem, sink: ResultSink): void {
     const s = this.#slots[slot];
-    s.items.push(item);
-    s.sinks.push(sink);
+    s.queue.push(sink, item);
     if (!s.flushScheduled && s.inFlight < this.#tasksInFlight) {
       s.flushScheduled = true;
       setImmediate(() => this.#flush(s));
@@ -204,12 +201,9 @@ export class EnvPool {
   #flush(slot: Slot): void {
     slot.flushScheduled = false;
     if (slot.staleTasks > 0) return;
-    while (slot.items.length > 0 && slot.inFlight < this.#tasksInFlight) {
-      const take = Math.min(slot.items.length, this.#maxBatch);
-      const items = slot.items.splice(0, take);
-      const sinks = slot.sinks.splice(0, take);
-      slot.requeued = Math.max(0, slot.requeued - take);
-      this.#dispatch(slot, items, sinks);
+    while (slot.queue.size > 0 && slot.inFlight < this.#tasksInFlight) {
+      const { keys, values } = slot.queue.take(this.#maxBatch);
+      this.#dispatch(slot, values, keys);
     }
   }
 
@@ -252,9 +246,12 @@ export class EnvPool {
           for (let i = 0; i < items.length; i++) sinks[i].workerLost(items[i]);
         } else {
           for (const item of queued) this.#retried.add(item);
-          slot.items.splice(slot.requeued, 0, ...queued);
-          slot.sinks.splice(slot.requeued, 0, ...queuedSinks);
-          slot.requeued += queued.length;
+          slot.failed.items.push(...queued);
+          slot.failed.sinks.push(...queuedSinks);
+        }
+        if (slot.staleTasks === 0 && slot.failed.items.length > 0) {
+          slot.queue.unshift(slot.failed.sinks, slot.failed.items);
+          slot.failed = { sinks: [], items: [] };
         }
         this.#done(slot);
       },
@@ -275,7 +272,7 @@ export class EnvPool {
   }
 
   #done(slot: Slot): void {
-    if (slot.items.length > 0 && !slot.flushScheduled) this.#flush(slot);
+    if (slot.queue.size > 0 && !slot.flushScheduled) this.#flush(slot);
   }
 
   async close(): Promise<void> {
