@@ -21,7 +21,7 @@ export default function handleBatch({ items, slot: batchSlot }: WorkBatch): Work
   slot = batchSlot;
   const results = new Array<WorkResult>(items.length);
   for (let i = 0; i < items.length; i++) results[i] = handleItem(items[i]);
-  return { results, busyMs: performance.now() - start };
+  return { results, busyMs: performance.now() - start, sessions: sessions.size };
 }
 
 function handleItem(item: WorkItem): WorkResult {

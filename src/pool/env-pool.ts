@@ -144,6 +144,11 @@ export class EnvPool {
     await Promise.all(this.#slots.map((slot) => this.#run(slot, []).then(() => undefined)));
   }
 
+  /** Sessions each worker holds (for leak checks and metrics), asked of every worker. */
+  async sessionCounts(): Promise<number[]> {
+    return Promise.all(this.#slots.map(async (slot) => (await this.#run(slot, [])).sessions));
+  }
+
   /** A session id unique in this pool (the `conn` of WorkItems), for any front: TCP, HTTP, … */
   allocateSessionId(): number {
     return this.#nextSessionId++;

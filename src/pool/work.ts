@@ -35,4 +35,6 @@ export interface WorkBatch {
 export interface WorkBatchResult {
   results: WorkResult[];
   busyMs: number;
+  /** Sessions the worker holds after the batch. */
+  sessions: number;
 }
