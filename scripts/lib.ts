@@ -40,9 +40,12 @@ export interface SpawnedServer {
 }
 
 /** Starts `node bin/gym-tcp.js serve --port 0 …args` and waits for its "listening on HOST:PORT" line. */
-export function spawnServer(args: string[] = [], timeoutMs = 20_000): Promise<SpawnedServer> {
+export function spawnServer(args: string[] = [], timeoutMs = 20_000, entry?: string): Promise<SpawnedServer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [GYM_TCP_BIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // `entry`: another script that starts the server (the soak's fault-server), with an IPC channel.
+    const child = entry
+      ? spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+      : spawn(process.execPath, [GYM_TCP_BIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let done = false;
     let exitCode: number | null = null;

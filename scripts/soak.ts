@@ -16,6 +16,7 @@
  *
  *   npm run soak -- [--minutes 10] [--connections 32] [--workers 2] [--max-line-bytes 262144] [--report 30] [--seed S]
  */
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import {
   CPP,
@@ -46,6 +47,7 @@ const opts = new Command('soak')
   .option('--storm-size <n>', 'connections per reconnect storm', '200')
   .option('--reply-timeout <seconds>', 'a reply not received after this long counts as lost', '30')
   .option('--seed <n>', 'PRNG seed (printed)')
+  .option('--kill-worker-every <seconds>', 'terminate one server worker thread this often (0: never)', '60')
   .parse()
   .opts();
 
@@ -415,12 +417,25 @@ const connections = Number(opts.connections);
 // A small env limit (still well above what the load holds at once), so that leaked environments can
 // be counted from outside at the end.
 const maxEnvs = Math.min(900, 2 * (connections + Number(opts.stormSize)) + 64);
-const server = await spawnServer(['--workers', String(opts.workers), '--max-line-bytes', String(maxLineBytes), '--max-envs', String(maxEnvs)]);
+const killEvery = Number(opts.killWorkerEvery);
+const server = await spawnServer(
+  ['--workers', String(opts.workers), '--max-line-bytes', String(maxLineBytes), '--max-envs', String(maxEnvs)],
+  20_000,
+  // Killing a worker needs a hook inside the server process: the fault-server harness has one.
+  killEvery > 0 ? fileURLToPath(new URL('./fault-server.js', import.meta.url)) : undefined,
+);
 console.log(
   `soak: gym-tcp pid ${server.pid} on port ${server.port} (${opts.workers} workers, --max-line-bytes ${maxLineBytes}); ` +
     `${minutes} min, ${connections} connections, a storm of ${opts.stormSize} every ${opts.stormEvery} s, --max-envs ${maxEnvs}; seed ${seed}`,
 );
-console.log('  (worker kills are not injected: the server has no hook for it from outside; test/protocol.test.ts covers ENV_LOST)');
+console.log(
+  killEvery > 0
+    ? `  a worker thread is terminated every ${killEvery} s (through the fault-server harness); its sessions must be rebuilt unnoticed`
+    : '  worker kills are off (--kill-worker-every 0)',
+);
+let workersKilled = 0;
+server.child.on('message', (m) => m === 'killed' && workersKilled++);
+const killer = killEvery > 0 ? setInterval(() => server.child.send?.('kill-worker'), killEvery * 1000) : null;
 
 const started = Date.now();
 const deadline = started + minutes * 60_000;
@@ -444,7 +459,7 @@ const report = () => {
   console.log(
     `  ${((now - started) / 1000).toFixed(0).padStart(5)} s  requests ${fmt(stats.requestsSent).padStart(10)}  replies ${fmt(stats.repliesReceived).padStart(10)} ` +
       `(${fmt(repliesPerSecond)}/s)  steps/s ${fmt(stepsPerSecond).padStart(6)}  errors ${fmt(errors)}  wrong ${stats.wrongReplies}  ` +
-      `dropped ${stats.dropped}  lost ${stats.repliesLost}  stalls ${stats.stalls}  ` +
+      `dropped ${stats.dropped}  lost ${stats.repliesLost}  stalls ${stats.stalls}  workers killed ${workersKilled}  ` +
       `RSS ${mem ? mib(mem.rssKiB) : 'GONE'} MiB (peak ${mib(peakRssKiB)})  fds ${server.alive() ? fdCount(server.pid) : '-'}`,
   );
 };
@@ -460,6 +475,7 @@ const storms = (async () => {
 
 await Promise.all([...Array.from({ length: connections }, (_, i) => slot(i, server.port, server.host, deadline)), storms]);
 clearInterval(reporter);
+if (killer) clearInterval(killer);
 report();
 clearInterval(sampler);
 
@@ -481,6 +497,7 @@ console.log('\n' + table(['figure', 'value'], [
   ['replies expected / received', `${fmt(stats.repliesExpected)} / ${fmt(stats.repliesReceived)}`],
   ['replies ok / errors', `${fmt(stats.okReplies)} / ${fmt(stats.repliesReceived - stats.okReplies)}`],
   ['replies abandoned by injected disconnects', fmt(stats.repliesAbandoned)],
+  ['worker threads killed (sessions rebuilt)', fmt(workersKilled)],
   ['replies LOST (must be 0)', fmt(stats.repliesLost)],
   ['wrong replies (must be 0)', fmt(stats.wrongReplies)],
   ['stalls (no reply within timeout)', fmt(stats.stalls)],
