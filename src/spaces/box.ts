@@ -45,17 +45,24 @@ export class Box extends Space<number[]> {
     };
   }
 
+  /**
+   * Gymnasium's Box.sample for bounded boxes: uniform(low, high) in float64 from the dtype's bounds,
+   * then cast; integer boxes draw from [low, high + 1) and floor, so `high` itself can come out.
+   * Unbounded dimensions would need NumPy's normal and exponential (ziggurat) draws: not supported
+   * yet, and no environment's action space has one.
+   */
   sample(): number[] {
     const rng = this.npRandom;
+    const integer = this.dtype === 'int64' || this.dtype === 'uint8';
     const out = new Array<number>(this.size);
     for (let i = 0; i < this.size; i++) {
       const lo = this.low[i];
       const hi = this.high[i];
       if (!Number.isFinite(lo) || !Number.isFinite(hi)) {
-        throw new RangeError('sampling an unbounded Box is not supported yet');
+        throw new RangeError('sampling a Box with unbounded dimensions is not supported yet');
       }
-      // Gymnasium draws uniform(low, high) in float64 from the dtype's bounds, then casts.
-      out[i] = this.dtype === 'float32' ? Math.fround(rng.uniform(lo, hi)) : rng.uniform(lo, hi);
+      const x = rng.uniform(lo, integer ? hi + 1 : hi);
+      out[i] = integer ? Math.floor(x) : this.dtype === 'float32' ? Math.fround(x) : x;
     }
     return out;
   }
