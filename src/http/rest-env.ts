@@ -5,6 +5,7 @@
  * waiting requests is all the matching needed.
  */
 import type { EnvPool, ResultSink } from '../pool/env-pool.js';
+import { SessionRecovery } from '../pool/session-recovery.js';
 import type { WorkItem, WorkResult } from '../pool/work.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { REPLY_TERMINATOR } from '../protocol/sender.js';
@@ -31,10 +32,11 @@ export class RestEnv implements ResultSink {
   lastUsed = Date.now();
   /** The monitor recording this env's episodes, if monitor/start was called. */
   monitor: EpisodeMonitor | null = null;
-  /** True once the worker holding this env stopped: every env request answers ENV_LOST. */
+  /** True once the env could not be rebuilt after its worker stopped: every env request answers ENV_LOST. */
   lost = false;
   readonly #queue: Waiting[] = [];
-  #initialised = false;
+  /** What it takes to rebuild the session if its worker dies (as a TCP connection's). */
+  readonly #recovery: SessionRecovery;
   #closed = false;
 
   constructor(
@@ -46,6 +48,7 @@ export class RestEnv implements ResultSink {
   ) {
     this.conn = pool.allocateSessionId();
     this.slot = pool.assignSlot();
+    this.#recovery = new SessionRecovery(this.conn, '');
   }
 
   /** Requests sent and not yet answered. */
@@ -65,6 +68,7 @@ export class RestEnv implements ResultSink {
     }
     return new Promise((resolve) => {
       this.#queue.push({ resolve, observe });
+      this.#recovery.sent(line);
       this.pool.send(this.slot, { conn: this.conn, line }, this);
     });
   }
@@ -77,14 +81,13 @@ export class RestEnv implements ResultSink {
   }
 
   sessionInit(): WorkItem {
-    // A session recreated after its worker died answers ENV_LOST, as a TCP connection's does.
-    const lost = this.#initialised;
-    this.#initialised = true;
-    return { conn: this.conn, init: { urlBase: '', compression: 0, lastInstance: lost ? this.id : null, lost } };
+    return this.#recovery.initItem({ compression: 0, lastInstance: this.id, hadEnv: true });
   }
 
   deliver(result: WorkResult, item: WorkItem): void {
-    if (!('line' in item)) return; // init / drop carry no reply
+    const snapshotRequest = this.#recovery.received(item, result);
+    if (snapshotRequest && !this.#closed) this.pool.send(this.slot, snapshotRequest, this);
+    if (!('line' in item)) return; // init, drop and snapshot requests carry no reply
     let reply: ProtocolReply;
     if (result === null || result.out === null) {
       reply = { json: null, error: null };
@@ -104,6 +107,7 @@ export class RestEnv implements ResultSink {
   }
 
   workerLost(item: WorkItem): void {
+    this.#recovery.giveUp();
     if (!('line' in item)) return;
     this.lost = true;
     this.#answer({

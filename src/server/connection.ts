@@ -1,15 +1,11 @@
 import type { Socket } from 'node:net';
 import type { EnvPool, ResultSink } from '../pool/env-pool.js';
+import { SessionRecovery } from '../pool/session-recovery.js';
 import type { WorkItem, WorkResult } from '../pool/work.js';
 import type { ErrorCode } from '../protocol/errors.js';
-import type { SessionSnapshot } from '../protocol/session.js';
 import { LineReceiver } from '../protocol/receiver.js';
 import { REPLY_TERMINATOR, errorJson, frameReply } from '../protocol/sender.js';
 import { tokenMatches } from './auth.js';
-
-/** A snapshot of the session is asked for after this many requests, or this many bytes of them. */
-const SNAPSHOT_EVERY_REQUESTS = 64;
-const SNAPSHOT_EVERY_BYTES = 64 * 1024;
 
 export interface ConnectionLimits {
   maxLineBytes: number;
@@ -38,18 +34,10 @@ export class Connection implements ResultSink {
   #corked = false;
   #authenticated: boolean;
   readonly #receiver: LineReceiver;
-  // What it takes to rebuild the session if its worker dies: the last snapshot (null: the session
-  // as first made), and the request lines sent since, of which the first #answered are answered.
-  #snapshot: SessionSnapshot | null = null;
-  #log: string[] = [];
-  #logBytes = 0;
-  #answered = 0;
-  #snapshotRequested = false;
-  #initialised = false;
+  /** What it takes to rebuild the session if its worker dies. */
+  readonly #recovery: SessionRecovery;
   #sentAny = false;
   #endTimer: NodeJS.Timeout | null = null;
-  /** False once a batch of this connection killed two workers: such a session is not rebuilt again. */
-  #restorable = true;
 
   constructor(
     readonly id: number,
@@ -61,6 +49,7 @@ export class Connection implements ResultSink {
     readonly onClose: (connection: Connection) => void,
   ) {
     this.#authenticated = limits.authToken === undefined;
+    this.#recovery = new SessionRecovery(id, urlBase);
     this.#receiver = new LineReceiver(limits.maxLineBytes, {
       line: (line) => (this.#authenticated ? this.#sendLine(line) : this.#authenticate(line)),
       reject: (code, message, fatal) => this.#reject(code, message, fatal),
@@ -89,34 +78,14 @@ export class Connection implements ResultSink {
   }
 
   sessionInit(): WorkItem {
-    const fresh = { urlBase: this.urlBase, compression: 0, lastInstance: null, lost: false };
-    if (!this.#initialised) {
-      this.#initialised = true;
-      return { conn: this.id, init: fresh };
-    }
-    if (!this.#restorable) {
-      const init = { urlBase: this.urlBase, compression: this.#compression, lastInstance: this.#lastInstance, lost: this.#instance !== null };
-      return { conn: this.id, init };
-    }
-    // The worker died: rebuild the session as the client last saw it.
-    return { conn: this.id, init: fresh, restore: { snapshot: this.#snapshot, replay: this.#log.slice(0, this.#answered) } };
+    return this.#recovery.initItem({ compression: this.#compression, lastInstance: this.#lastInstance, hadEnv: this.#instance !== null });
   }
 
   deliver(result: WorkResult, item: WorkItem): void {
-    if (result === null) return; // init / drop carry no reply
-    if ('snapshot' in item) {
-      this.#snapshotRequested = false;
-      if (result.snapshot) this.#keepSnapshot(result.snapshot);
-      return;
-    }
-    if ('line' in item && this.#restorable) {
-      this.#answered += 1;
-      if (result.snapshot) this.#keepSnapshot(result.snapshot);
-      else if (!this.#snapshotRequested && (this.#answered >= SNAPSHOT_EVERY_REQUESTS || this.#logBytes >= SNAPSHOT_EVERY_BYTES)) {
-        this.#snapshotRequested = true;
-        this.pool.send(this.slot, { conn: this.id, snapshot: true }, this);
-      }
-    }
+    const snapshotRequest = this.#recovery.received(item, result);
+    if (snapshotRequest) this.pool.send(this.slot, snapshotRequest, this);
+    // init, drop and snapshot requests carry no reply.
+    if (result === null || 'snapshot' in item) return;
     this.#pending -= 1;
     this.#compression = result.compression;
     this.#instance = result.instance;
@@ -125,19 +94,8 @@ export class Connection implements ResultSink {
     this.#updateFlow();
   }
 
-  /** The session as of the last answered request: the log before it is no longer needed. */
-  #keepSnapshot(snapshot: SessionSnapshot): void {
-    this.#snapshot = snapshot;
-    for (const line of this.#log.splice(0, this.#answered)) this.#logBytes -= line.length;
-    this.#answered = 0;
-  }
-
   workerLost(item: WorkItem): void {
-    this.#restorable = false;
-    this.#snapshot = null;
-    this.#log = [];
-    this.#logBytes = 0;
-    this.#answered = 0;
+    this.#recovery.giveUp();
     if (!('line' in item || 'fail' in item)) return;
     this.#pending -= 1;
     const lost = this.#instance ?? this.#lastInstance;
@@ -188,10 +146,7 @@ export class Connection implements ResultSink {
   }
 
   #sendLine(line: string): void {
-    if (this.#restorable) {
-      this.#log.push(line);
-      this.#logBytes += line.length;
-    }
+    this.#recovery.sent(line);
     this.#send({ conn: this.id, line });
   }
 

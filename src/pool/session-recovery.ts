@@ -1,0 +1,89 @@
+import type { SessionSnapshot } from '../protocol/session.js';
+import type { WorkItem, WorkResult } from './work.js';
+
+/** A snapshot of the session is asked for after this many requests, or this many bytes of them. */
+const SNAPSHOT_EVERY_REQUESTS = 64;
+const SNAPSHOT_EVERY_BYTES = 64 * 1024;
+
+/** The session state a front mirrors, used when the session cannot be rebuilt. */
+export interface SessionMirror {
+  compression: number;
+  lastInstance: string | null;
+  /** True when the session had an env: it then answers ENV_LOST. */
+  hadEnv: boolean;
+}
+
+/**
+ * What a front (a TCP connection, a REST env) keeps so that its session can be rebuilt if the worker
+ * holding it dies: the last snapshot (null: the session as first made) and the request lines sent
+ * since, of which the first `answered` are answered. The env worker snapshots a session right after
+ * any request that would not replay the same (making an env, drawing OS entropy); this asks for one
+ * every so often so the log stays short.
+ */
+export class SessionRecovery {
+  #snapshot: SessionSnapshot | null = null;
+  #log: string[] = [];
+  #logBytes = 0;
+  #answered = 0;
+  #snapshotRequested = false;
+  #initialised = false;
+  /** False once a batch of this session killed two workers: it is not rebuilt again. */
+  #restorable = true;
+
+  constructor(
+    readonly conn: number,
+    readonly urlBase: string,
+  ) {}
+
+  /** A request line is going to the worker. */
+  sent(line: string): void {
+    if (!this.#restorable) return;
+    this.#log.push(line);
+    this.#logBytes += line.length;
+  }
+
+  /** A result came back; returns a snapshot request for the front to send when one is due. */
+  received(item: WorkItem, result: WorkResult): WorkItem | null {
+    if ('snapshot' in item) {
+      this.#snapshotRequested = false;
+      if (result?.snapshot) this.#keep(result.snapshot);
+      return null;
+    }
+    if (!('line' in item) || !this.#restorable) return null;
+    this.#answered += 1;
+    if (result?.snapshot) this.#keep(result.snapshot);
+    else if (!this.#snapshotRequested && (this.#answered >= SNAPSHOT_EVERY_REQUESTS || this.#logBytes >= SNAPSHOT_EVERY_BYTES)) {
+      this.#snapshotRequested = true;
+      return { conn: this.conn, snapshot: true };
+    }
+    return null;
+  }
+
+  /** The item that creates the session on a worker: fresh the first time, rebuilt after a worker died. */
+  initItem(mirror: SessionMirror): WorkItem {
+    const fresh = { urlBase: this.urlBase, compression: 0, lastInstance: null, lost: false };
+    if (!this.#initialised) {
+      this.#initialised = true;
+      return { conn: this.conn, init: fresh };
+    }
+    if (!this.#restorable) {
+      return { conn: this.conn, init: { urlBase: this.urlBase, compression: mirror.compression, lastInstance: mirror.lastInstance, lost: mirror.hadEnv } };
+    }
+    return { conn: this.conn, init: fresh, restore: { snapshot: this.#snapshot, replay: this.#log.slice(0, this.#answered) } };
+  }
+
+  /** A batch of this session killed two workers: stop keeping what it takes to rebuild it. */
+  giveUp(): void {
+    this.#restorable = false;
+    this.#snapshot = null;
+    this.#log = [];
+    this.#logBytes = 0;
+    this.#answered = 0;
+  }
+
+  #keep(snapshot: SessionSnapshot): void {
+    this.#snapshot = snapshot;
+    for (const line of this.#log.splice(0, this.#answered)) this.#logBytes -= line.length;
+    this.#answered = 0;
+  }
+}
