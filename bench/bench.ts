@@ -7,11 +7,11 @@
  *
  *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--workers 4] [--idle 1000] [--rest-clients 1,16] [--ndjson]
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import ndjson from 'ndjson';
+import { memoryOf, spawnServer, table } from '../scripts/lib.js';
 
 const opts = new Command('bench')
   .option('--seconds <n>', 'measured seconds per point', '3')
@@ -28,19 +28,6 @@ const seconds = Number(opts.seconds);
 const connectionCounts = String(opts.connections).split(',').map(Number);
 const records: Record<string, unknown>[] = [];
 
-function startProcess(args: string[], listening = /listening on [^\s]*:(\d+)/): Promise<{ child: ChildProcess; port: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = listening.exec(out);
-      if (m) resolve({ child, port: Number(m[1]) });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}: ${out}`)));
-  });
-}
-
 function runLoad(port: number, connections: number): Promise<{ stepsPerSecond: number; p50us: number; p99us: number }> {
   return runLoadScript('./load.js', port, connections);
 }
@@ -56,24 +43,10 @@ function runLoadScript(script: string, port: number, connections: number): Promi
   });
 }
 
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
-}
-
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-function printTable(header: string[], rows: string[][]): void {
-  const table = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
-  for (const [i, row] of table.entries()) {
-    console.log('| ' + row.map((c, j) => c.padStart(widths[j])).join(' | ') + ' |');
-    if (i === 0) console.log('|' + widths.map((w) => '-'.repeat(w + 1) + ':').join('|') + '|');
-  }
-}
-
-const gym = await startProcess([here('../../bin/gym-tcp.js'), 'serve', '--port', '0', '--workers', String(opts.workers)]);
-const echo = await startProcess([here('./echo-server.js')]);
+const gym = await spawnServer(['--workers', String(opts.workers)]);
+const echo = await spawnServer([], { entry: here('./echo-server.js') });
 console.error(`gym-tcp (${opts.workers} workers) on port ${gym.port}, echo ceiling on port ${echo.port}; ${seconds} s per point`);
 
 const rows: string[][] = [];
@@ -94,37 +67,29 @@ for (const connections of connectionCounts) {
     fmt(ceiling.p50us),
   ]);
 }
-echo.child.kill();
+await echo.stop();
 
 console.log('\nCartPole-v1 steps over TCP, closed loop (one request in flight per connection)\n');
 const header = ['connections', 'echo steps/s', 'gym-tcp steps/s', 'ratio', 'gym-tcp p50 µs', 'gym-tcp p99 µs', 'echo p50 µs'];
-const table = [header, ...rows];
-const widths = header.map((_, i) => Math.max(...table.map((r) => r[i].length)));
-for (const [i, row] of table.entries()) {
-  console.log('| ' + row.map((c, j) => c.padStart(widths[j])).join(' | ') + ' |');
-  if (i === 0) console.log('|' + widths.map((w) => '-'.repeat(w + 1) + ':').join('|') + '|');
-}
+console.log(table(header, rows));
 
 const idle = Number(opts.idle);
 if (idle > 0) {
-  const before = rssMiB(gym.child.pid!);
+  const before = memoryOf(gym.pid).rssKiB / 1024;
   console.error(`  opening ${idle} idle connections with an env each…`);
   const holder = spawn(process.execPath, [here('./idle.js'), String(gym.port), String(idle)], { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise<void>((resolve) => holder.stdout.on('data', (d) => String(d).includes('ready') && resolve()));
   await new Promise((r) => setTimeout(r, 500));
-  const after = rssMiB(gym.child.pid!);
+  const after = memoryOf(gym.pid).rssKiB / 1024;
   holder.stdin.end();
   records.push({ bench: 'idle-memory', connections: idle, rssBeforeMiB: before, rssAfterMiB: after });
   console.log(`\nMemory: server RSS ${before.toFixed(0)} MiB at start, ${after.toFixed(0)} MiB with ${idle} idle connections holding a CartPole env each (target < 300 MB)`);
 }
-gym.child.kill('SIGTERM');
+await gym.stop();
 
 const restClients = String(opts.restClients).split(',').map(Number).filter((n) => n > 0);
 if (restClients.length > 0) {
-  const served = await startProcess(
-    [here('../../bin/gym-tcp.js'), 'serve', '--port', '0', '--http-port', '0', '--workers', String(opts.workers)],
-    /HTTP listening on [^\s]*:(\d+)/,
-  );
+  const served = await spawnServer(['--http-port', '0', '--workers', String(opts.workers)], { listening: /HTTP listening on ([^\s]*):(\d+)/ });
   const restRows: string[][] = [];
   for (const clients of restClients) {
     console.error(`  ${clients} REST client(s)…`);
@@ -132,10 +97,10 @@ if (restClients.length > 0) {
     records.push({ bench: 'rest', clients, gymTcp: result });
     restRows.push([String(clients), fmt(result.stepsPerSecond), fmt(result.p50us), fmt(result.p99us)]);
   }
-  served.child.kill('SIGTERM');
+  await served.stop();
   console.log('\nCartPole-v1 steps over REST (gym-http-api routes, one keep-alive HTTP/1.1 connection per client, closed loop);');
   console.log("gym-http-api's Flask server did about 350 steps/s with one client\n");
-  printTable(['clients', 'steps/s', 'p50 µs', 'p99 µs'], restRows);
+  console.log(table(['clients', 'steps/s', 'p50 µs', 'p99 µs'], restRows));
 }
 
 if (opts.ndjson) {

@@ -40,9 +40,16 @@ export interface SpawnedServer {
 }
 
 /** Starts `node bin/gym-tcp.js serve --port 0 …args` and waits for its "listening on HOST:PORT" line. */
-export function spawnServer(args: string[] = [], timeoutMs = 20_000, entry?: string): Promise<SpawnedServer> {
+export interface SpawnOptions {
+  timeoutMs?: number;
+  /** Another script that starts a server (the soak's fault-server, the bench's echo server), with an IPC channel. */
+  entry?: string;
+  /** The line that says it listens, with the port as the second group (default: "listening on HOST:PORT"). */
+  listening?: RegExp;
+}
+
+export function spawnServer(args: string[] = [], { timeoutMs = 20_000, entry, listening = /listening on (\[[^\]]+\]|[^\s:]+):(\d+)/ }: SpawnOptions = {}): Promise<SpawnedServer> {
   return new Promise((resolve, reject) => {
-    // `entry`: another script that starts the server (the soak's fault-server), with an IPC channel.
     const child = entry
       ? spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
       : spawn(process.execPath, [GYM_TCP_BIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,7 +67,7 @@ export function spawnServer(args: string[] = [], timeoutMs = 20_000, entry?: str
     };
     child.stdout!.on('data', (d) => {
       out += d;
-      const m = /listening on (\[[^\]]+\]|[^\s:]+):(\d+)/.exec(out);
+      const m = listening.exec(out);
       if (m && !done) {
         done = true;
         clearTimeout(timer);
@@ -352,7 +359,7 @@ export function errorOf(value: unknown): { code: string; message: string } | nul
   return (value as { error: { code: string; message: string } }).error;
 }
 
-/** Exact messages of the C++ client (test/helpers.ts has the same). */
+/** Exact messages of the C++ client (its messages.hpp), byte for byte. */
 export const CPP = {
   make: (name: string) => `{"env":{"name": "${name}"}}`,
   observationSpace: '{"env":{"action": "observationspace"}}',

@@ -420,9 +420,8 @@ const maxEnvs = Math.min(900, 2 * (connections + Number(opts.stormSize)) + 64);
 const killEvery = Number(opts.killWorkerEvery);
 const server = await spawnServer(
   ['--workers', String(opts.workers), '--max-line-bytes', String(maxLineBytes), '--max-envs', String(maxEnvs)],
-  20_000,
   // Killing a worker needs a hook inside the server process: the fault-server harness has one.
-  killEvery > 0 ? fileURLToPath(new URL('./fault-server.js', import.meta.url)) : undefined,
+  { entry: killEvery > 0 ? fileURLToPath(new URL('./fault-server.js', import.meta.url)) : undefined },
 );
 console.log(
   `soak: gym-tcp pid ${server.pid} on port ${server.port} (${opts.workers} workers, --max-line-bytes ${maxLineBytes}); ` +

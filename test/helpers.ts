@@ -96,17 +96,4 @@ export class RawClient {
   }
 }
 
-/** Exact messages of the C++ client (messages.hpp), byte for byte. */
-export const CPP = {
-  make: (name: string) => `{"env":{"name": "${name}"}}`,
-  observationSpace: '{"env":{"action": "observationspace"}}',
-  actionSpace: '{"env":{"action": "actionspace"}}',
-  sample: '{"env":{"actionspace": "sample"}}',
-  reset: '{"env":{"action": "reset"}}',
-  step: (action: string, render = 0) => `{"step":{"action":${action}, "render":${render}}}`,
-  seed: (seed: number | string) => `{"env":{"seed": "${seed}"}}`,
-  compression: (level: number) => `{"server":{"compression": "${level}"}}`,
-  recordStats: '{"record_episode_stats":{"action": "start"}}',
-  close: '{"env":{"action": "close"}}',
-  url: '{"url":{"action": "url"}}',
-};
+export { CPP } from '../scripts/lib.js';
