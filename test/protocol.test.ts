@@ -271,8 +271,11 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
       expect((await c.ask(CPP.url)).url).toContain('/recordings/');
       await c.end();
     }
-    // Nothing leaked: the envs were counted once, on their new worker.
+    // Nothing leaked: the envs were counted once, on their new worker, and freed when their
+    // connections closed (the server hears of a close a moment after the client).
+    for (let i = 0; i < 200 && s.pool.envBudget.total > 0; i++) await new Promise((r) => setTimeout(r, 10));
     expect(s.pool.envBudget.total).toBe(0);
+    expect((await s.pool.sessionCounts()).reduce((a, b) => a + b, 0)).toBe(0);
     await s.close();
   });
 
