@@ -6,6 +6,7 @@ COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY workers ./workers
 COPY bench ./bench
+COPY scripts ./scripts
 COPY bin ./bin
 RUN npm ci --no-audit --no-fund --ignore-scripts && npm run build && npm prune --omit=dev
 
