@@ -175,6 +175,7 @@ program
         process.exit(1);
       }
       const http = rest.address();
+      server.serveRecordingsOn(http.port);
       console.log(
         `HTTP listening on ${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port} (gym-http-api REST${server.options.tls ? ', HTTPS' : ''})`,
       );

@@ -604,6 +604,14 @@ export class RestServer {
         },
       },
       {
+        pattern: '/recordings/<file>',
+        method: 'GET',
+        doc: "An episode's video: the TCP protocol's `url` reply links here. Video arrives with rendering; until then, 404.",
+        handler: ({ file }) => {
+          throw new HttpError(404, `no recording ${file}: gym-tcp does not record video yet (it arrives with rendering)`);
+        },
+      },
+      {
         pattern: '/v1/help',
         method: 'GET',
         doc: 'The routes, with their methods and docs (gym-server\'s route).',

@@ -46,6 +46,8 @@ export class GymTcpServer {
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
   readonly #perAddress = new Map<string, number>();
+  /** The HTTP port that serves /recordings/, once the REST front listens; `url` replies link there. */
+  #recordingsPort: number | null = null;
   #closing: Promise<void> | null = null;
 
   private constructor(options: ServerOptions) {
@@ -69,6 +71,18 @@ export class GymTcpServer {
   address(): { host: string; port: number } {
     const address = this.#server.address() as net.AddressInfo;
     return { host: address.address, port: address.port };
+  }
+
+  /** Makes `url` replies point at the HTTP front's port (without --public-url). */
+  serveRecordingsOn(port: number): void {
+    this.#recordingsPort = port;
+  }
+
+  /** The server's own address as the client reached it: where its recordings are (or will be) served. */
+  #urlBaseOf(socket: net.Socket): string {
+    const host = socket.localAddress ?? '127.0.0.1';
+    const scheme = this.options.tls ? 'https' : 'http';
+    return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${this.#recordingsPort ?? socket.localPort}`;
   }
 
   get connectionCount(): number {
@@ -96,7 +110,7 @@ export class GymTcpServer {
       socket,
       this.pool.assignSlot(),
       this.pool,
-      this.options.publicUrl ?? urlBaseOf(socket),
+      this.options.publicUrl ?? this.#urlBaseOf(socket),
       this.options,
       (closed) => {
         this.#connections.delete(closed);
@@ -128,7 +142,4 @@ export class GymTcpServer {
   }
 }
 
-function urlBaseOf(socket: net.Socket): string {
-  const host = socket.localAddress ?? '127.0.0.1';
-  return `http://${host.includes(':') ? `[${host}]` : host}:${socket.localPort}`;
-}
+
