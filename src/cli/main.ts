@@ -143,6 +143,7 @@ program
         idleTimeoutMs: opts.idleTimeout * 1000,
         authToken,
         tls,
+        log: (message) => console.error(`gym-tcp: ${message}`),
       });
     } catch (err) {
       return fail(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);

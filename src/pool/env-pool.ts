@@ -32,7 +32,7 @@ export interface EnvPoolOptions {
   tasksInFlight?: number;
   /** Environments the whole pool may hold (default 100,000); a `make` beyond gets TOO_MANY_ENVS. */
   maxEnvs?: number;
-  /** Called when a worker thread stopped: every session on that slot is gone. */
+  /** Called when a worker thread stopped (its sessions are then rebuilt on its successor), for logs. */
   onWorkerLost?: (slot: number) => void;
 }
 

@@ -22,6 +22,8 @@ export interface ServerOptions extends ConnectionLimits {
   maxConnectionsPerAddress: number;
   /** Environments the server holds at once, over all connections. */
   maxEnvs: number;
+  /** Where operational events go (a worker thread stopping); none by default. */
+  log?: (message: string) => void;
   /** PEM certificate chain and key: serve TLS instead of plain TCP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
@@ -52,7 +54,11 @@ export class GymTcpServer {
 
   private constructor(options: ServerOptions) {
     this.options = options;
-    this.pool = new EnvPool({ workers: options.workers, maxEnvs: options.maxEnvs });
+    this.pool = new EnvPool({
+      workers: options.workers,
+      maxEnvs: options.maxEnvs,
+      onWorkerLost: (slot) => options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`),
+    });
     this.#server = options.tls
       ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, allowHalfOpen: true }, (socket) => this.#accept(socket))
       : net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.#accept(socket));
