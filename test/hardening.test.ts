@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GymClient, GymServerError } from '../src/client/client.js';
 import { tokenMatches } from '../src/server/auth.js';
+import { ReplySocket, spawnServer } from '../scripts/lib.js';
 import { CPP, RawClient, startServer } from './helpers.js';
 
 describe('limits', () => {
@@ -144,5 +145,29 @@ describe('TLS', () => {
     plain.send(CPP.make('CartPole-v1') + '\r\n');
     await plain.closed;
     await s.close();
+  });
+});
+
+describe('SIGTERM', () => {
+  it('answers every request already read, whole, then closes and exits 0', async () => {
+    const server = await spawnServer(['--workers', '2', '--drain-timeout', '10000']);
+    const c = await ReplySocket.connect(server.port);
+    c.write(CPP.make('CartPole-v1') + '\r\n' + CPP.reset + '\r\n');
+    expect(typeof (await c.next())).not.toBe('string');
+    expect(typeof (await c.next())).not.toBe('string');
+    const sent = 300;
+    c.write((CPP.sample + '\r\n').repeat(sent));
+    await new Promise((r) => setTimeout(r, 5)); // let the server read them
+    const exited = server.stop('SIGTERM');
+    let answered = 0;
+    for (let reply = await c.next(); typeof reply !== 'string'; reply = await c.next()) {
+      expect(JSON.parse(reply.toString())).toHaveProperty('sample'); // whole replies only
+      answered++;
+    }
+    expect(await exited).toBe(0);
+    expect(answered).toBeGreaterThan(0);
+    expect(answered).toBeLessThanOrEqual(sent);
+    expect(c.partial).toBe(0); // no reply cut in half
+    expect(server.output()).toMatch(/SIGTERM: no new connections/);
   });
 });
