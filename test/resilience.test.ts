@@ -8,9 +8,7 @@
  * - connect/make/reset/disconnect cycles leave nothing behind: connections, environments held by
  *   the workers, file descriptors, handles and timers, heap.
  *
- * Tests marked `it.fails` are open server bugs (reported with a reproduction): they pass while the
- * bug is there and start failing once it is fixed — then drop the `.fails`. "Regression" tests are
- * bugs this suite found that are fixed.
+ * "Regression" tests are server bugs this suite found (each with its reproduction), since fixed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import v8 from 'node:v8';
@@ -241,6 +239,42 @@ describe('connect/make/reset/disconnect cycles', () => {
   }, 60_000);
 });
 
+/**
+ * Sends `line` on one connection while a bystander on the same (only) worker asks for a reset:
+ * both must be answered within the given times. Stops the worker threads outright afterwards, in
+ * case one is still busy.
+ */
+async function boundedRequest(line: string, replyWithinMs: number, bystanderWithinMs: number): Promise<void> {
+  const s = await startServer({ workers: 1 });
+  const sockets: ReplySocket[] = [];
+  try {
+    const bystander = await ReplySocket.connect(s.address().port);
+    sockets.push(bystander);
+    bystander.write(CPP.make('CartPole-v1') + '\r\n');
+    await bystander.next();
+    const hostile = await ReplySocket.connect(s.address().port);
+    sockets.push(hostile);
+    const t0 = performance.now();
+    hostile.write(line + '\r\n');
+    await sleep(20);
+    bystander.write(CPP.reset + '\r\n');
+    const [answer, reset] = await Promise.all([
+      hostile.next(replyWithinMs).then((r) => ({ r, ms: performance.now() - t0 })),
+      bystander.next(bystanderWithinMs).then((r) => ({ r, ms: performance.now() - t0 })),
+    ]);
+    console.log(`${line.slice(0, 100)}…: answered after ${answer.ms.toFixed(0)} ms (${typeof answer.r === 'string' ? answer.r : answer.r.toString().slice(0, 60)}), bystander after ${reset.ms.toFixed(0)} ms`);
+    expect(answer.r, 'the request is answered in time').not.toBe('timeout');
+    expect(reset.r, 'the bystander on the same worker is answered in time').not.toBe('timeout');
+    // Answered, not closed on.
+    expect(typeof answer.r).not.toBe('string');
+    expect(typeof reset.r).not.toBe('string');
+  } finally {
+    for (const c of sockets) c.destroy();
+    await within(s.pool.piscina.destroy(), 3000);
+    await within(s.close(), 3000);
+  }
+}
+
 describe('clients that stop early', () => {
   /*
    * Regression (found by this suite, fixed in 2eb5f17): a client that half-closed after sending
@@ -264,68 +298,15 @@ describe('clients that stop early', () => {
    * path (map_p 0) made the generator loop forever, hanging the worker and every connection on it.
    */
   it('answers a FrozenLake random map that can never be drawn, and keeps serving the worker\'s other clients', async () => {
-    const s = await startServer({ workers: 1 });
-    const sockets: ReplySocket[] = [];
-    try {
-      const bystander = await ReplySocket.connect(s.address().port);
-      sockets.push(bystander);
-      bystander.write(CPP.make('CartPole-v1') + '\r\n');
-      await bystander.next();
-      const hostile = await ReplySocket.connect(s.address().port);
-      sockets.push(hostile);
-      hostile.write('{"env":{"name": "FrozenLake-v1", "kwargs": {"desc": null, "map_name": null, "map_size": 2, "map_p": 0}}}\r\n');
-      await sleep(50);
-      bystander.write(CPP.reset + '\r\n');
-      const [answer, reset] = await Promise.all([hostile.next(3000), bystander.next(3000)]);
-      expect(typeof answer).not.toBe('string');
-      expect(typeof reset).not.toBe('string');
-    } finally {
-      // The worker may still be spinning: stop the threads outright (terminating one would only make
-      // the pool replay the request on its successor), then the server.
-      for (const c of sockets) c.destroy();
-      await within(s.pool.piscina.destroy(), 3000);
-      await within(s.close(), 3000);
-    }
+    await boundedRequest('{"env":{"name": "FrozenLake-v1", "kwargs": {"desc": null, "map_name": null, "map_size": 2, "map_p": 0}}}', 3000, 3000);
   }, 30_000);
 });
 
 describe('expensive requests', () => {
-  /**
-   * Sends `line` on one connection while a bystander on the same (only) worker asks for a reset:
-   * both must be answered within the given times. Stops the worker threads outright afterwards, in
-   * case one is still busy.
-   */
-  async function boundedRequest(line: string, replyWithinMs: number, bystanderWithinMs: number): Promise<void> {
-    const s = await startServer({ workers: 1 });
-    const sockets: ReplySocket[] = [];
-    try {
-      const bystander = await ReplySocket.connect(s.address().port);
-      sockets.push(bystander);
-      bystander.write(CPP.make('CartPole-v1') + '\r\n');
-      await bystander.next();
-      const hostile = await ReplySocket.connect(s.address().port);
-      sockets.push(hostile);
-      const t0 = performance.now();
-      hostile.write(line + '\r\n');
-      await sleep(20);
-      bystander.write(CPP.reset + '\r\n');
-      const [answer, reset] = await Promise.all([
-        hostile.next(replyWithinMs).then((r) => ({ r, ms: performance.now() - t0 })),
-        bystander.next(bystanderWithinMs).then((r) => ({ r, ms: performance.now() - t0 })),
-      ]);
-      console.log(`${line.slice(0, 100)}…: answered after ${answer.ms.toFixed(0)} ms (${typeof answer.r === 'string' ? answer.r : answer.r.toString().slice(0, 60)}), bystander after ${reset.ms.toFixed(0)} ms`);
-      expect(answer.r, 'the request is answered in time').not.toBe('timeout');
-      expect(reset.r, 'the bystander on the same worker is answered in time').not.toBe('timeout');
-    } finally {
-      for (const c of sockets) c.destroy();
-      await within(s.pool.piscina.destroy(), 3000);
-      await within(s.close(), 3000);
-    }
-  }
 
   /*
-   * SERVER BUG (reported, open): since the random-map generator gives up after 10,000 draws, a
-   * hopeless FrozenLake random map no longer hangs the worker, but one such request still costs it
+   * Regression (found by this suite, fixed in b4961aa: the draws are now budgeted in tiles): a
+   * hopeless FrozenLake random map no longer hangs the worker, but one such request used to cost it
    * ~2.7 s of CPU at map_size 64 (10,000 draws of 4,096 tiles plus a path search each), during which
    * every connection on that worker waits — and a client may pipeline 1,024 of them (~45 min). The
    * budget should scale with the map: e.g. stop after ~10^6 tiles drawn in all, or refuse a map_p that
@@ -338,7 +319,8 @@ describe('expensive requests', () => {
   }, 30_000);
 
   /*
-   * SERVER BUG (reported, open): a custom FrozenLake `desc` is limited only by the line length, and
+   * Regression (found by this suite, fixed in b4961aa: maps are at most 64x64): a custom FrozenLake
+   * `desc` was limited only by the line length, and
    * the env's cost grows with its area: a 300x300 map (an 89 KiB line) takes ~0.6 s to make plus
    * ~2.8 s to snapshot (the snapshot structured-clones the transition table P, ~300 MB of heap), and
    * a 1000x1000 map (a 1 MB line, under the default --max-line-bytes) took 93 s of worker time and
@@ -356,7 +338,8 @@ describe('expensive requests', () => {
   }, 30_000);
 
   /*
-   * SERVER BUG (reported, open; since 3c4cf67, "rebuild a dead worker's sessions"): every connection
+   * Regression (found by this suite, fixed in b4961aa: tables derived from the kwargs stay out of
+   * snapshots): since 3c4cf67 ("rebuild a dead worker's sessions") every connection
    * keeps its session's last snapshot on the main thread, and an env's snapshot is all its public
    * fields — for Taxi-v4 its whole transition table P. Measured in this process: main-thread heap per
    * idle connection 9 KiB with CartPole-v1, 28 KiB with FrozenLake-v1, 781 KiB with Taxi-v4; a spawned

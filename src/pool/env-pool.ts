@@ -135,10 +135,6 @@ export class EnvPool {
     this.piscina.on('error', () => {});
   }
 
-  get size(): number {
-    return this.#slots.length;
-  }
-
   /** Starts every worker and pins it to a slot; resolves when all answer. */
   async start(): Promise<void> {
     await Promise.all(this.#slots.map((slot) => this.#run(slot, []).then(() => undefined)));
@@ -169,12 +165,6 @@ export class EnvPool {
     }
     chosen.connections += 1;
     return chosen.index;
-  }
-
-  /** Each slot's share of recent time its worker spent handling batches (0–1), for placement and metrics. */
-  loads(): number[] {
-    this.#updateLoads();
-    return this.#slots.map((slot) => slot.load);
   }
 
   #updateLoads(): void {

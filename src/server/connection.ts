@@ -4,7 +4,7 @@ import { SessionRecovery } from '../pool/session-recovery.js';
 import type { WorkItem, WorkResult } from '../pool/work.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { LineReceiver } from '../protocol/receiver.js';
-import { REPLY_TERMINATOR, errorJson, frameReply } from '../protocol/sender.js';
+import { errorJson, frameReply } from '../protocol/sender.js';
 import { tokenMatches } from './auth.js';
 
 export interface ConnectionLimits {
@@ -68,15 +68,6 @@ export class Connection implements ResultSink {
     socket.on('close', () => this.#onSocketClose());
   }
 
-  /** Requests read whose replies are not yet written. */
-  get pending(): number {
-    return this.#pending;
-  }
-
-  get instance(): string | null {
-    return this.#instance;
-  }
-
   sessionInit(): WorkItem {
     return this.#recovery.initItem({ compression: this.#compression, lastInstance: this.#lastInstance, hadEnv: this.#instance !== null });
   }
@@ -127,13 +118,13 @@ export class Connection implements ResultSink {
       this.#refuse('AUTH_FAILED', 'wrong token');
     } else {
       this.#authenticated = true;
-      this.#write('{"auth": "ok"}' + REPLY_TERMINATOR);
+      this.#write(frameReply('{"auth": "ok"}', 0));
     }
   }
 
   /** Answers with an error before any session exists, and closes. */
   #refuse(code: ErrorCode, message: string): void {
-    this.#write(errorJson(code, message) + REPLY_TERMINATOR);
+    this.#write(frameReply(errorJson(code, message), 0));
     this.#receiver.stop();
     this.drain();
   }
