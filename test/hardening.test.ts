@@ -17,7 +17,7 @@ describe('limits', () => {
     const s = await startServer({ maxConnections: 3 });
     const open = await Promise.all([0, 1, 2].map(() => RawClient.connect(s)));
     const extra = await RawClient.connect(s);
-    expect((await extra.next()).error.code).toBe('TOO_MANY_CONNECTIONS');
+    expect((await extra.nextJson()).error.code).toBe('TOO_MANY_CONNECTIONS');
     await extra.closed;
     expect((await open[0].ask(CPP.make('CartPole-v1'))).instance).toBeDefined();
     await open[1].end();
@@ -30,7 +30,7 @@ describe('limits', () => {
     const p = await startServer({ maxConnectionsPerAddress: 2 });
     const two = await Promise.all([0, 1].map(() => RawClient.connect(p)));
     const third = await RawClient.connect(p);
-    const refused = await third.next();
+    const refused = await third.nextJson();
     expect(refused.error.code).toBe('TOO_MANY_CONNECTIONS');
     expect(refused.error.message).toContain('from one address');
     for (const c of two) await c.end();
@@ -100,12 +100,12 @@ describe('authentication', () => {
     const s = await startServer({ authToken: token });
     const wrong = await RawClient.connect(s);
     wrong.send('{"auth": "s3cret-tokem"}\r\n' + CPP.make('CartPole-v1') + '\r\n');
-    expect((await wrong.next()).error.code).toBe('AUTH_FAILED');
+    expect((await wrong.nextJson()).error.code).toBe('AUTH_FAILED');
     await wrong.closed;
-    expect(wrong.unread.length).toBe(0); // the make after it was not answered
+    expect(wrong.unread).toBe(0); // the make after it was not answered
     const missing = await RawClient.connect(s);
     missing.send(CPP.make('CartPole-v1') + '\r\n');
-    const reply = await missing.next();
+    const reply = await missing.nextJson();
     expect(reply.error.code).toBe('AUTH_REQUIRED');
     expect(JSON.stringify(reply)).not.toContain(token);
     await missing.closed;

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { inflateSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
+import { ReplySocket } from '../scripts/lib.js';
 import { GymTcpServer, type ServerOptions } from '../src/server/tcp-server.js';
 
 export function startServer(options: Partial<ServerOptions> = {}): Promise<GymTcpServer> {
@@ -12,58 +13,30 @@ export function golden(name: string): any {
 }
 
 /**
- * A byte-level client: sends exactly the bytes given and returns each reply's raw bytes (up to the
- * first CRLFCRLF), so tests can check framing, silence and order the way the C++ client sees them.
+ * A byte-level client for the tests: the scripts' ReplySocket (exact bytes out, each reply's raw
+ * bytes in), plus the shorthands the tests use. Independent of the product's GymClient on purpose.
  */
-export class RawClient {
-  readonly socket: net.Socket;
-  #buffer = Buffer.alloc(0);
-  #waiting: { resolve: (b: Buffer) => void; reject: (e: Error) => void } | null = null;
-  closed: Promise<void>;
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.on('data', (chunk: Buffer) => {
-      this.#buffer = Buffer.concat([this.#buffer, chunk]);
-      this.#check();
-    });
-    this.closed = new Promise((resolve) => socket.on('close', () => {
-      this.#waiting?.reject(new Error('closed'));
-      resolve();
-    }));
-    socket.on('error', () => {});
-  }
-
-  static connect(server: GymTcpServer): Promise<RawClient> {
+export class RawClient extends ReplySocket {
+  static override connect(portOrServer: number | GymTcpServer, host = '127.0.0.1'): Promise<RawClient> {
+    const port = typeof portOrServer === 'number' ? portOrServer : portOrServer.address().port;
     return new Promise((resolve, reject) => {
-      const socket = net.connect(server.address().port, '127.0.0.1', () => resolve(new RawClient(socket)));
+      const socket = net.connect(port, host, () => resolve(new RawClient(socket)));
       socket.once('error', reject);
     });
   }
 
   send(data: string | Buffer): void {
-    this.socket.write(data);
+    this.write(data);
   }
 
-  /** The next reply's bytes, terminator removed. */
-  nextRaw(timeoutMs = 5000): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no reply within ' + timeoutMs + ' ms')), timeoutMs);
-      this.#waiting = {
-        resolve: (b) => {
-          clearTimeout(timer);
-          resolve(b);
-        },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      this.#check();
-    });
+  /** The next reply's bytes, terminator removed; rejects if none comes. */
+  async nextRaw(timeoutMs = 5000): Promise<Buffer> {
+    const reply = await this.next(timeoutMs);
+    if (typeof reply === 'string') throw new Error(`no reply: ${reply}`);
+    return reply;
   }
 
-  async next(compressed = false): Promise<any> {
+  async nextJson(compressed = false): Promise<any> {
     const raw = await this.nextRaw();
     return JSON.parse(compressed ? inflateSync(raw).toString() : raw.toString());
   }
@@ -71,28 +44,12 @@ export class RawClient {
   /** Sends one line with CRLF and returns the parsed reply. */
   async ask(line: string, compressed = false): Promise<any> {
     this.send(line + '\r\n');
-    return this.next(compressed);
+    return this.nextJson(compressed);
   }
 
-  /** Bytes received but not yet consumed as replies. */
-  get unread(): Buffer {
-    return this.#buffer;
-  }
-
-  #check(): void {
-    if (!this.#waiting) return;
-    const end = this.#buffer.indexOf('\r\n\r\n');
-    if (end === -1) return;
-    const body = this.#buffer.subarray(0, end);
-    this.#buffer = this.#buffer.subarray(end + 4);
-    const waiting = this.#waiting;
-    this.#waiting = null;
-    waiting.resolve(body);
-  }
-
-  end(): Promise<void> {
-    this.socket.end();
-    return this.closed;
+  /** Bytes received but not (yet) taken as replies: whole replies queued, and a partial one. */
+  get unread(): number {
+    return this.queued + this.partial;
   }
 }
 

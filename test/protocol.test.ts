@@ -36,7 +36,7 @@ describe('the C++ client session', () => {
     // Seeding is silent: the next reply belongs to the reset.
     c.send(CPP.seed(42) + '\r\n');
     c.send(CPP.reset + '\r\n');
-    const reset = await c.next();
+    const reset = await c.nextJson();
     const expected = cartpole.reset_by_seed.find((r: any) => r.seed === 42);
     expect(reset.observation).toEqual(expected.obs);
     expect(reset.info).toEqual({});
@@ -69,12 +69,12 @@ describe('the C++ client session', () => {
 
     c.send(CPP.close + '\r\n');
     c.send(CPP.url + '\r\n');
-    const url = await c.next(true);
+    const url = await c.nextJson(true);
     expect(url.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${server.address().port}/recordings/${instance}\\.mp4$`));
 
     // After close the env is gone, the connection is not.
     c.send(CPP.reset + '\r\n');
-    expect((await c.next(true)).error.code).toBe('NO_ENV');
+    expect((await c.nextJson(true)).error.code).toBe('NO_ENV');
     // name resets compression to 0: the instance reply is plain.
     c.send(CPP.make('CartPole-v0') + '\r\n');
     expect((await c.nextRaw()).toString()).toMatch(/^\{"instance": "[0-9a-f]{13}"\}$/);
@@ -125,11 +125,11 @@ describe('framing and order', () => {
       .filter((l) => !l.includes('"seed"') && !l.includes('record_episode_stats') && !l.includes('compression'))
       .map((l) => (l.includes('"name"') ? 'instance' : l.includes('reset') || l.includes('"step"') ? 'observation' : l.includes('sample') ? 'sample' : 'url'));
     const replies = [];
-    for (let i = 0; i < expectedKinds.length; i++) replies.push(await c.next());
+    for (let i = 0; i < expectedKinds.length; i++) replies.push(await c.nextJson());
     expect(replies.map((r) => Object.keys(r)[0])).toEqual(expectedKinds);
     // Nothing else arrives: the next reply is the one for the next request.
     expect((await c.ask(CPP.url)).url).toBeDefined();
-    expect(c.unread.length).toBe(0);
+    expect(c.unread).toBe(0);
     await c.end();
   });
 
@@ -140,11 +140,11 @@ describe('framing and order', () => {
       c.send(ch);
       await new Promise((r) => setImmediate(r));
     }
-    expect((await c.next()).instance).toMatch(/^[0-9a-f]{13}$/);
+    expect((await c.nextJson()).instance).toMatch(/^[0-9a-f]{13}$/);
     c.send(`${CPP.reset}\r\n${CPP.step('0')}\r\n${CPP.step('1')}\r\n`);
-    expect((await c.next()).observation).toHaveLength(4);
-    expect((await c.next()).reward).toBe(1);
-    expect((await c.next()).reward).toBe(1);
+    expect((await c.nextJson()).observation).toHaveLength(4);
+    expect((await c.nextJson()).reward).toBe(1);
+    expect((await c.nextJson()).reward).toBe(1);
     await c.end();
   });
 });
@@ -203,7 +203,7 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     ];
     for (const [line, code] of cases) {
       c.send(Buffer.concat([Buffer.isBuffer(line) ? line : Buffer.from(line), Buffer.from('\r\n')]));
-      const reply = await c.next();
+      const reply = await c.nextJson();
       expect(reply.error.code, String(line)).toBe(code);
       expect(typeof reply.error.message).toBe('string');
     }
@@ -237,7 +237,7 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     const c = await RawClient.connect(server);
     await c.ask(CPP.make('CartPole-v1'));
     c.send('{"step":{"action": "' + 'x'.repeat(10_000));
-    const reply = await c.next();
+    const reply = await c.nextJson();
     expect(reply.error.code).toBe('LINE_TOO_LONG');
     await c.closed;
     expect((await other.ask(CPP.step('0'))).reward).toBe(1);
@@ -264,7 +264,7 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     for (const c of clients) {
       let last: any;
       for (const [i, step] of episode.steps.slice(100).entries()) {
-        last = await c.next();
+        last = await c.nextJson();
         expect(last.error, `step ${100 + i}`).toBeUndefined();
         expect(last.terminated).toBe(step.terminated);
         expect(last.truncated).toBe(step.truncated);
