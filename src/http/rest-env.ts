@@ -133,8 +133,6 @@ export class RestEnv implements ResultSink {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    // Its first request went out when it was made, so a session exists or will: drop it after them.
-    this.pool.send(this.slot, { conn: this.conn, drop: true }, this);
-    this.pool.releaseSlot(this.slot);
+    this.pool.endSession(this.slot, this.conn, this);
   }
 }

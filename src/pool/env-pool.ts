@@ -179,8 +179,15 @@ export class EnvPool {
     this.#loadSince = now;
   }
 
-  releaseSlot(slot: number): void {
-    this.#slots[slot].connections -= 1;
+  /**
+   * A front is done with a session (its connection closed, its REST env was closed): the session is
+   * dropped on its worker after whatever the sink already sent — which may still create it, even an
+   * env — and the sink's place on the slot is given back.
+   */
+  endSession(slot: number, conn: number, sink: ResultSink): void {
+    const s = this.#slots[slot];
+    if (sink.sessionGeneration >= 0 || s.queue.has(sink) || s.failed.sinks.includes(sink)) this.send(slot, { conn, drop: true }, sink);
+    s.connections -= 1;
   }
 
   /** Queues an item for a slot's worker; the sink gets its results in the order it sent them. */

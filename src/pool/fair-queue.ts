@@ -13,6 +13,11 @@ export class FairQueue<K, V> {
     return this.#size;
   }
 
+  /** Whether `key` has items waiting. */
+  has(key: K): boolean {
+    return this.#queues.has(key);
+  }
+
   push(key: K, value: V): void {
     const queue = this.#queues.get(key);
     if (queue) queue.push(value);

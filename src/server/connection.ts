@@ -36,7 +36,6 @@ export class Connection implements ResultSink {
   readonly #receiver: LineReceiver;
   /** What it takes to rebuild the session if its worker dies. */
   readonly #recovery: SessionRecovery;
-  #sentAny = false;
   #endTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -142,7 +141,6 @@ export class Connection implements ResultSink {
   }
 
   #send(item: WorkItem): void {
-    this.#sentAny = true;
     this.#pending += 1;
     this.pool.send(this.slot, item, this);
     if (this.#pending >= this.limits.maxPipeline) this.#updateFlow();
@@ -189,8 +187,7 @@ export class Connection implements ResultSink {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#endTimer) clearTimeout(this.#endTimer);
-    // Whatever was sent may still create a session (even an env) on a worker: drop it after them.
-    if (this.#sentAny) this.pool.send(this.slot, { conn: this.id, drop: true }, this);
+    this.pool.endSession(this.slot, this.id, this);
     this.onClose(this);
   }
 }

@@ -120,7 +120,6 @@ export class GymTcpServer {
       this.options,
       (closed) => {
         this.#connections.delete(closed);
-        this.pool.releaseSlot(closed.slot);
         const left = (this.#perAddress.get(address) ?? 1) - 1;
         if (left > 0) this.#perAddress.set(address, left);
         else this.#perAddress.delete(address);
