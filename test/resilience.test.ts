@@ -35,14 +35,21 @@ function activeResources(): Record<string, number> {
 /** Environments held by the workers, server-wide (the shared env budget). */
 const envsHeld = (s: GymTcpServer) => s.pool.envBudget.total;
 
-/**
- * Sessions held by the workers, when the pool can say (requested API: `pool.sessionCounts()`, one
- * count per worker). Until it exists this returns null and the envs-held check stands in for it.
- */
-async function sessionsHeld(s: GymTcpServer): Promise<number | null> {
-  const pool = s.pool as unknown as { sessionCounts?: () => number[] | Promise<number[]> };
-  if (typeof pool.sessionCounts !== 'function') return null;
-  return (await pool.sessionCounts()).reduce((a, b) => a + b, 0);
+/** Sessions held by all the workers. */
+async function sessionsHeld(s: GymTcpServer): Promise<number> {
+  return (await s.pool.sessionCounts()).reduce((a, b) => a + b, 0);
+}
+
+/** What a leak would show: the server's connections, envs and sessions, this process's fds, handles and heap. */
+async function resourcesOf(s: GymTcpServer) {
+  return {
+    connections: s.connectionCount,
+    envs: envsHeld(s),
+    sessions: await sessionsHeld(s),
+    fds: fdCount('self'),
+    resources: activeResources(),
+    heap: process.memoryUsage().heapUsed,
+  };
 }
 
 describe('backpressure', () => {
@@ -176,33 +183,19 @@ describe('connect/make/reset/disconnect cycles', () => {
     await until(() => server.connectionCount === 0, 5000);
     await until(() => envsHeld(server) === 0, 5000); // the workers have taken the drops
     gc();
-    const before = {
-      connections: server.connectionCount,
-      envs: envsHeld(server),
-      sessions: await sessionsHeld(server),
-      fds: fdCount('self'),
-      resources: activeResources(),
-      heap: process.memoryUsage().heapUsed,
-    };
+    const before = await resourcesOf(server);
 
     await cycles(2000, 16);
 
     expect(await until(() => server.connectionCount === 0, 5000)).toBe(true);
     await until(() => envsHeld(server) === before.envs, 5000); // the workers take the drops
     gc();
-    const after = {
-      connections: server.connectionCount,
-      envs: envsHeld(server),
-      sessions: await sessionsHeld(server),
-      fds: fdCount('self'),
-      resources: activeResources(),
-      heap: process.memoryUsage().heapUsed,
-    };
+    const after = await resourcesOf(server);
     console.log('leak cycle before', JSON.stringify({ ...before, heap: (before.heap / 1048576).toFixed(1) + ' MiB' }));
     console.log('leak cycle after ', JSON.stringify({ ...after, heap: (after.heap / 1048576).toFixed(1) + ' MiB' }));
     expect(after.connections).toBe(0);
     expect(after.envs).toBe(before.envs);
-    if (after.sessions !== null) expect(after.sessions).toBe(before.sessions);
+    expect(after.sessions).toBe(before.sessions);
     expect(after.fds).toBeLessThanOrEqual(before.fds + 3);
     expect(after.resources.TCPSocketWrap ?? 0).toBeLessThanOrEqual(before.resources.TCPSocketWrap ?? 0);
     expect(after.resources.Timeout ?? 0).toBeLessThanOrEqual((before.resources.Timeout ?? 0) + 2);
