@@ -1,27 +1,60 @@
 /**
- * Piscina worker: hosts the sessions (and so the environments) of the connections pinned to it, and
- * handles a batch of their requests per task. Everything per step happens here: JSON parsing,
- * validation, the simulation, encoding and compression.
+ * Piscina worker: hosts the sessions (and so the environments) of the connections pinned to it. Its
+ * one task serves a channel (see src/pool/channel.ts) until the pool closes: it takes items as the
+ * main thread writes them, answers each, and sleeps only when there has been nothing for a while.
+ * Everything per step happens here: JSON parsing, validation, the simulation, encoding, compression.
  */
 import { performance } from 'node:perf_hooks';
 import { workerData } from 'node:worker_threads';
+import { STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP, WorkerChannel } from '../src/pool/channel.js';
 import { EnvBudget } from '../src/pool/env-budget.js';
-import type { WorkBatch, WorkBatchResult, WorkItem, WorkResult } from '../src/pool/work.js';
+import type { ServeTask, WorkItem, WorkResult } from '../src/pool/work.js';
 import { Session } from '../src/protocol/session.js';
 import { NpRandom } from '../src/rng/index.js';
 
 const sessions = new Map<number, Session>();
 const budget = new EnvBudget((workerData as { envBudget: SharedArrayBuffer }).envBudget);
-/** The slot this worker serves (from the batches it gets); its envs count against it. */
+/** The slot this worker serves; its envs count against it. */
 let slot = 0;
 const envSlots = { tryAcquire: () => budget.tryAcquire(slot), release: () => budget.release(slot) };
 
-export default function handleBatch({ items, slot: batchSlot }: WorkBatch): WorkBatchResult {
-  const start = performance.now();
-  slot = batchSlot;
-  const results = new Array<WorkResult>(items.length);
-  for (let i = 0; i < items.length; i++) results[i] = handleItem(items[i]);
-  return { results, busyMs: performance.now() - start, sessions: sessions.size };
+/** Results are made visible at least this often while a long run of items is handled. */
+const PUBLISH_EVERY = 4;
+
+export default function serve(task: ServeTask): void {
+  slot = task.slot;
+  const channel = new WorkerChannel(task.channel);
+  const { items, results, stats } = channel;
+  for (;;) {
+    let handled = 0;
+    const start = performance.now();
+    for (let item = channel.receive(); item !== null; item = channel.receive()) {
+      channel.send(handleItem(item));
+      if (++handled % PUBLISH_EVERY === 0) {
+        // Items are released before their results are visible: once the main thread has every
+        // result, it may count on the whole ring being free.
+        items.release();
+        results.publish();
+      }
+    }
+    if (handled > 0) {
+      items.release();
+      Atomics.add(stats, STAT_BUSY_MICROS, Math.round((performance.now() - start) * 1000));
+      Atomics.store(stats, STAT_SESSIONS, sessions.size);
+      results.publish();
+    }
+    if (Atomics.load(stats, STAT_STOP)) return;
+    // Nothing to do. Look again for a while first: a sleeping thread takes tens of microseconds to
+    // wake, more than a step costs, and a client in a closed loop sends its next step in about that.
+    if (task.spinMicros > 0 && handled > 0 && Atomics.load(stats, STAT_SPIN)) {
+      const spinStart = performance.now();
+      const until = spinStart + task.spinMicros / 1000;
+      let now = spinStart;
+      while (!items.readable && now < until) now = performance.now();
+      Atomics.add(stats, STAT_SPUN_MICROS, Math.round((now - spinStart) * 1000));
+    }
+    items.waitForRecords();
+  }
 }
 
 function handleItem(item: WorkItem): WorkResult {

@@ -1,7 +1,9 @@
 import { Piscina } from 'piscina';
 import { EnvBudget } from './env-budget.js';
 import { FairQueue } from './fair-queue.js';
-import type { WorkBatch, WorkBatchResult, WorkItem, WorkResult } from './work.js';
+import { MainChannel, STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP } from './channel.js';
+import { SpareCpu } from './spare-cpu.js';
+import type { ServeTask, WorkItem, WorkResult } from './work.js';
 
 /** One connection as the pool sees it: it receives results in the order it sent the items. */
 export interface ResultSink {
@@ -23,13 +25,18 @@ export interface EnvPoolOptions {
   /** Worker threads; each connection's session lives on exactly one. */
   workers: number;
   /**
-   * Items per task at most, and tasks in flight per worker. Measured with `npm run bench` on two
-   * cores: 2 tasks of at most 16 items let the worker simulate one batch while the main thread writes
-   * the replies of the other, and beat both one big batch at a time (the two threads take turns
-   * idling) and many small ones (every task is a thread wake-up each way).
+   * Items a worker may have been given and not yet answered. Past this, items wait on the main
+   * thread in the slot's fair queue, so one connection's pipelined backlog delays another's next
+   * step by at most this many items.
    */
-  maxBatch?: number;
-  tasksInFlight?: number;
+  maxInFlight?: number;
+  /**
+   * Microseconds a thread keeps looking for the other side's next record before it sleeps: the
+   * worker after it ran out of items, the main thread after it handed over a few. A sleeping thread
+   * takes tens of microseconds to wake on a virtual machine, more than a CartPole step costs; the
+   * spin buys one-connection latency with CPU time. 0: never spin.
+   */
+  spinMicros?: number;
   /** Environments the whole pool may hold (default 100,000); a `make` beyond gets TOO_MANY_ENVS. */
   maxEnvs?: number;
   /** Called when a worker thread stopped (its sessions are then rebuilt on its successor), for logs. */
@@ -42,70 +49,83 @@ interface Slot {
   threadId: number | null;
   /** Moves on each time the slot's worker dies, so sessions are recreated on its successor. */
   generation: number;
+  /** The line to the worker now serving this slot. */
+  channel: MainChannel;
+  /** Items waiting to be written to the channel. */
   queue: FairQueue<ResultSink, WorkItem>;
-  inFlight: number;
+  /** Items written to the channel and not yet answered, oldest first (results come in this order). */
+  sent: { sinks: ResultSink[]; items: WorkItem[]; head: number };
   flushScheduled: boolean;
+  /** An Atomics.waitAsync on the channel's results is pending. */
+  waiting: boolean;
   connections: number;
-  /**
-   * Tasks still out with a worker that died. Nothing is dispatched until they have all come back;
-   * then their items (`failed`, in the order they were sent) go back to the front of the queue.
-   */
-  staleTasks: number;
-  failed: { sinks: ResultSink[]; items: WorkItem[] };
-  /** Worker time spent on this slot's batches since `loadSince`, and the share of time it was busy. */
-  busyMs: number;
+  /** Resolved when the slot has nothing queued or in flight (for sessionCounts). */
+  idleWaiters: (() => void)[];
+  /** The share of time the worker was busy lately. */
   load: number;
 }
 
 /** How often slot loads are recomputed, and the load under which a slot takes more connections. */
 const LOAD_WINDOW_MS = 250;
 const PACKING_LOAD = 0.5;
+/** The main thread spins for results only while this few items are in flight on the slot. */
+const SPIN_ITEMS = 4;
+/** How often spinning is allowed or stopped (see SpareCpu). */
+const SPARE_CPU_SAMPLE_MS = 250;
 
 const WORKER_FILE = new URL(
   import.meta.url.endsWith('.ts') ? '../../dist/workers/env-worker.js' : '../../workers/env-worker.js',
   import.meta.url,
 ).href;
 
+/** The internal sink of `start`'s and `sessionCounts`' no-op items (conn 0 is never a session). */
+class NotifySink implements ResultSink {
+  sessionGeneration = -1;
+  constructor(readonly done: () => void) {}
+  deliver(): void {
+    this.done();
+  }
+  workerLost(): void {
+    this.done();
+  }
+  sessionInit(): WorkItem {
+    return { conn: 0, drop: true };
+  }
+}
+
 /**
  * The environments' worker threads. A connection is pinned to a slot, a slot to one Piscina worker
  * (by a load balancer that routes on the slot), so its environment's state stays on one thread.
  *
- * Items for a slot are coalesced: everything that arrives in one event-loop turn, and everything
- * that arrives while the slot's worker is busy, goes out as one Piscina task. One task per step
- * costs ~50–100 µs of main-thread and messaging overhead; one task per batch divides that by the batch.
+ * Each worker runs one long Piscina task that serves a channel of shared-memory rings (channel.ts):
+ * items are written as they come (coalesced per event-loop turn), results are read as the worker
+ * writes them. A task per step costs a thread wake-up each way, ~50–100 µs of main-thread time and
+ * latency here, and a task per batch still one per batch; the rings cost a copy per item. Piscina
+ * starts, pins and replaces the workers.
  */
 export class EnvPool {
   readonly piscina: Piscina;
   readonly envBudget: EnvBudget;
   readonly #slots: Slot[];
-  readonly #maxBatch: number;
-  readonly #tasksInFlight: number;
+  readonly #maxInFlight: number;
+  readonly #spinMicros: number;
   readonly #onWorkerLost: (slot: number) => void;
   #closed = false;
   #nextSessionId = 1;
   /** Items already re-run once after their worker died. */
   readonly #retried = new WeakSet<WorkItem>();
   #loadSince = performance.now();
+  readonly #spareCpu = new SpareCpu();
+  readonly #spareCpuTimer: NodeJS.Timeout;
+  /** Microseconds the main thread spun since the last SpareCpu sample. */
+  #spunMicros = 0;
 
   constructor(options: EnvPoolOptions) {
     const workers = options.workers;
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
-    this.#maxBatch = options.maxBatch ?? 16;
-    this.#tasksInFlight = options.tasksInFlight ?? 2;
+    this.#maxInFlight = options.maxInFlight ?? 64;
+    this.#spinMicros = options.spinMicros ?? 100;
     this.#onWorkerLost = options.onWorkerLost ?? (() => {});
-    this.#slots = Array.from({ length: workers }, (_, index) => ({
-      index,
-      threadId: null,
-      generation: 0,
-      queue: new FairQueue<ResultSink, WorkItem>(),
-      inFlight: 0,
-      flushScheduled: false,
-      connections: 0,
-      staleTasks: 0,
-      failed: { sinks: [], items: [] },
-      busyMs: 0,
-      load: 0,
-    }));
     this.envBudget = EnvBudget.create(workers, options.maxEnvs ?? 100_000);
     this.piscina = new Piscina({
       filename: WORKER_FILE,
@@ -113,7 +133,7 @@ export class EnvPool {
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: Infinity,
-      concurrentTasksPerWorker: this.#tasksInFlight,
+      concurrentTasksPerWorker: 1,
       recordTiming: false,
       loadBalancer: (task, candidates) => {
         const slot = this.#slots[((task as unknown as Record<symbol, { slot: number }>)[Piscina.queueOptionsSymbol]).slot];
@@ -124,25 +144,38 @@ export class EnvPool {
         return free;
       },
     });
-    // A worker that exited reports threadId -1 here, so find the slots whose thread is gone.
-    this.piscina.on('workerDestroy', () => {
-      setImmediate(() => {
-        const live = new Set(this.piscina.threads.map((t) => t.threadId));
-        for (const slot of this.#slots) if (slot.threadId !== null && !live.has(slot.threadId)) this.#workerLost(slot);
-      });
-    });
-    // A worker that dies while idle is reported here; its slot is handled by workerDestroy.
+    // A dead worker is seen through its serve task's rejection; Piscina's own report is not needed.
     this.piscina.on('error', () => {});
+    this.#slots = Array.from({ length: workers }, (_, index) => ({
+      index,
+      threadId: null,
+      generation: 0,
+      channel: null as unknown as MainChannel,
+      queue: new FairQueue<ResultSink, WorkItem>(),
+      sent: { sinks: [], items: [], head: 0 },
+      flushScheduled: false,
+      waiting: false,
+      connections: 0,
+      idleWaiters: [],
+      load: 0,
+    }));
+    for (const slot of this.#slots) this.#serve(slot);
+    this.#spareCpuTimer = setInterval(() => this.#sampleSpareCpu(), SPARE_CPU_SAMPLE_MS).unref();
   }
 
-  /** Starts every worker and pins it to a slot; resolves when all answer. */
+  /** Resolves when every worker has answered once. */
   async start(): Promise<void> {
-    await Promise.all(this.#slots.map((slot) => this.#run(slot, []).then(() => undefined)));
+    await Promise.all(this.#slots.map((slot) => new Promise<void>((resolve) => this.send(slot.index, { conn: 0, drop: true }, new NotifySink(resolve)))));
   }
 
-  /** Sessions each worker holds (for leak checks and metrics), asked of every worker. */
+  /** Sessions each worker holds (for leak checks and metrics), once it has handled everything sent so far. */
   async sessionCounts(): Promise<number[]> {
-    return Promise.all(this.#slots.map(async (slot) => (await this.#run(slot, [])).sessions));
+    return Promise.all(
+      this.#slots.map(async (slot) => {
+        if (slot.queue.size > 0 || this.#inFlight(slot) > 0) await new Promise<void>((resolve) => slot.idleWaiters.push(resolve));
+        return Atomics.load(slot.channel.stats, STAT_SESSIONS);
+      }),
+    );
   }
 
   /** A session id unique in this pool (the `conn` of WorkItems), for any front: TCP, HTTP, … */
@@ -152,9 +185,9 @@ export class EnvPool {
 
   /**
    * The slot for a new connection. Cheap environments are best packed onto few workers: requests
-   * that share a worker share its tasks, and every task costs a thread wake-up each way (on two
-   * cores, more than the simulation). So a connection goes to the first slot whose worker was busy
-   * less than half the time lately, and only when all are that busy to the least busy one.
+   * that share a worker share its wake-ups, and on two cores a wake-up costs more than the
+   * simulation. So a connection goes to the first slot whose worker was busy less than half the
+   * time lately, and only when all are that busy to the least busy one.
    */
   assignSlot(): number {
     this.#updateLoads();
@@ -167,14 +200,22 @@ export class EnvPool {
     return chosen.index;
   }
 
+  #sampleSpareCpu(): void {
+    let spun = this.#spunMicros;
+    this.#spunMicros = 0;
+    for (const slot of this.#slots) spun += Atomics.exchange(slot.channel.stats, STAT_SPUN_MICROS, 0);
+    const allowed = this.#spareCpu.update(spun) ? 1 : 0;
+    for (const slot of this.#slots) Atomics.store(slot.channel.stats, STAT_SPIN, allowed);
+  }
+
   #updateLoads(): void {
     const now = performance.now();
     const elapsed = now - this.#loadSince;
     if (elapsed < LOAD_WINDOW_MS) return;
     for (const slot of this.#slots) {
+      const busyMs = Atomics.exchange(slot.channel.stats, STAT_BUSY_MICROS, 0) / 1000;
       // Half the weight on the last window, half on the history: a burst moves it, noise does not.
-      slot.load = 0.5 * slot.load + 0.5 * Math.min(1, slot.busyMs / elapsed);
-      slot.busyMs = 0;
+      slot.load = 0.5 * slot.load + 0.5 * Math.min(1, busyMs / elapsed);
     }
     this.#loadSince = now;
   }
@@ -186,7 +227,7 @@ export class EnvPool {
    */
   endSession(slot: number, conn: number, sink: ResultSink): void {
     const s = this.#slots[slot];
-    if (sink.sessionGeneration >= 0 || s.queue.has(sink) || s.failed.sinks.includes(sink)) this.send(slot, { conn, drop: true }, sink);
+    if (sink.sessionGeneration >= 0 || s.queue.has(sink)) this.send(slot, { conn, drop: true }, sink);
     s.connections -= 1;
   }
 
@@ -194,91 +235,170 @@ export class EnvPool {
   send(slot: number, item: WorkItem, sink: ResultSink): void {
     const s = this.#slots[slot];
     s.queue.push(sink, item);
-    if (!s.flushScheduled && s.inFlight < this.#tasksInFlight) {
+    if (!s.flushScheduled) {
       s.flushScheduled = true;
       setImmediate(() => this.#flush(s));
     }
   }
 
+  #inFlight(slot: Slot): number {
+    return slot.sent.items.length - slot.sent.head;
+  }
+
+  /** Writes queued items to the worker, fairly, up to the in-flight limit, then watches for results. */
   #flush(slot: Slot): void {
     slot.flushScheduled = false;
-    if (slot.staleTasks > 0) return;
-    while (slot.queue.size > 0 && slot.inFlight < this.#tasksInFlight) {
-      const { keys, values } = slot.queue.take(this.#maxBatch);
-      this.#dispatch(slot, values, keys);
+    const { channel, sent } = slot;
+    const room = this.#maxInFlight - this.#inFlight(slot);
+    if (slot.queue.size === 0 || room <= 0) return this.#awaitResults(slot);
+    const { keys: sinks, values: items } = slot.queue.take(room);
+    for (let i = 0; i < items.length; i++) {
+      const sink = sinks[i];
+      // A connection new to this worker (or to its successor) first has its session made there.
+      if (sink.sessionGeneration !== slot.generation) {
+        const init = sink.sessionInit();
+        if (!channel.send(init)) {
+          slot.queue.unshift(sinks.slice(i), items.slice(i));
+          break;
+        }
+        sink.sessionGeneration = slot.generation;
+        sent.sinks.push(sink);
+        sent.items.push(init);
+      }
+      if (!channel.send(items[i])) {
+        // The ring is full (large items): the rest goes once results free it.
+        slot.queue.unshift(sinks.slice(i), items.slice(i));
+        break;
+      }
+      sent.sinks.push(sink);
+      sent.items.push(items[i]);
+    }
+    channel.items.publish();
+    this.#awaitResults(slot);
+  }
+
+  /**
+   * Reads results as they come. With few items out, spin a while first: the worker answers a step in
+   * microseconds, and an event-loop wake-up costs tens. Otherwise (or after the spin) sleep on the
+   * ring with Atomics.waitAsync, which the worker's publish wakes.
+   */
+  #awaitResults(slot: Slot): void {
+    if (slot.waiting || this.#inFlight(slot) === 0) return;
+    const { channel } = slot;
+    if (this.#spinMicros > 0 && this.#spareCpu.allowed && this.#inFlight(slot) <= SPIN_ITEMS) {
+      const start = performance.now();
+      const until = start + this.#spinMicros / 1000;
+      for (let now = start; now < until; now = performance.now()) {
+        if (channel.results.readable) {
+          this.#spunMicros += (now - start) * 1000;
+          return this.#readResults(slot);
+        }
+      }
+      this.#spunMicros += this.#spinMicros;
+    }
+    const readable = channel.results.whenReadable();
+    if (!readable) return this.#readResults(slot);
+    slot.waiting = true;
+    void readable.then(() => {
+      // A worker that died is handled by #workerLost, which drains its channel itself.
+      if (slot.channel !== channel) return;
+      slot.waiting = false;
+      this.#readResults(slot);
+    });
+  }
+
+  #readResults(slot: Slot): void {
+    this.#deliverResults(slot);
+    if (slot.queue.size > 0) this.#flush(slot);
+    else this.#awaitResults(slot);
+    if (slot.queue.size === 0 && this.#inFlight(slot) === 0 && slot.idleWaiters.length > 0) {
+      for (const resolve of slot.idleWaiters.splice(0)) resolve();
     }
   }
 
-  #dispatch(slot: Slot, queued: WorkItem[], queuedSinks: ResultSink[]): void {
-    // Recreate, ahead of its items, the session of any connection that has none on this worker yet.
-    let items = queued;
-    let sinks = queuedSinks;
-    if (queuedSinks.some((sink) => sink.sessionGeneration !== slot.generation)) {
-      items = [];
-      sinks = [];
-      for (let i = 0; i < queued.length; i++) {
-        const sink = queuedSinks[i];
-        if (sink.sessionGeneration !== slot.generation) {
-          sink.sessionGeneration = slot.generation;
-          items.push(sink.sessionInit());
-          sinks.push(sink);
-        }
-        items.push(queued[i]);
-        sinks.push(sink);
-      }
+  /** Hands every result the worker has published to its sink. */
+  #deliverResults(slot: Slot): void {
+    const { channel, sent } = slot;
+    for (let result = channel.receive(); result !== undefined; result = channel.receive()) {
+      const i = sent.head++;
+      const sink = sent.sinks[i];
+      const item = sent.items[i];
+      sent.sinks[i] = undefined as unknown as ResultSink;
+      sent.items[i] = undefined as unknown as WorkItem;
+      sink.deliver(result, item);
     }
-    const generation = slot.generation;
-    slot.inFlight += 1;
-    this.#run(slot, items).then(
-      ({ results, busyMs }) => {
-        slot.inFlight -= 1;
-        if (slot.generation !== generation) slot.staleTasks -= 1;
-        slot.busyMs += busyMs;
-        for (let i = 0; i < items.length; i++) sinks[i].deliver(results[i], items[i]);
-        this.#done(slot);
-      },
-      () => {
-        // The worker died mid-task (Piscina replaces it). Run the batch again on its successor,
-        // where each connection's session is first rebuilt (sessionInit); a batch that already
-        // killed one worker is not tried a third time.
-        slot.inFlight -= 1;
-        if (slot.generation === generation) this.#workerLost(slot);
-        else slot.staleTasks -= 1;
-        if (this.#closed || queued.some((item) => this.#retried.has(item))) {
-          for (let i = 0; i < items.length; i++) sinks[i].workerLost(items[i]);
-        } else {
-          for (const item of queued) this.#retried.add(item);
-          slot.failed.items.push(...queued);
-          slot.failed.sinks.push(...queuedSinks);
-        }
-        if (slot.staleTasks === 0 && slot.failed.items.length > 0) {
-          slot.queue.unshift(slot.failed.sinks, slot.failed.items);
-          slot.failed = { sinks: [], items: [] };
-        }
-        this.#done(slot);
+    channel.results.release();
+    if (sent.head === sent.items.length) {
+      sent.sinks.length = sent.items.length = sent.head = 0;
+    } else if (sent.head > 1024) {
+      sent.sinks.splice(0, sent.head);
+      sent.items.splice(0, sent.head);
+      sent.head = 0;
+    }
+  }
+
+  /** Starts the slot's worker on a new channel; when its task fails, the worker died. */
+  #serve(slot: Slot): void {
+    const channel = new MainChannel();
+    slot.channel = channel;
+    const task: ServeTask & { [key: symbol]: unknown } = {
+      channel: channel.ends,
+      slot: slot.index,
+      spinMicros: this.#spinMicros,
+      [Piscina.queueOptionsSymbol]: { slot: slot.index },
+    };
+    this.piscina.run(task, { transferList: [channel.ends.port] }).then(
+      () => channel.close(),
+      (err: Error) => {
+        // Piscina aborts tasks it is given while closing or destroyed: then there is no successor.
+        if (err?.name === 'AbortError') this.#closed = true;
+        this.#workerLost(slot, channel);
       },
     );
   }
 
-  #run(slot: Slot, items: WorkItem[]): Promise<WorkBatchResult> {
-    const task: WorkBatch & { [key: symbol]: unknown } = { items, slot: slot.index, [Piscina.queueOptionsSymbol]: { slot: slot.index } };
-    return this.piscina.run(task);
-  }
-
-  #workerLost(slot: Slot): void {
+  /**
+   * The slot's worker died (Piscina replaces it). What it answered is delivered; what it had not is
+   * run again on its successor, where each connection's session is first rebuilt (sessionInit). An
+   * item that already killed one worker is not tried a third time.
+   */
+  #workerLost(slot: Slot, channel: MainChannel): void {
+    if (slot.channel !== channel) return;
+    this.#deliverResults(slot);
+    channel.close();
+    // Settle a pending waitAsync on the dead channel (it will find the slot moved on).
+    channel.results.wake();
+    slot.waiting = false;
     slot.threadId = null;
     slot.generation += 1;
-    slot.staleTasks = slot.inFlight;
     this.envBudget.releaseSlot(slot.index);
-    if (!this.#closed) this.#onWorkerLost(slot.index);
-  }
-
-  #done(slot: Slot): void {
-    if (slot.queue.size > 0 && !slot.flushScheduled) this.#flush(slot);
+    const { sinks, items, head } = slot.sent;
+    slot.sent = { sinks: [], items: [], head: 0 };
+    const again: { sinks: ResultSink[]; items: WorkItem[] } = { sinks: [], items: [] };
+    for (let i = head; i < items.length; i++) {
+      // Sessions are made again from scratch on the successor: their old init items are not rerun.
+      if ('init' in items[i]) continue;
+      if (this.#closed || this.#retried.has(items[i])) sinks[i].workerLost(items[i]);
+      else {
+        this.#retried.add(items[i]);
+        again.sinks.push(sinks[i]);
+        again.items.push(items[i]);
+      }
+    }
+    if (this.#closed) return;
+    this.#onWorkerLost(slot.index);
+    slot.queue.unshift(again.sinks, again.items);
+    this.#serve(slot);
+    this.#flush(slot);
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#spareCpuTimer);
+    for (const slot of this.#slots) {
+      Atomics.store(slot.channel.stats, STAT_STOP, 1);
+      slot.channel.items.wake();
+    }
     await this.piscina.close();
   }
 }

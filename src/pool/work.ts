@@ -1,9 +1,10 @@
 import type { ErrorCode } from '../protocol/errors.js';
+import type { ChannelEnds } from './channel.js';
 import type { SessionInit, SessionReply, SessionSnapshot } from '../protocol/session.js';
 
 /**
- * What the main thread sends a worker: one entry per request or connection event, for many
- * connections at once (one task per worker per event-loop turn: see EnvPool).
+ * What the main thread sends a worker, through its channel: one entry per request or connection
+ * event, each answered by one WorkResult in the order sent.
  */
 export type WorkItem =
   | { conn: number; line: string }
@@ -25,16 +26,11 @@ export interface SessionRestore {
 /** Per item, in order: the session's reply for `line`/`fail`/`snapshot`, null for `init`/`drop`. */
 export type WorkResult = SessionReply | null;
 
-export interface WorkBatch {
-  items: WorkItem[];
-  /** The slot the batch is for; the worker counts its environments against it. */
+/** The one Piscina task each worker runs: serve this channel until the pool closes. */
+export interface ServeTask {
+  channel: ChannelEnds;
+  /** The slot the worker serves; its environments count against it. */
   slot: number;
-}
-
-/** A worker's answer to a batch: a result per item, and how long the worker spent on it. */
-export interface WorkBatchResult {
-  results: WorkResult[];
-  busyMs: number;
-  /** Sessions the worker holds after the batch. */
-  sessions: number;
+  /** How long the worker looks for more work before it sleeps (see EnvPoolOptions.spinMicros). */
+  spinMicros: number;
 }

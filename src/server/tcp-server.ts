@@ -9,6 +9,11 @@ export interface ServerOptions extends ConnectionLimits {
   port: number;
   host: string;
   workers: number;
+  /**
+   * Microseconds a worker (and the main thread) keep looking for more work before sleeping, while
+   * the machine has idle cores; 0: never spin. See EnvPoolOptions.spinMicros.
+   */
+  spinMicros: number;
   /** Longest request line accepted, in bytes; a longer one gets LINE_TOO_LONG and the connection closes. */
   maxLineBytes: number;
   /** Requests a connection may have in flight before the server stops reading from it. */
@@ -32,6 +37,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   port: 4040,
   host: '127.0.0.1',
   workers: 4,
+  spinMicros: 100,
   maxLineBytes: 1024 * 1024,
   maxPipeline: 1024,
   drainTimeoutMs: 10_000,
@@ -56,6 +62,7 @@ export class GymTcpServer {
     this.options = options;
     this.pool = new EnvPool({
       workers: options.workers,
+      spinMicros: options.spinMicros,
       maxEnvs: options.maxEnvs,
       onWorkerLost: (slot) => options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`),
     });

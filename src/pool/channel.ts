@@ -1,0 +1,194 @@
+/**
+ * The line between the main thread and one env worker: work items one way, results the other, each
+ * in a ByteRing; a MessagePort carries what is too big for a ring (marked in the ring, so order
+ * holds). Both threads find new records by looking, and sleep on the ring's counter when there is
+ * nothing: the main thread with `Atomics.waitAsync` (its event loop runs on), the worker with
+ * `Atomics.wait` (it has nothing else to do).
+ *
+ * Item record:   kind u8 · 3 pad · conn u32 · payload (a line's UTF-8, or a WorkItem as JSON)
+ * Result record: flags u8 · compression u8 · instance length u8 · pad · meta length u32 · out length u32
+ *                · instance · meta JSON (snapshot, sessions) · out (the framed reply, sent as is)
+ */
+import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { ByteRing } from './ring.js';
+import type { SessionSnapshot } from '../protocol/session.js';
+import type { WorkItem, WorkResult } from './work.js';
+
+/** What a worker is given to serve a channel (plain transferable data). */
+export interface ChannelEnds {
+  items: SharedArrayBuffer;
+  results: SharedArrayBuffer;
+  /** Int32 counters the worker keeps for the main thread: see STAT_*. */
+  stats: SharedArrayBuffer;
+  port: MessagePort;
+}
+
+/** Microseconds the worker spent handling items, added up (the main thread reads and resets it). */
+export const STAT_BUSY_MICROS = 0;
+/** Sessions the worker holds. */
+export const STAT_SESSIONS = 1;
+/** Set by the main thread: the worker returns from its serve task (the pool is closing). */
+export const STAT_STOP = 2;
+/** Set by the main thread while the machine has CPU to spare: the worker may spin (see SpareCpu). */
+export const STAT_SPIN = 3;
+/** Microseconds the worker spent spinning, added up (the main thread reads and resets it). */
+export const STAT_SPUN_MICROS = 4;
+
+const ITEM_LINE = 1;
+const ITEM_JSON = 2;
+const ITEM_PORT = 3;
+const ITEM_HEADER = 8;
+
+const RESULT_NULL = 1;
+const RESULT_OUT = 2;
+const RESULT_NO_INSTANCE = 4;
+const RESULT_PORT = 8;
+const RESULT_HEADER = 12;
+
+/** Ring sizes: large enough that records rarely go by port, small enough to stay in cache. */
+const RING_BYTES = 256 * 1024;
+
+/** A result's extra fields, sent as JSON when present. */
+interface ResultMeta {
+  snapshot?: SessionSnapshot;
+}
+
+/** The main thread's end. */
+export class MainChannel {
+  readonly items = ByteRing.create(RING_BYTES);
+  readonly results = ByteRing.create(RING_BYTES);
+  readonly stats = new Int32Array(new SharedArrayBuffer(32));
+  readonly #port: MessagePort;
+  /** The worker's end, to hand over once. */
+  readonly ends: ChannelEnds;
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    this.ends = { items: this.items.buffer, results: this.results.buffer, stats: this.stats.buffer as SharedArrayBuffer, port: port2 };
+  }
+
+  /** Writes an item for the worker (visible after `items.publish()`); false when the ring is full now. */
+  send(item: WorkItem): boolean {
+    if ('line' in item) {
+      // A line's UTF-8 is at most 3 bytes per UTF-16 unit.
+      const max = ITEM_HEADER + item.line.length * 3;
+      if (max <= this.items.maxRecord) {
+        const record = this.items.reserve(max);
+        if (!record) return false;
+        record[0] = ITEM_LINE;
+        record.writeUInt32LE(item.conn, 4);
+        this.items.commit(ITEM_HEADER + record.write(item.line, ITEM_HEADER, 'utf8'));
+        return true;
+      }
+    } else {
+      const json = JSON.stringify(item);
+      const max = ITEM_HEADER + json.length * 3;
+      if (max <= this.items.maxRecord) {
+        const record = this.items.reserve(max);
+        if (!record) return false;
+        record[0] = ITEM_JSON;
+        record.writeUInt32LE(item.conn, 4);
+        this.items.commit(ITEM_HEADER + record.write(json, ITEM_HEADER, 'utf8'));
+        return true;
+      }
+    }
+    const record = this.items.reserve(ITEM_HEADER);
+    if (!record) return false;
+    this.#port.postMessage(item);
+    record[0] = ITEM_PORT;
+    record.writeUInt32LE(item.conn, 4);
+    this.items.commit(ITEM_HEADER);
+    return true;
+  }
+
+  /** The next result the worker published, or undefined; call `results.release()` after a run of them. */
+  receive(): WorkResult | undefined {
+    const record = this.results.next();
+    if (!record) return undefined;
+    const flags = record[0];
+    if (flags & RESULT_PORT) return receiveMessageOnPort(this.#port)!.message as WorkResult;
+    if (flags & RESULT_NULL) return null;
+    const instanceEnd = RESULT_HEADER + record[2];
+    const metaEnd = instanceEnd + record.readUInt32LE(4);
+    const outEnd = metaEnd + record.readUInt32LE(8);
+    const result: NonNullable<WorkResult> = {
+      // Copied out of the ring: the socket may hold on to it after the ring has moved on.
+      out: flags & RESULT_OUT ? Buffer.from(record.subarray(metaEnd, outEnd)) : null,
+      compression: record[1],
+      instance: flags & RESULT_NO_INSTANCE ? null : record.toString('latin1', RESULT_HEADER, instanceEnd),
+    };
+    if (metaEnd > instanceEnd) Object.assign(result, JSON.parse(record.toString('utf8', instanceEnd, metaEnd)) as ResultMeta);
+    return result;
+  }
+
+  close(): void {
+    this.#port.close();
+  }
+}
+
+/** The worker's end. */
+export class WorkerChannel {
+  readonly items: ByteRing;
+  readonly results: ByteRing;
+  readonly stats: Int32Array;
+  readonly #port: MessagePort;
+
+  constructor(ends: ChannelEnds) {
+    this.items = new ByteRing(ends.items);
+    this.results = new ByteRing(ends.results);
+    this.stats = new Int32Array(ends.stats);
+    this.#port = ends.port;
+  }
+
+  /** The next item the main thread published, or null. */
+  receive(): WorkItem | null {
+    const record = this.items.next();
+    if (!record) return null;
+    switch (record[0]) {
+      case ITEM_LINE:
+        return { conn: record.readUInt32LE(4), line: record.toString('utf8', ITEM_HEADER) };
+      case ITEM_JSON:
+        return JSON.parse(record.toString('utf8', ITEM_HEADER)) as WorkItem;
+      default:
+        return receiveMessageOnPort(this.#port)!.message as WorkItem;
+    }
+  }
+
+  /** Writes a result (visible after `results.publish()`), waiting for room if the main thread is behind. */
+  send(result: WorkResult): void {
+    if (result === null) return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_NULL), RESULT_HEADER));
+    const { out, compression, instance, snapshot } = result;
+    const meta = snapshot ? JSON.stringify({ snapshot }) : '';
+    const outMax = out === null ? 0 : typeof out === 'string' ? out.length * 3 : out.length;
+    const max = RESULT_HEADER + (instance?.length ?? 0) + meta.length * 3 + outMax;
+    if ((instance?.length ?? 0) > 255 || max > this.results.maxRecord) {
+      this.#port.postMessage(result);
+      return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_PORT), RESULT_HEADER));
+    }
+    this.#write(max, (record) => {
+      record[0] = (out === null ? 0 : RESULT_OUT) | (instance === null ? RESULT_NO_INSTANCE : 0);
+      record[1] = compression;
+      let at = RESULT_HEADER;
+      if (instance !== null) at += record.write(instance, at, 'latin1');
+      record[2] = at - RESULT_HEADER;
+      const metaLength = meta ? record.write(meta, at, 'utf8') : 0;
+      record.writeUInt32LE(metaLength, 4);
+      at += metaLength;
+      const outLength = out === null ? 0 : typeof out === 'string' ? record.write(out, at, 'utf8') : (record.set(out, at), out.length);
+      record.writeUInt32LE(outLength, 8);
+      return at + outLength;
+    });
+  }
+
+  #write(max: number, fill: (record: Buffer) => number): void {
+    let record = this.results.reserve(max);
+    while (!record) {
+      // The main thread is behind: let it see what is there, and look again in a millisecond.
+      this.results.publish();
+      Atomics.wait(this.results.counters, 1, Atomics.load(this.results.counters, 1), 1);
+      record = this.results.reserve(max);
+    }
+    this.results.commit(fill(record));
+  }
+}
