@@ -63,6 +63,8 @@ interface Slot {
   idleWaiters: (() => void)[];
   /** The share of time the worker was busy lately. */
   load: number;
+  /** Workers in a row that died on this slot before answering anything (a broken install, not a client). */
+  stillborn: number;
 }
 
 /** How often slot loads are recomputed, and the load under which a slot takes more connections. */
@@ -111,6 +113,8 @@ export class EnvPool {
   readonly #spinMicros: number;
   readonly #onWorkerLost: (slot: number) => void;
   #closed = false;
+  /** Why the workers could not start, once they have failed to three times in a row. */
+  #startError: Error | null = null;
   #nextSessionId = 1;
   /** Items already re-run once after their worker died. */
   readonly #retried = new WeakSet<WorkItem>();
@@ -158,14 +162,16 @@ export class EnvPool {
       connections: 0,
       idleWaiters: [],
       load: 0,
+      stillborn: 0,
     }));
     for (const slot of this.#slots) this.#serve(slot);
     this.#spareCpuTimer = setInterval(() => this.#sampleSpareCpu(), SPARE_CPU_SAMPLE_MS).unref();
   }
 
-  /** Resolves when every worker has answered once. */
+  /** Resolves when every worker has answered once; rejects if workers cannot even start. */
   async start(): Promise<void> {
     await Promise.all(this.#slots.map((slot) => new Promise<void>((resolve) => this.send(slot.index, { conn: 0, drop: true }, new NotifySink(resolve)))));
+    if (this.#startError) throw this.#startError;
   }
 
   /** Sessions each worker holds (for leak checks and metrics), once it has handled everything sent so far. */
@@ -325,6 +331,7 @@ export class EnvPool {
       const item = sent.items[i];
       sent.sinks[i] = undefined as unknown as ResultSink;
       sent.items[i] = undefined as unknown as WorkItem;
+      slot.stillborn = 0;
       sink.deliver(result, item);
     }
     channel.results.release();
@@ -352,6 +359,11 @@ export class EnvPool {
       (err: Error) => {
         // Piscina aborts tasks it is given while closing or destroyed: then there is no successor.
         if (err?.name === 'AbortError') this.#closed = true;
+        // Workers that die before answering anything, again and again, will not start at all.
+        if (++slot.stillborn >= 3 && !this.#closed) {
+          this.#startError = new Error(`worker threads cannot start: ${err?.message ?? err}`);
+          this.#closed = true;
+        }
         this.#workerLost(slot, channel);
       },
     );
