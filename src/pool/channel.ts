@@ -7,7 +7,7 @@
  *
  * Item record:   kind u8 · 3 pad · conn u32 · payload (a line's UTF-8, or a WorkItem as JSON)
  * Result record: flags u8 · compression u8 · instance length u8 · pad · meta length u32 · out length u32
- *                · instance · meta JSON (snapshot, sessions) · out (the framed reply, sent as is)
+ *                · instance · meta JSON (a snapshot, when there is one) · out (the framed reply, sent as is)
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ByteRing } from './ring.js';
