@@ -47,11 +47,7 @@ export default function serve(task: ServeTask): void {
     // Nothing to do. Look again for a while first: a sleeping thread takes tens of microseconds to
     // wake, more than a step costs, and a client in a closed loop sends its next step in about that.
     if (task.spinMicros > 0 && handled > 0 && Atomics.load(stats, STAT_SPIN)) {
-      const spinStart = performance.now();
-      const until = spinStart + task.spinMicros / 1000;
-      let now = spinStart;
-      while (!items.readable && now < until) now = performance.now();
-      Atomics.add(stats, STAT_SPUN_MICROS, Math.round((now - spinStart) * 1000));
+      Atomics.add(stats, STAT_SPUN_MICROS, items.spinUntilReadable(task.spinMicros));
     }
     items.waitForRecords();
   }
@@ -94,7 +90,7 @@ function sessionOf(conn: number): Session {
   let session = sessions.get(conn);
   if (!session) {
     // The pool sends `init` before a connection's first request on a worker; should that ever be
-    // missing, answer as for a lost environment rather than fail the whole batch.
+    // missing, answer as for a lost environment rather than fail the worker.
     session = new Session({ urlBase: '', compression: 0, lastInstance: null, lost: true }, envSlots);
     sessions.set(conn, session);
   }

@@ -123,7 +123,7 @@ export class RestEnv implements ResultSink {
     try {
       waiting.observe?.(reply);
     } catch {
-      // Bookkeeping never fails a request, nor the other sessions of this batch.
+      // Bookkeeping never fails a request, nor the other sessions whose results are being read.
     }
     waiting.resolve(reply);
     if (waiting.then) for (const resolve of waiting.then) resolve();

@@ -70,35 +70,19 @@ export class MainChannel {
 
   /** Writes an item for the worker (visible after `items.publish()`); false when the ring is full now. */
   send(item: WorkItem): boolean {
-    if ('line' in item) {
-      // A line's UTF-8 is at most 3 bytes per UTF-16 unit.
-      const max = ITEM_HEADER + item.line.length * 3;
-      if (max <= this.items.maxRecord) {
-        const record = this.items.reserve(max);
-        if (!record) return false;
-        record[0] = ITEM_LINE;
-        record.writeUInt32LE(item.conn, 4);
-        this.items.commit(ITEM_HEADER + record.write(item.line, ITEM_HEADER, 'utf8'));
-        return true;
-      }
-    } else {
-      const json = JSON.stringify(item);
-      const max = ITEM_HEADER + json.length * 3;
-      if (max <= this.items.maxRecord) {
-        const record = this.items.reserve(max);
-        if (!record) return false;
-        record[0] = ITEM_JSON;
-        record.writeUInt32LE(item.conn, 4);
-        this.items.commit(ITEM_HEADER + record.write(json, ITEM_HEADER, 'utf8'));
-        return true;
-      }
-    }
-    const record = this.items.reserve(ITEM_HEADER);
+    const text = 'line' in item ? item.line : JSON.stringify(item);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    const fits = ITEM_HEADER + text.length * 3 <= this.items.maxRecord;
+    const record = this.items.reserve(fits ? ITEM_HEADER + text.length * 3 : ITEM_HEADER);
     if (!record) return false;
-    this.#port.postMessage(item);
-    record[0] = ITEM_PORT;
+    record[0] = !fits ? ITEM_PORT : 'line' in item ? ITEM_LINE : ITEM_JSON;
     record.writeUInt32LE(item.conn, 4);
-    this.items.commit(ITEM_HEADER);
+    if (fits) {
+      this.items.commit(ITEM_HEADER + record.write(text, ITEM_HEADER, 'utf8'));
+    } else {
+      this.#port.postMessage(item);
+      this.items.commit(ITEM_HEADER);
+    }
     return true;
   }
 

@@ -9,8 +9,8 @@ import type { ServeTask, WorkItem, WorkResult } from './work.js';
 export interface ResultSink {
   deliver(result: WorkResult, item: WorkItem): void;
   /**
-   * The worker died before answering `item`, twice: the pool re-runs a dead worker's batch once on
-   * its successor (after `sessionInit()`), and gives up only if that one dies on it too.
+   * The worker died before answering `item`, twice: the pool re-runs what a dead worker had not
+   * answered once on its successor (after `sessionInit()`), and gives up only if that one dies on it too.
    */
   workerLost(item: WorkItem): void;
   /**
@@ -258,27 +258,19 @@ export class EnvPool {
     const room = this.#maxInFlight - this.#inFlight(slot);
     if (slot.queue.size === 0 || room <= 0) return this.#awaitResults(slot);
     const { keys: sinks, values: items } = slot.queue.take(room);
-    for (let i = 0; i < items.length; i++) {
+    const write = (sink: ResultSink, item: WorkItem) => channel.send(item) && (sent.sinks.push(sink), sent.items.push(item), true);
+    let i = 0;
+    for (; i < items.length; i++) {
       const sink = sinks[i];
       // A connection new to this worker (or to its successor) first has its session made there.
       if (sink.sessionGeneration !== slot.generation) {
-        const init = sink.sessionInit();
-        if (!channel.send(init)) {
-          slot.queue.unshift(sinks.slice(i), items.slice(i));
-          break;
-        }
+        if (!write(sink, sink.sessionInit())) break;
         sink.sessionGeneration = slot.generation;
-        sent.sinks.push(sink);
-        sent.items.push(init);
       }
-      if (!channel.send(items[i])) {
-        // The ring is full (large items): the rest goes once results free it.
-        slot.queue.unshift(sinks.slice(i), items.slice(i));
-        break;
-      }
-      sent.sinks.push(sink);
-      sent.items.push(items[i]);
+      if (!write(sink, items[i])) break;
     }
+    // The ring is full (large items): the rest goes once results free it.
+    if (i < items.length) slot.queue.unshift(sinks.slice(i), items.slice(i));
     channel.items.publish();
     this.#awaitResults(slot);
   }
@@ -292,15 +284,8 @@ export class EnvPool {
     if (slot.waiting || this.#inFlight(slot) === 0) return;
     const { channel } = slot;
     if (this.#spinMicros > 0 && this.#spareCpu.allowed && this.#inFlight(slot) <= SPIN_ITEMS) {
-      const start = performance.now();
-      const until = start + this.#spinMicros / 1000;
-      for (let now = start; now < until; now = performance.now()) {
-        if (channel.results.readable) {
-          this.#spunMicros += (now - start) * 1000;
-          return this.#readResults(slot);
-        }
-      }
-      this.#spunMicros += this.#spinMicros;
+      this.#spunMicros += channel.results.spinUntilReadable(this.#spinMicros);
+      if (channel.results.readable) return this.#readResults(slot);
     }
     const readable = channel.results.whenReadable();
     if (!readable) return this.#readResults(slot);

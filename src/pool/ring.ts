@@ -32,6 +32,8 @@ export class ByteRing {
   #readPos: number;
   /** Where the record being written starts. */
   #reserved = 0;
+  /** The write position last published (only the writer stores it). */
+  #published: number;
 
   /** A new ring of `capacity` data bytes (a power of two). */
   static create(capacity: number): ByteRing {
@@ -47,6 +49,7 @@ export class ByteRing {
     this.#bytes = Buffer.from(buffer, HEADER_BYTES);
     this.#view = new DataView(buffer, HEADER_BYTES);
     this.#writePos = Atomics.load(this.counters, WRITTEN);
+    this.#published = this.#writePos;
     this.#readPos = Atomics.load(this.counters, READ);
   }
 
@@ -88,7 +91,8 @@ export class ByteRing {
 
   /** Makes committed records visible, and wakes the reader if it sleeps. */
   publish(): void {
-    if (Atomics.load(this.counters, WRITTEN) === (this.#writePos | 0)) return;
+    if (this.#published === this.#writePos) return;
+    this.#published = this.#writePos;
     Atomics.store(this.counters, WRITTEN, this.#writePos | 0);
     // A notify costs a system call when someone waits, and most of one when nobody does. The reader
     // raises SLEEPING before it looks a last time, so either it sees these records or we see the flag.
@@ -115,6 +119,18 @@ export class ByteRing {
     }
     this.#readPos = (this.#readPos + 4 + align4(length)) >>> 0;
     return this.#bytes.subarray(offset + 4, offset + 4 + length);
+  }
+
+  /**
+   * Looks for a record for up to `micros` without sleeping (a sleeping thread takes tens of
+   * microseconds to wake); returns the microseconds it looked.
+   */
+  spinUntilReadable(micros: number): number {
+    const start = performance.now();
+    const until = start + micros / 1000;
+    let now = start;
+    while (!this.readable && now < until) now = performance.now();
+    return Math.round((now - start) * 1000);
   }
 
   /** Blocks the calling thread (a worker) until there is a record to read. */

@@ -27,7 +27,7 @@ export class SessionRecovery {
   #answered = 0;
   #snapshotRequested = false;
   #initialised = false;
-  /** False once a batch of this session killed two workers: it is not rebuilt again. */
+  /** False once a request of this session was lost with two workers: it is not rebuilt again. */
   #restorable = true;
 
   constructor(
@@ -72,7 +72,7 @@ export class SessionRecovery {
     return { conn: this.conn, init: fresh, restore: { snapshot: this.#snapshot, replay: this.#log.slice(0, this.#answered) } };
   }
 
-  /** A batch of this session killed two workers: stop keeping what it takes to rebuild it. */
+  /** A request of this session was lost with two workers: stop keeping what it takes to rebuild it. */
   giveUp(): void {
     this.#restorable = false;
     this.#snapshot = null;

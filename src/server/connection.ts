@@ -154,7 +154,7 @@ export class Connection implements ResultSink {
   #write(out: string | Uint8Array): void {
     if (this.#closed) return;
     if (!this.#corked) {
-      // Replies for this connection from one batch leave in one write.
+      // Replies for this connection read from the worker in one go leave in one write.
       this.#corked = true;
       this.socket.cork();
       process.nextTick(() => {
