@@ -156,7 +156,7 @@ program
         log: (message) => console.error(`gym-tcp: ${message}`),
       });
     } catch (err) {
-      return fail(`cannot listen on ${opts.host}:${opts.port}: ${(err as Error).message}`);
+      return fail(`cannot serve on ${opts.host}:${opts.port}: ${(err as Error).message}`);
     }
     const { host, port } = server.address();
     console.log(

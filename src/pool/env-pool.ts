@@ -113,8 +113,8 @@ export class EnvPool {
   readonly #spinMicros: number;
   readonly #onWorkerLost: (slot: number) => void;
   #closed = false;
-  /** Why the workers could not start, once they have failed to three times in a row. */
-  #startError: Error | null = null;
+  /** Rejects `start()` while it waits: the workers cannot start (a broken install, not a client). */
+  #failStart: ((err: Error) => void) | null = null;
   #nextSessionId = 1;
   /** Items already re-run once after their worker died. */
   readonly #retried = new WeakSet<WorkItem>();
@@ -148,8 +148,9 @@ export class EnvPool {
         return free;
       },
     });
-    // A dead worker is seen through its serve task's rejection; Piscina's own report is not needed.
-    this.piscina.on('error', () => {});
+    // A worker that dies is seen through its serve task's rejection. Piscina reports here too, and
+    // reports alone a worker that could not even load: that fails start().
+    this.piscina.on('error', (err: Error) => this.#failStart?.(new Error(`worker threads cannot start: ${err.message}`)));
     this.#slots = Array.from({ length: workers }, (_, index) => ({
       index,
       threadId: null,
@@ -170,8 +171,10 @@ export class EnvPool {
 
   /** Resolves when every worker has answered once; rejects if workers cannot even start. */
   async start(): Promise<void> {
-    await Promise.all(this.#slots.map((slot) => new Promise<void>((resolve) => this.send(slot.index, { conn: 0, drop: true }, new NotifySink(resolve)))));
-    if (this.#startError) throw this.#startError;
+    const ready = Promise.all(this.#slots.map((slot) => new Promise<void>((resolve) => this.send(slot.index, { conn: 0, drop: true }, new NotifySink(resolve)))));
+    const failed = new Promise<never>((_, reject) => (this.#failStart = reject));
+    await Promise.race([ready, failed]);
+    this.#failStart = null;
   }
 
   /** Sessions each worker holds (for leak checks and metrics), once it has handled everything sent so far. */
@@ -346,7 +349,7 @@ export class EnvPool {
         if (err?.name === 'AbortError') this.#closed = true;
         // Workers that die before answering anything, again and again, will not start at all.
         if (++slot.stillborn >= 3 && !this.#closed) {
-          this.#startError = new Error(`worker threads cannot start: ${err?.message ?? err}`);
+          this.#failStart?.(new Error(`worker threads cannot start: ${err?.message ?? err}`));
           this.#closed = true;
         }
         this.#workerLost(slot, channel);
@@ -383,7 +386,8 @@ export class EnvPool {
       }
     }
     if (this.#closed) return;
-    this.#onWorkerLost(slot.index);
+    // While the pool starts, a dying worker is a broken install, which start() reports.
+    if (!this.#failStart) this.#onWorkerLost(slot.index);
     slot.queue.unshift(again.sinks, again.items);
     this.#serve(slot);
     this.#flush(slot);
