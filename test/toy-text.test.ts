@@ -257,15 +257,18 @@ describe.each(FILES)('%s matches Gymnasium 1.3', (file) => {
     g.episodes.forEach((ep, k) => replay(makeRunner, ep, g.episode_step_cap.cap, `episode ${k}`));
   });
 
-  it.runIf(g.goal_episodes !== undefined)('goal_episodes', () => {
-    g.goal_episodes!.forEach((ep, k) => {
+  // Only some golden files have these sections: the tests exist where the data does.
+  const goalEpisodes = g.goal_episodes;
+  if (goalEpisodes) it('goal_episodes', () => {
+    goalEpisodes.forEach((ep, k) => {
       replay(makeRunner, ep, g.episode_step_cap.cap, `goal episode ${k}`);
       expect(ep.end).toBe('terminated');
     });
   });
 
-  it.runIf(g.blackjack_cases !== undefined)('blackjack_cases', () => {
-    g.blackjack_cases!.forEach((ep) => replay(makeRunner, ep, g.episode_step_cap.cap, ep.label ?? 'case'));
+  const blackjackCases = g.blackjack_cases;
+  if (blackjackCases) it('blackjack_cases', () => {
+    blackjackCases.forEach((ep) => replay(makeRunner, ep, g.episode_step_cap.cap, ep.label ?? 'case'));
   });
 
   it('value_types agree with the parsed file', () => {
