@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inflateSync } from 'node:zlib';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
+import { parseRequest } from '../src/protocol/request.js';
 import { Session } from '../src/protocol/session.js';
 import { CPP, RawClient, golden, startServer } from './helpers.js';
 
@@ -149,6 +150,22 @@ describe('framing and order', () => {
   });
 });
 
+describe('request parsing', () => {
+  it('parses a line once: the same line again gives the same frozen request, which no caller can change', () => {
+    const line = '{"env": {"name": "FrozenLake-v1", "kwargs": {"map_name": "8x8", "is_slippery": false}}}';
+    const first = parseRequest(line);
+    expect(parseRequest(line)).toBe(first);
+    expect(first).toEqual({ kind: 'make', name: 'FrozenLake-v1', kwargs: { map_name: '8x8', is_slippery: false } });
+    expect(() => ((first as { kwargs: Record<string, unknown> }).kwargs.is_slippery = true)).toThrow(TypeError);
+    // A long line is parsed each time, to the same request.
+    const long = `{"step": {"action": [${Array(80).fill('0.25').join(', ')}]}}`;
+    expect(parseRequest(long)).not.toBe(parseRequest(long));
+    expect(parseRequest(long)).toEqual(parseRequest(long));
+    // A line that fails fails every time.
+    for (let i = 0; i < 2; i++) expect(() => parseRequest('{"step": {}}')).toThrow(/step.action/);
+  });
+});
+
 describe('compression', () => {
   it('sends a zlib stream (78 DA at level 9) then an uncompressed CRLFCRLF, and level 0 turns it off', async () => {
     const c = await RawClient.connect(server);
@@ -201,7 +218,8 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
       [Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'BAD_ENCODING'],
       ['{"env":{"name": "CärtPöle-v1"}}', 'UNKNOWN_ENV'],
     ];
-    for (const [line, code] of cases) {
+    // Twice: a line seen before is answered as the first time (the worker keeps parsed lines).
+    for (const [line, code] of [...cases, ...cases]) {
       c.send(Buffer.concat([Buffer.isBuffer(line) ? line : Buffer.from(line), Buffer.from('\r\n')]));
       const reply = await c.nextJson();
       expect(reply.error.code, String(line)).toBe(code);

@@ -4,8 +4,36 @@ import { commandSchemas, envCommandSchemas, type Request } from './schema.js';
 
 const COMMANDS = Object.keys(commandSchemas).concat('env').join(', ');
 
+/**
+ * Agents send the same few lines over and over (`{"step": {"action": 1, "render": 0}}`): a short line
+ * parsed and validated once is answered from here after, as the same Request, deep-frozen so no
+ * caller can change what the next one gets. JSON.parse and zod cost more than a CartPole step.
+ */
+const CACHED_LINE_CHARS = 128;
+const CACHED_LINES = 1024;
+const parsedLines = new Map<string, Request>();
+
 /** One request line (already known to be valid UTF-8, terminator removed) → a Request, or a ProtocolError. */
 export function parseRequest(line: string): Request {
+  const cached = parsedLines.get(line);
+  if (cached !== undefined) return cached;
+  const request = parseUncached(line);
+  if (line.length <= CACHED_LINE_CHARS) {
+    if (parsedLines.size >= CACHED_LINES) parsedLines.clear();
+    parsedLines.set(line, deepFreeze(request));
+  }
+  return request;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
+
+function parseUncached(line: string): Request {
   if (line.trim() === '') throw new ProtocolError('EMPTY_LINE', 'empty line: send one JSON object per line');
   let message: unknown;
   try {
