@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import ndjson from 'ndjson';
 import { memoryOf, spawnServer, table } from '../scripts/lib.js';
+import type { ClosedLoopResult } from './closed-loop.js';
 
 const opts = new Command('bench')
   .option('--seconds <n>', 'measured seconds per point', '3')
@@ -28,13 +29,10 @@ const seconds = Number(opts.seconds);
 const connectionCounts = String(opts.connections).split(',').map(Number);
 const records: Record<string, unknown>[] = [];
 
-function runLoad(port: number, connections: number): Promise<{ stepsPerSecond: number; p50us: number; p99us: number }> {
-  return runLoadScript('./load.js', port, connections);
-}
-
-function runLoadScript(script: string, port: number, connections: number): Promise<{ stepsPerSecond: number; p50us: number; p99us: number }> {
+/** Runs a load generator (load.js or rest-load.js) against a server process and returns its result line. */
+function runLoad(script: string, server: { port: number; pid: number }, connections: number): Promise<ClosedLoopResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here(script), String(port), String(connections), String(seconds)], {
+    const child = spawn(process.execPath, [here(script), String(server.port), String(connections), String(seconds), String(server.pid)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -44,6 +42,7 @@ function runLoadScript(script: string, port: number, connections: number): Promi
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const cpu = (micros: number) => (Number.isFinite(micros) ? micros.toFixed(1) : '–');
 
 const gym = await spawnServer(['--workers', String(opts.workers)]);
 const echo = await spawnServer([], { entry: here('./echo-server.js') });
@@ -52,9 +51,9 @@ console.error(`gym-tcp (${opts.workers} workers) on port ${gym.port}, echo ceili
 const rows: string[][] = [];
 for (const connections of connectionCounts) {
   console.error(`  ${connections} connection(s): echo…`);
-  const ceiling = await runLoad(echo.port, connections);
+  const ceiling = await runLoad('./load.js', echo, connections);
   console.error(`  ${connections} connection(s): gym-tcp…`);
-  const ours = await runLoad(gym.port, connections);
+  const ours = await runLoad('./load.js', gym, connections);
   const ratio = ours.stepsPerSecond / ceiling.stepsPerSecond;
   records.push({ bench: 'tcp', connections, echo: ceiling, gymTcp: ours, ratio });
   rows.push([
@@ -65,12 +64,16 @@ for (const connections of connectionCounts) {
     fmt(ours.p50us),
     fmt(ours.p99us),
     fmt(ceiling.p50us),
+    cpu(ours.cpuMicrosPerStep.server),
+    cpu(ceiling.cpuMicrosPerStep.server),
+    `${cpu(ours.cpuMicrosPerStep.client)} / ${cpu(ceiling.cpuMicrosPerStep.client)}`,
   ]);
 }
 await echo.stop();
 
-console.log('\nCartPole-v1 steps over TCP, closed loop (one request in flight per connection)\n');
-const header = ['connections', 'echo steps/s', 'gym-tcp steps/s', 'ratio', 'gym-tcp p50 µs', 'gym-tcp p99 µs', 'echo p50 µs'];
+console.log('\nCartPole-v1 steps over TCP, closed loop (one request in flight per connection)');
+console.log('CPU columns: CPU time per step in µs (all threads; resets included) of each server and of the load generator, which shares the machine\n');
+const header = ['connections', 'echo steps/s', 'gym-tcp steps/s', 'ratio', 'gym-tcp p50 µs', 'gym-tcp p99 µs', 'echo p50 µs', 'gym-tcp CPU', 'echo CPU', 'load gen CPU (gym-tcp / echo)'];
 console.log(table(header, rows));
 
 const idle = Number(opts.idle);
@@ -93,14 +96,14 @@ if (restClients.length > 0) {
   const restRows: string[][] = [];
   for (const clients of restClients) {
     console.error(`  ${clients} REST client(s)…`);
-    const result = await runLoadScript('./rest-load.js', served.port, clients);
+    const result = await runLoad('./rest-load.js', served, clients);
     records.push({ bench: 'rest', clients, gymTcp: result });
-    restRows.push([String(clients), fmt(result.stepsPerSecond), fmt(result.p50us), fmt(result.p99us)]);
+    restRows.push([String(clients), fmt(result.stepsPerSecond), fmt(result.p50us), fmt(result.p99us), cpu(result.cpuMicrosPerStep.server)]);
   }
   await served.stop();
   console.log('\nCartPole-v1 steps over REST (gym-http-api routes, one keep-alive HTTP/1.1 connection per client, closed loop);');
   console.log("gym-http-api's Flask server did about 350 steps/s with one client\n");
-  console.log(table(['clients', 'steps/s', 'p50 µs', 'p99 µs'], restRows));
+  console.log(table(['clients', 'steps/s', 'p50 µs', 'p99 µs', 'server CPU µs/step'], restRows));
 }
 
 if (opts.ndjson) {

@@ -1,7 +1,10 @@
 /**
  * The measurement both load generators make: every player steps in a closed loop (one request in
- * flight, reset when the episode ends); after a warm-up, count steps and time each one.
+ * flight, reset when the episode ends); after a warm-up, count steps and time each one, and the
+ * CPU time the load generator and the server spent on them.
  */
+import { cpuMicrosOf } from '../scripts/lib.js';
+
 export interface Player {
   /** Sends one step and resolves with whether the episode ended. */
   step(action: number): Promise<boolean>;
@@ -13,9 +16,18 @@ export interface ClosedLoopResult {
   stepsPerSecond: number;
   p50us: number;
   p99us: number;
+  /**
+   * CPU time per step over the measured window (resets included), in µs: this load generator's, and
+   * the server's (all its threads) when its pid was given and /proc exists, else NaN.
+   */
+  cpuMicrosPerStep: { client: number; server: number };
 }
 
-export async function measureClosedLoop(players: Player[], seconds: number, warmupMs = 500): Promise<ClosedLoopResult> {
+export async function measureClosedLoop(players: Player[], seconds: number, serverPid?: number, warmupMs = 500): Promise<ClosedLoopResult> {
+  const clientCpu = () => {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  };
   const latencies: number[] = [];
   let measuring = false;
   let running = true;
@@ -31,14 +43,20 @@ export async function measureClosedLoop(players: Player[], seconds: number, warm
   };
   const loops = players.map(play);
   await new Promise((r) => setTimeout(r, warmupMs));
+  const cpuBefore = { client: clientCpu(), server: serverPid ? cpuMicrosOf(serverPid) : NaN };
   measuring = true;
   const start = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
+  const cpuAfter = { client: clientCpu(), server: serverPid ? cpuMicrosOf(serverPid) : NaN };
   running = false;
   await Promise.all(loops);
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  return { steps: latencies.length, stepsPerSecond: latencies.length / elapsed, p50us: pct(50), p99us: pct(99) };
+  const cpuMicrosPerStep = {
+    client: (cpuAfter.client - cpuBefore.client) / latencies.length,
+    server: (cpuAfter.server - cpuBefore.server) / latencies.length,
+  };
+  return { steps: latencies.length, stepsPerSecond: latencies.length / elapsed, p50us: pct(50), p99us: pct(99), cpuMicrosPerStep };
 }

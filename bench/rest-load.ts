@@ -2,12 +2,12 @@
  * REST load generator: N clients, each with its own CartPole-v1 env made over the gym-http-api routes,
  * stepping in a closed loop (POST a step, wait for its answer, reset when the episode ends) over one
  * keep-alive HTTP/1.1 connection per client. Prints one JSON line of results.
- * Usage: node dist/bench/rest-load.js <http-port> <clients> <seconds>
+ * Usage: node dist/bench/rest-load.js <http-port> <clients> <seconds> [<server pid>]
  */
 import http from 'node:http';
 import { measureClosedLoop } from './closed-loop.js';
 
-const [port, clients, seconds] = process.argv.slice(2).map(Number);
+const [port, clients, seconds, serverPid] = process.argv.slice(2).map(Number);
 const agent = new http.Agent({ keepAlive: true, maxSockets: clients, maxFreeSockets: clients });
 
 function call(method: string, path: string, body?: string): Promise<any> {
@@ -47,6 +47,7 @@ const result = await measureClosedLoop(
     reset: () => call('POST', `/v1/envs/${id}/reset/`),
   })),
   seconds,
+  serverPid,
 );
 await Promise.all(ids.map((id) => call('POST', `/v1/envs/${id}/close/`)));
 agent.destroy();

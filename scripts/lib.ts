@@ -100,6 +100,19 @@ export function memoryOf(pid: number | 'self'): { rssKiB: number; hwmKiB: number
   return { rssKiB: field('VmRSS'), hwmKiB: field('VmHWM'), threads: field('Threads') };
 }
 
+/**
+ * CPU time a process has used so far (user + system, all its threads), in microseconds, from
+ * /proc/<pid>/stat; NaN where there is no /proc. The kernel counts in ticks of 1/100 s (USER_HZ).
+ */
+export function cpuMicrosOf(pid: number | 'self'): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Open file descriptors of a process (entries of /proc/<pid>/fd). */
 export function fdCount(pid: number | 'self'): number {
   return readdirSync(`/proc/${pid}/fd`).length;
