@@ -5,7 +5,7 @@
  *
  * Then the same CartPole loop over the gym-http-api REST routes (`serve --http-port 0`) at 1 and 16 clients.
  *
- *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--workers 4] [--idle 1000] [--rest-clients 1,16] [--ndjson]
+ *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--rounds 3] [--workers 4] [--idle 1000] [--rest-clients 1,16] [--ndjson]
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,7 @@ import type { ClosedLoopResult } from './closed-loop.js';
 const opts = new Command('bench')
   .option('--seconds <n>', 'measured seconds per point', '3')
   .option('--connections <list>', 'connection counts', '1,4,16,64')
+  .option('--rounds <n>', 'echo and gym-tcp runs per connection count, taking turns; the medians are reported', '3')
   .option('--workers <n>', 'gym-tcp worker threads', '4')
   .option('--idle <n>', 'idle connections for the memory check (0 to skip)', '1000')
   .option('--rest-clients <list>', 'REST client counts (0 to skip)', '1,16')
@@ -27,6 +28,7 @@ const opts = new Command('bench')
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const seconds = Number(opts.seconds);
 const connectionCounts = String(opts.connections).split(',').map(Number);
+const rounds = Math.max(1, Number(opts.rounds));
 const records: Record<string, unknown>[] = [];
 
 /** Runs a load generator (load.js or rest-load.js) against a server process and returns its result line. */
@@ -42,20 +44,31 @@ function runLoad(script: string, server: { port: number; pid: number }, connecti
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+/** The run with the median steps/s (the upper middle one of an even count). */
+const median = (runs: ClosedLoopResult[]) => [...runs].sort((a, b) => a.stepsPerSecond - b.stepsPerSecond)[Math.floor(runs.length / 2)];
 const cpu = (micros: number) => (Number.isFinite(micros) ? micros.toFixed(1) : '–');
 
 const gym = await spawnServer(['--workers', String(opts.workers)]);
 const echo = await spawnServer([], { entry: here('./echo-server.js') });
-console.error(`gym-tcp (${opts.workers} workers) on port ${gym.port}, echo ceiling on port ${echo.port}; ${seconds} s per point`);
+console.error(`gym-tcp (${opts.workers} workers) on port ${gym.port}, echo ceiling on port ${echo.port}; ${seconds} s per run, ${rounds} round(s) per point`);
 
 const rows: string[][] = [];
 for (const connections of connectionCounts) {
-  console.error(`  ${connections} connection(s): echo…`);
-  const ceiling = await runLoad('./load.js', echo, connections);
-  console.error(`  ${connections} connection(s): gym-tcp…`);
-  const ours = await runLoad('./load.js', gym, connections);
+  // Echo and gym-tcp take turns, `rounds` times: a shared machine's slow spells then hit both, and
+  // the median of each is reported (with the ratio of medians).
+  const ceilings: ClosedLoopResult[] = [];
+  const ourRuns: ClosedLoopResult[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const of = rounds > 1 ? ` (round ${round} of ${rounds})` : '';
+    console.error(`  ${connections} connection(s): echo${of}…`);
+    ceilings.push(await runLoad('./load.js', echo, connections));
+    console.error(`  ${connections} connection(s): gym-tcp${of}…`);
+    ourRuns.push(await runLoad('./load.js', gym, connections));
+  }
+  const ceiling = median(ceilings);
+  const ours = median(ourRuns);
   const ratio = ours.stepsPerSecond / ceiling.stepsPerSecond;
-  records.push({ bench: 'tcp', connections, echo: ceiling, gymTcp: ours, ratio });
+  records.push({ bench: 'tcp', connections, echo: ceiling, gymTcp: ours, ratio, rounds: { echo: ceilings, gymTcp: ourRuns } });
   rows.push([
     String(connections),
     fmt(ceiling.stepsPerSecond),
@@ -71,7 +84,7 @@ for (const connections of connectionCounts) {
 }
 await echo.stop();
 
-console.log('\nCartPole-v1 steps over TCP, closed loop (one request in flight per connection)');
+console.log(`\nCartPole-v1 steps over TCP, closed loop (one request in flight per connection); median of ${rounds} run(s) each, taking turns`);
 console.log('CPU columns: CPU time per step in µs (all threads; resets included) of each server and of the load generator, which shares the machine\n');
 const header = ['connections', 'echo steps/s', 'gym-tcp steps/s', 'ratio', 'gym-tcp p50 µs', 'gym-tcp p99 µs', 'echo p50 µs', 'gym-tcp CPU', 'echo CPU', 'load gen CPU (gym-tcp / echo)'];
 console.log(table(header, rows));
