@@ -24,10 +24,6 @@ export interface ClosedLoopResult {
 }
 
 export async function measureClosedLoop(players: Player[], seconds: number, serverPid?: number, warmupMs = 500): Promise<ClosedLoopResult> {
-  const clientCpu = () => {
-    const { user, system } = process.cpuUsage();
-    return user + system;
-  };
   const latencies: number[] = [];
   let measuring = false;
   let running = true;
@@ -43,13 +39,14 @@ export async function measureClosedLoop(players: Player[], seconds: number, serv
   };
   const loops = players.map(play);
   await new Promise((r) => setTimeout(r, warmupMs));
-  const cpuBefore = { client: clientCpu(), server: serverPid ? cpuMicrosOf(serverPid) : NaN };
+  const readCpu = () => ({ client: cpuMicrosOf('self'), server: serverPid ? cpuMicrosOf(serverPid) : NaN });
+  const cpuBefore = readCpu();
   measuring = true;
   const start = process.hrtime.bigint();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   measuring = false;
   const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-  const cpuAfter = { client: clientCpu(), server: serverPid ? cpuMicrosOf(serverPid) : NaN };
+  const cpuAfter = readCpu();
   running = false;
   await Promise.all(loops);
   latencies.sort((a, b) => a - b);

@@ -101,10 +101,15 @@ export function memoryOf(pid: number | 'self'): { rssKiB: number; hwmKiB: number
 }
 
 /**
- * CPU time a process has used so far (user + system, all its threads), in microseconds, from
- * /proc/<pid>/stat; NaN where there is no /proc. The kernel counts in ticks of 1/100 s (USER_HZ).
+ * CPU time a process has used so far (user + system, all its threads), in microseconds: this one's
+ * from Node, another's from /proc/<pid>/stat (NaN where there is no /proc), where the kernel counts
+ * in ticks of 1/100 s (USER_HZ).
  */
 export function cpuMicrosOf(pid: number | 'self'): number {
+  if (pid === 'self') {
+    const { user, system } = process.cpuUsage();
+    return user + system;
+  }
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(fields[11]) + Number(fields[12])) * 10_000;
