@@ -7,8 +7,8 @@
 // each step starts from the state Gymnasium recorded after the previous step, and the next state and
 // observation must agree within a few ulps (rewards and flags exactly). Whole episodes are then replayed
 // freely from their seed and must end on the same step with the same flags.
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { goldenText, type GoldenEpisode as GoldenEpisodeOf } from './golden.js';
 import type { Env, EnvSpec } from '../src/envs/env.js';
 import { EnvRunner } from '../src/envs/runner.js';
 import { Box, Discrete } from '../src/spaces/index.js';
@@ -40,13 +40,7 @@ interface GoldenStep {
   internal: Internal;
   after_termination?: boolean;
 }
-interface GoldenEpisode {
-  reset_seed: number;
-  reset: GoldenReset;
-  steps: GoldenStep[];
-  length: number;
-  end: 'terminated' | 'truncated' | 'cap';
-}
+type GoldenEpisode = GoldenEpisodeOf<GoldenReset, GoldenStep>;
 interface GoldenSetState {
   label: string;
   state: number[];
@@ -86,7 +80,7 @@ interface Golden {
 
 /** Reads a golden file; the strings "inf", "-inf", "nan" become numbers. */
 function loadGolden(name: string): Golden {
-  const text = readFileSync(new URL(`./fixtures/golden/${name}`, import.meta.url), 'utf8');
+  const text = goldenText(name);
   const special: Record<string, number> = { inf: Infinity, '-inf': -Infinity, nan: NaN };
   return JSON.parse(text, (_key, value) => (typeof value === 'string' && value in special ? special[value] : value));
 }

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { inflateSync } from 'node:zlib';
-import { readFileSync } from 'node:fs';
 import { ReplySocket } from '../scripts/lib.js';
+import { goldenText } from './golden.js';
 import { GymTcpServer, type ServerOptions } from '../src/server/tcp-server.js';
 
 export function startServer(options: Partial<ServerOptions> = {}): Promise<GymTcpServer> {
@@ -9,7 +9,7 @@ export function startServer(options: Partial<ServerOptions> = {}): Promise<GymTc
 }
 
 export function golden(name: string): any {
-  return JSON.parse(readFileSync(new URL(`./fixtures/golden/${name}`, import.meta.url), 'utf8'));
+  return JSON.parse(goldenText(name));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { goldenText } from './golden.js';
 import { randomBytes } from 'node:crypto';
 import {
   NpRandom,
@@ -54,8 +54,7 @@ interface Fixture {
   seeding_np_random_rejections: { seed: number; error: string }[];
 }
 
-const fixturePath = new URL('./fixtures/golden/numpy_rng.json', import.meta.url);
-const fixture = JSON.parse(readFileSync(fixturePath, 'utf8')) as Fixture;
+const fixture = JSON.parse(goldenText('numpy_rng.json')) as Fixture;
 
 function expectState(g: PCG64 | NpRandom, want: FixtureState): void {
   const bg = g instanceof NpRandom ? g.bitGenerator : g;

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { goldenText, type GoldenEpisode as GoldenEpisodeOf } from './golden.js';
 import { PyFloat, toPyJson } from '../src/protocol/pyjson.js';
 import { Box, Discrete, MultiBinary, MultiDiscrete, Tuple, type Space } from '../src/spaces/index.js';
 import { EnvRunner } from '../src/envs/runner.js';
@@ -121,14 +121,7 @@ interface GoldenReset {
   info: J;
   internal?: J;
 }
-interface GoldenEpisode {
-  reset_seed: number;
-  reset: GoldenReset;
-  steps: GoldenStep[];
-  length: number;
-  end: 'terminated' | 'truncated' | 'cap';
-  label?: string;
-}
+type GoldenEpisode = GoldenEpisodeOf<GoldenReset, GoldenStep>;
 interface Golden {
   env_id: string;
   make_kwargs: Record<string, J>;
@@ -146,7 +139,7 @@ interface Golden {
 }
 
 function loadGolden(name: string): Golden {
-  const text = readFileSync(new URL(`./fixtures/golden/${name}.json`, import.meta.url), 'utf8');
+  const text = goldenText(`${name}.json`);
   return parseJson(text) as unknown as Golden;
 }
 
