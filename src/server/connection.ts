@@ -153,8 +153,9 @@ export class Connection implements ResultSink {
 
   #write(out: string | Uint8Array): void {
     if (this.#closed) return;
-    if (!this.#corked) {
-      // Replies for this connection read from the worker in one go leave in one write.
+    // Replies to pipelined requests, read from the worker in one go, leave in one write. A reply
+    // with no other request of this connection outstanding (a closed-loop agent) goes at once.
+    if (!this.#corked && this.#pending > 0) {
       this.#corked = true;
       this.socket.cork();
       process.nextTick(() => {
