@@ -68,12 +68,15 @@ for (const connections of connectionCounts) {
   const ceiling = median(ceilings);
   const ours = median(ourRuns);
   const ratio = ours.stepsPerSecond / ceiling.stepsPerSecond;
-  records.push({ bench: 'tcp', connections, echo: ceiling, gymTcp: ours, ratio, rounds: { echo: ceilings, gymTcp: ourRuns } });
+  // Each round's runs are minutes apart at most: their ratios show how far the machine's noise moves it.
+  const roundRatios = ourRuns.map((run, i) => run.stepsPerSecond / ceilings[i].stepsPerSecond);
+  records.push({ bench: 'tcp', connections, echo: ceiling, gymTcp: ours, ratio, roundRatios, rounds: { echo: ceilings, gymTcp: ourRuns } });
   rows.push([
     String(connections),
     fmt(ceiling.stepsPerSecond),
     fmt(ours.stepsPerSecond),
     ratio.toFixed(2) + '×',
+    rounds > 1 ? `${Math.min(...roundRatios).toFixed(2)}–${Math.max(...roundRatios).toFixed(2)}×` : '–',
     fmt(ours.p50us),
     fmt(ours.p99us),
     fmt(ceiling.p50us),
@@ -85,8 +88,9 @@ for (const connections of connectionCounts) {
 await echo.stop();
 
 console.log(`\nCartPole-v1 steps over TCP, closed loop (one request in flight per connection); median of ${rounds} run(s) each, taking turns`);
+console.log('ratio: of the medians; ratio per round: lowest–highest of each round\'s gym-tcp run over the echo run next to it');
 console.log('CPU columns: CPU time per step in µs (all threads; resets included) of each server and of the load generator, which shares the machine\n');
-const header = ['connections', 'echo steps/s', 'gym-tcp steps/s', 'ratio', 'gym-tcp p50 µs', 'gym-tcp p99 µs', 'echo p50 µs', 'gym-tcp CPU', 'echo CPU', 'load gen CPU (gym-tcp / echo)'];
+const header = ['connections', 'echo steps/s', 'gym-tcp steps/s', 'ratio', 'ratio per round', 'gym-tcp p50 µs', 'gym-tcp p99 µs', 'echo p50 µs', 'gym-tcp CPU', 'echo CPU', 'load gen CPU (gym-tcp / echo)'];
 console.log(table(header, rows));
 
 const idle = Number(opts.idle);
