@@ -39,6 +39,7 @@ export class GymServerError extends Error {
 }
 
 const TERMINATOR = Buffer.from('\r\n\r\n');
+const EMPTY = Buffer.alloc(0);
 
 interface Waiter {
   resolve(value: unknown): void;
@@ -48,13 +49,15 @@ interface Waiter {
 export class GymClient {
   readonly #socket: net.Socket;
   readonly #waiters: Waiter[] = [];
-  #buffer: Buffer = Buffer.alloc(0);
+  #buffer: Buffer = EMPTY;
   #closedError: Error | null = null;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: net.Socket, readsInPlace: boolean) {
     this.#socket = socket;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    // A plain TCP socket reads into one buffer of this client's (see connect): the data is handled
+    // before the next read, and only an unfinished reply is copied out. TLS gets a chunk per read.
+    if (!readsInPlace) socket.on('data', (chunk: Buffer) => this.#onData(chunk, false));
     socket.on('error', (err) => this.#fail(err));
     socket.on('close', () => this.#fail(new Error('connection closed by the server')));
   }
@@ -69,10 +72,13 @@ export class GymClient {
     options: { tls?: tls.ConnectionOptions; authToken?: string } = {},
   ): Promise<GymClient> {
     const client = await new Promise<GymClient>((resolve, reject) => {
-      const socket = options.tls ? tls.connect({ port, host, servername: host, ...options.tls }) : net.connect(port, host);
+      let made: GymClient | null = null;
+      // Otherwise Node allocates a buffer per read, which costs more than parsing a CartPole reply.
+      const onread = { buffer: Buffer.allocUnsafe(64 * 1024), callback: (n: number, buf: Uint8Array) => (made!.#onData(buf as Buffer, true, n), true) };
+      const socket = options.tls ? tls.connect({ port, host, servername: host, ...options.tls }) : net.connect({ port, host, onread });
       socket.once(options.tls ? 'secureConnect' : 'connect', () => {
         socket.off('error', reject);
-        resolve(new GymClient(socket));
+        resolve((made = new GymClient(socket, !options.tls)));
       });
       socket.once('error', reject);
     });
@@ -156,14 +162,17 @@ export class GymClient {
     });
   }
 
-  #onData(chunk: Buffer): void {
-    this.#buffer = this.#buffer.length ? Buffer.concat([this.#buffer, chunk]) : chunk;
+  /** `chunk`: the bytes read (its first `length` when `reused`: the next read overwrites them). */
+  #onData(chunk: Buffer, reused: boolean, length = chunk.length): void {
+    const data = this.#buffer.length ? Buffer.concat([this.#buffer, chunk.subarray(0, length)]) : chunk.subarray(0, length);
     let start = 0;
-    for (let end = this.#buffer.indexOf(TERMINATOR); end !== -1; end = this.#buffer.indexOf(TERMINATOR, start)) {
-      this.#onReply(this.#buffer.subarray(start, end));
+    for (let end = data.indexOf(TERMINATOR); end !== -1; end = data.indexOf(TERMINATOR, start)) {
+      this.#onReply(data.subarray(start, end));
       start = end + TERMINATOR.length;
     }
-    this.#buffer = start === this.#buffer.length ? Buffer.alloc(0) : this.#buffer.subarray(start);
+    const rest = data.subarray(start);
+    // An unfinished reply still in the reused buffer is copied out before the next read lands there.
+    this.#buffer = rest.length === 0 ? EMPTY : reused && data.buffer === chunk.buffer ? Buffer.from(rest) : rest;
   }
 
   #onReply(body: Buffer): void {
