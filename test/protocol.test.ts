@@ -148,6 +148,32 @@ describe('framing and order', () => {
     expect((await c.nextJson()).reward).toBe(1);
     await c.end();
   });
+
+  it("keeps a line cut between reads whole while other connections' reads land in the shared read buffer", async () => {
+    // Plain TCP connections all read into one buffer (src/server/shared-reads.ts): the start of a
+    // line must be kept out of it while another connection's bytes overwrite it.
+    const [a, b] = await Promise.all([RawClient.connect(server), RawClient.connect(server)]);
+    for (const [client, name] of [[a, 'CartPole-v1'], [b, 'FrozenLake-v1']] as const) {
+      await client.ask(CPP.make(name));
+      await client.ask(CPP.reset);
+    }
+    const step = `${CPP.step('1')}\r\n`;
+    for (let i = 0; i < 20; i++) {
+      const cut = 1 + (i % (step.length - 1));
+      a.send(step.slice(0, cut));
+      await new Promise((r) => setTimeout(r, 2));
+      b.send(`${CPP.step('2')}\r\n${CPP.sample}\r\n`);
+      expect((await b.nextJson()).observation).toEqual(expect.any(Number));
+      expect((await b.nextJson()).sample).toEqual(expect.any(Number));
+      a.send(step.slice(cut));
+      const reply = await a.nextJson();
+      expect(reply.error).toBeUndefined();
+      expect(reply.observation).toHaveLength(4);
+      if (reply.done) await a.ask(CPP.reset);
+      expect((await b.ask(CPP.reset)).observation).toBe(0);
+    }
+    await Promise.all([a.end(), b.end()]);
+  });
 });
 
 describe('request parsing', () => {

@@ -23,7 +23,7 @@ export class LineReceiver {
     readonly events: ReceiverEvents,
   ) {}
 
-  /** Feeds a chunk; returns false once reading should stop (a line over the limit). */
+  /** Feeds a chunk, which is not kept (it may be overwritten once this returns); false once reading should stop (a line over the limit). */
   push(chunk: Buffer): boolean {
     if (this.#stopped) return false;
     let start = 0;
@@ -47,7 +47,8 @@ export class LineReceiver {
       this.#partBytes += chunk.length - start;
       // An unfinished line may still end in the CR of its CRLF: one byte of slack until it does.
       if (this.#partBytes > this.maxLineBytes + 1) return this.#tooLong();
-      this.#parts.push(chunk.subarray(start));
+      // Copied: the chunk may be a read buffer that the next read overwrites.
+      this.#parts.push(Buffer.from(chunk.subarray(start)));
     }
     return true;
   }

@@ -59,12 +59,16 @@ export class Connection implements ResultSink {
         if (this.#pending === 0) this.drain();
       });
     }
-    socket.on('data', (chunk: Buffer) => this.#receiver.push(chunk));
     socket.on('drain', () => this.#updateFlow());
     // A client that half-closes (shutdown(SHUT_WR), `nc -N`) still gets every reply; then we close.
     socket.on('end', () => this.drain());
     socket.on('error', () => {}); // resets by the peer end up in 'close'
     socket.on('close', () => this.#onSocketClose());
+  }
+
+  /** Bytes read from the socket (the server wires its reads here; they may be overwritten after the call). */
+  receive(chunk: Buffer): void {
+    this.#receiver.push(chunk);
   }
 
   sessionInit(): WorkItem {

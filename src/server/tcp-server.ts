@@ -4,6 +4,7 @@ import { EnvPool } from '../pool/env-pool.js';
 import { errorJson, frameReply } from '../protocol/sender.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { listen } from './listen.js';
+import { adoptWithSharedReads } from './shared-reads.js';
 
 export interface ServerOptions extends ConnectionLimits {
   port: number;
@@ -67,8 +68,8 @@ export class GymTcpServer {
       onWorkerLost: (slot) => options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`),
     });
     this.#server = options.tls
-      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, allowHalfOpen: true }, (socket) => this.#accept(socket))
-      : net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.#accept(socket));
+      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, allowHalfOpen: true }, (socket) => this.#acceptTls(socket))
+      : net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#acceptPlain(socket));
     // A client that fails the TLS handshake never becomes a connection; nothing to do but drop it.
     this.#server.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
   }
@@ -102,10 +103,23 @@ export class GymTcpServer {
     return this.#connections.size;
   }
 
-  #accept(socket: net.Socket): void {
+  /** Plain TCP: the socket reads into a buffer shared by all connections (see shared-reads.ts). */
+  #acceptPlain(accepted: net.Socket): void {
+    let connection: Connection | null = null;
+    const { socket } = adoptWithSharedReads(accepted, (chunk) => connection?.receive(chunk));
+    connection = this.#accept(socket);
+  }
+
+  #acceptTls(socket: net.Socket): void {
+    const connection = this.#accept(socket);
+    if (connection) socket.on('data', (chunk: Buffer) => connection.receive(chunk));
+  }
+
+  /** Makes the socket a Connection, or answers and closes it when the server is full or closing. */
+  #accept(socket: net.Socket): Connection | null {
     if (this.#closing) {
       socket.destroy();
-      return;
+      return null;
     }
     const address = socket.remoteAddress ?? '';
     const fromAddress = this.#perAddress.get(address) ?? 0;
@@ -115,7 +129,7 @@ export class GymTcpServer {
       socket.on('error', () => {});
       socket.end(frameReply(errorJson('TOO_MANY_CONNECTIONS', `the server allows ${limit}; try again later`), 0));
       setTimeout(() => socket.destroy(), 5000).unref();
-      return;
+      return null;
     }
     this.#perAddress.set(address, fromAddress + 1);
     const connection = new Connection(
@@ -133,6 +147,7 @@ export class GymTcpServer {
       },
     );
     this.#connections.add(connection);
+    return connection;
   }
 
   /**
