@@ -57,6 +57,23 @@ describe('limits', () => {
     await s.close();
   });
 
+  it('frees the env of a connection closed for an over-long line as soon as the client closes too', async () => {
+    // After LINE_TOO_LONG the server takes no more lines but still reads the socket, so it sees the
+    // client close at once instead of holding the env until its 5 s end timer.
+    const s = await startServer({ maxEnvs: 1, maxLineBytes: 256 });
+    const a = await RawClient.connect(s);
+    expect((await a.ask(CPP.make('CartPole-v1'))).instance).toBeDefined();
+    expect((await a.ask(`{"env": {"name": "${'x'.repeat(400)}"}}`)).error.code).toBe('LINE_TOO_LONG');
+    await a.end();
+    const started = Date.now();
+    await expect.poll(() => s.pool.envBudget.total, { timeout: 2000, interval: 10 }).toBe(0);
+    expect(Date.now() - started).toBeLessThan(2000);
+    const b = await RawClient.connect(s);
+    expect((await b.ask(CPP.make('CartPole-v1'))).instance).toBeDefined();
+    await b.end();
+    await s.close();
+  });
+
   it('stops reading a connection past --max-pipeline and answers everything once it reads', async () => {
     const s = await startServer({ maxPipeline: 8 });
     const c = await RawClient.connect(s);

@@ -77,7 +77,8 @@ export class Connection implements ResultSink {
 
   deliver(result: WorkResult, item: WorkItem): void {
     const snapshotRequest = this.#recovery.received(item, result);
-    if (snapshotRequest) this.pool.send(this.slot, snapshotRequest, this);
+    // Once closed, the session is dropped: a snapshot request then would make the worker a new one.
+    if (snapshotRequest && !this.#closed) this.pool.send(this.slot, snapshotRequest, this);
     // init, drop and snapshot requests carry no reply.
     if (result === null || 'snapshot' in item) return;
     this.#pending -= 1;
@@ -132,10 +133,16 @@ export class Connection implements ResultSink {
     this.drain();
   }
 
-  /** Stops reading; the connection ends once every request read so far is answered. */
+  /** Takes no more requests; the connection ends once every request read so far is answered. */
   drain(): void {
     this.#draining = true;
-    this.socket.pause();
+    // No line is taken from here on, but the socket is still read (and what comes is dropped): a
+    // socket that is not read never sees its peer close, and would hold its env until the end timer.
+    this.#receiver.stop();
+    if (this.#readingPaused) {
+      this.#readingPaused = false;
+      this.socket.resume();
+    }
     this.#updateFlow();
   }
 
