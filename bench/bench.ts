@@ -68,7 +68,7 @@ for (const connections of connectionCounts) {
   const ceiling = median(ceilings);
   const ours = median(ourRuns);
   const ratio = ours.stepsPerSecond / ceiling.stepsPerSecond;
-  // Each round's runs are minutes apart at most: their ratios show how far the machine's noise moves it.
+  // A round's two runs follow each other: the spread of their ratios shows how far the machine's noise moves it.
   const roundRatios = ourRuns.map((run, i) => run.stepsPerSecond / ceilings[i].stepsPerSecond);
   records.push({ bench: 'tcp', connections, echo: ceiling, gymTcp: ours, ratio, roundRatios, rounds: { echo: ceilings, gymTcp: ourRuns } });
   rows.push([

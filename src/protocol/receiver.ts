@@ -23,7 +23,10 @@ export class LineReceiver {
     readonly events: ReceiverEvents,
   ) {}
 
-  /** Feeds a chunk, which is not kept (it may be overwritten once this returns); false once reading should stop (a line over the limit). */
+  /**
+   * Feeds a chunk, which is not kept (a shared read buffer is overwritten once this returns); false
+   * once reading should stop (a line over the limit).
+   */
   push(chunk: Buffer): boolean {
     if (this.#stopped) return false;
     let start = 0;
