@@ -39,7 +39,6 @@ export interface SpawnedServer {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-/** Starts `node bin/gym-tcp.js serve --port 0 …args` and waits for its "listening on HOST:PORT" line. */
 export interface SpawnOptions {
   timeoutMs?: number;
   /** Another script that starts a server (the soak's fault-server, the bench's echo server), with an IPC channel. */
@@ -48,6 +47,7 @@ export interface SpawnOptions {
   listening?: RegExp;
 }
 
+/** Starts `node bin/gym-tcp.js serve --port 0 …args` (or `entry`) and waits for its "listening on HOST:PORT" line. */
 export function spawnServer(args: string[] = [], { timeoutMs = 20_000, entry, listening = /listening on (\[[^\]]+\]|[^\s:]+):(\d+)/ }: SpawnOptions = {}): Promise<SpawnedServer> {
   return new Promise((resolve, reject) => {
     const child = entry

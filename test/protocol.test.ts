@@ -327,6 +327,32 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     await s.close();
   });
 
+  it('answers a snapshot request for a session already dropped without making a new one', async () => {
+    // A front's results can still arrive after it closed, and one of them may ask for a snapshot.
+    const s = await startServer({ workers: 1 });
+    const delivered: unknown[] = [];
+    let idle: () => void = () => {};
+    const sink = {
+      sessionGeneration: -1,
+      sessionInit: () => ({ conn: 999_999, init: { urlBase: '', compression: 0, lastInstance: null, lost: false } }),
+      deliver: (result: unknown) => (delivered.push(result), idle()),
+      workerLost: () => {},
+    };
+    const settled = (n: number) => new Promise<void>((resolve) => (idle = () => delivered.length >= n && resolve()));
+    let done = settled(2); // init, make
+    s.pool.send(0, { conn: 999_999, line: CPP.make('CartPole-v1') }, sink);
+    await done;
+    expect(s.pool.envBudget.total).toBe(1);
+    done = settled(4); // drop, snapshot
+    s.pool.endSession(0, 999_999, sink);
+    s.pool.send(0, { conn: 999_999, snapshot: true }, sink);
+    await done;
+    expect(delivered[3]).toBeNull();
+    expect(s.pool.envBudget.total).toBe(0);
+    expect((await s.pool.sessionCounts()).reduce((a, b) => a + b, 0)).toBe(0);
+    await s.close();
+  });
+
   it('rebuilds a session from its snapshot, and answers ENV_LOST when its env cannot be had again', () => {
     const init = { urlBase: 'http://h:1', compression: 0, lastInstance: null, lost: false };
     const original = new Session(init);

@@ -66,8 +66,10 @@ function handleItem(item: WorkItem): WorkResult {
   }
   if ('fail' in item) return sessionOf(item.conn).fail(item.fail, item.message);
   if ('snapshot' in item) {
-    const session = sessionOf(item.conn);
-    return { out: null, compression: 0, instance: session.instance, snapshot: session.snapshot() };
+    // A front may ask after its session was dropped (results still coming when it closed): there is
+    // nothing to snapshot then, and no session to make.
+    const session = sessions.get(item.conn);
+    return session ? { out: null, compression: 0, instance: session.instance, snapshot: session.snapshot() } : null;
   }
   if ('init' in item) {
     sessions.get(item.conn)?.close();

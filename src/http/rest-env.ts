@@ -86,7 +86,7 @@ export class RestEnv implements ResultSink {
 
   deliver(result: WorkResult, item: WorkItem): void {
     const snapshotRequest = this.#recovery.received(item, result);
-    if (snapshotRequest && !this.#closed) this.pool.send(this.slot, snapshotRequest, this);
+    if (snapshotRequest) this.pool.send(this.slot, snapshotRequest, this);
     if (!('line' in item)) return; // init, drop and snapshot requests carry no reply
     let reply: ProtocolReply;
     if (result === null || result.out === null) {

@@ -58,7 +58,6 @@ interface Slot {
   flushScheduled: boolean;
   /** An Atomics.waitAsync on the channel's results is pending. */
   waiting: boolean;
-  connections: number;
   /** Resolved when the slot has nothing queued or in flight (for sessionCounts). */
   idleWaiters: (() => void)[];
   /** The share of time the worker was busy lately. */
@@ -160,7 +159,6 @@ export class EnvPool {
       sent: { sinks: [], items: [], head: 0 },
       flushScheduled: false,
       waiting: false,
-      connections: 0,
       idleWaiters: [],
       load: 0,
       stillborn: 0,
@@ -205,7 +203,6 @@ export class EnvPool {
       chosen = this.#slots[0];
       for (const slot of this.#slots) if (slot.load < chosen.load) chosen = slot;
     }
-    chosen.connections += 1;
     return chosen.index;
   }
 
@@ -231,13 +228,11 @@ export class EnvPool {
 
   /**
    * A front is done with a session (its connection closed, its REST env was closed): the session is
-   * dropped on its worker after whatever the sink already sent — which may still create it, even an
-   * env — and the sink's place on the slot is given back.
+   * dropped on its worker after whatever the sink already sent, which may still create it, even an
+   * env. A sink that never sent anything has no session to drop.
    */
   endSession(slot: number, conn: number, sink: ResultSink): void {
-    const s = this.#slots[slot];
-    if (sink.sessionGeneration >= 0 || s.queue.has(sink)) this.send(slot, { conn, drop: true }, sink);
-    s.connections -= 1;
+    if (sink.sessionGeneration >= 0 || this.#slots[slot].queue.has(sink)) this.send(slot, { conn, drop: true }, sink);
   }
 
   /** Queues an item for a slot's worker; the sink gets its results in the order it sent them. */

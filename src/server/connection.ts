@@ -77,8 +77,7 @@ export class Connection implements ResultSink {
 
   deliver(result: WorkResult, item: WorkItem): void {
     const snapshotRequest = this.#recovery.received(item, result);
-    // Once closed, the session is dropped: a snapshot request then would make the worker a new one.
-    if (snapshotRequest && !this.#closed) this.pool.send(this.slot, snapshotRequest, this);
+    if (snapshotRequest) this.pool.send(this.slot, snapshotRequest, this);
     // init, drop and snapshot requests carry no reply.
     if (result === null || 'snapshot' in item) return;
     this.#pending -= 1;
@@ -129,7 +128,6 @@ export class Connection implements ResultSink {
   /** Answers with an error before any session exists, and closes. */
   #refuse(code: ErrorCode, message: string): void {
     this.#write(frameReply(errorJson(code, message), 0));
-    this.#receiver.stop();
     this.drain();
   }
 

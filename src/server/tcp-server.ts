@@ -168,5 +168,3 @@ export class GymTcpServer {
     return this.#closing;
   }
 }
-
-
