@@ -58,6 +58,7 @@ export class GymTcpServer {
   /** The HTTP port that serves /recordings/, once the REST front listens; `url` replies link there. */
   #recordingsPort: number | null = null;
   #closing: Promise<void> | null = null;
+  #sharedReadsMissingLogged = false;
 
   private constructor(options: ServerOptions) {
     this.options = options;
@@ -106,7 +107,12 @@ export class GymTcpServer {
   /** Plain TCP: the socket reads into a buffer shared by all connections (see shared-reads.ts). */
   #acceptPlain(accepted: net.Socket): void {
     let connection: Connection | null = null;
-    const { socket } = adoptWithSharedReads(accepted, (chunk) => connection?.receive(chunk));
+    const { socket, adopted } = adoptWithSharedReads(accepted, (chunk) => connection?.receive(chunk));
+    if (!adopted && !this.#sharedReadsMissingLogged) {
+      // Correct either way, but slower: an operator comparing figures after a Node upgrade should know.
+      this.#sharedReadsMissingLogged = true;
+      this.options.log?.('this Node cannot move an accepted socket into one with a shared read buffer; connections read one buffer per read (slower)');
+    }
     connection = this.#accept(socket);
   }
 
