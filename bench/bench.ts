@@ -5,13 +5,20 @@
  *
  * Then the same CartPole loop over the gym-http-api REST routes (`serve --http-port 0`) at 1 and 16 clients.
  *
- *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--rounds 3] [--workers 4] [--idle 1000] [--rest-clients 1,16] [--ndjson]
+ * The servers run on one half of the cores and the load generator on the other (Linux, taskset), the
+ * way NOTES.md pinned the old Python server for its best figure: sharing two cores, three busy threads
+ * (load generator, main thread, worker) are placed anew by the scheduler each run, and the placement,
+ * not the server, decides the figure (16 connections: 30,000–55,000 steps/s for one build). --no-pin
+ * shares every core.
+ *
+ *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--rounds 3] [--workers 4] [--no-pin] [--idle 1000] [--rest-clients 1,16] [--ndjson]
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import ndjson from 'ndjson';
-import { memoryOf, spawnServer, table } from '../scripts/lib.js';
+import { memoryOf, nodeCommand, spawnServer, table } from '../scripts/lib.js';
+import { allowedCpus } from '../src/pool/spare-cpu.js';
 import type { ClosedLoopResult } from './closed-loop.js';
 
 const opts = new Command('bench')
@@ -19,6 +26,7 @@ const opts = new Command('bench')
   .option('--connections <list>', 'connection counts', '1,4,16,64')
   .option('--rounds <n>', 'echo and gym-tcp runs per connection count, taking turns; the medians are reported', '3')
   .option('--workers <n>', 'gym-tcp worker threads', '4')
+  .option('--no-pin', 'let the servers and the load generator share every core (default: servers on the first half of the cores, load generator on the rest, with taskset, where there is taskset and 2+ cores)')
   .option('--idle <n>', 'idle connections for the memory check (0 to skip)', '1000')
   .option('--rest-clients <list>', 'REST client counts (0 to skip)', '1,16')
   .option('--ndjson', 'also print every result as a JSON line (for dashboards)')
@@ -30,11 +38,25 @@ const seconds = Number(opts.seconds);
 const connectionCounts = String(opts.connections).split(',').map(Number);
 const rounds = Math.max(1, Number(opts.rounds));
 const records: Record<string, unknown>[] = [];
+const pin = opts.pin ? splitCores() : { server: undefined, load: undefined };
+
+/** The cores for the servers and for the load generator, as taskset lists (none: they share every core). */
+function splitCores(): { server?: string; load?: string } {
+  const cpus = allowedCpus();
+  const why =
+    cpus.length < 2 ? `this process may use ${cpus.length} core` : spawnSync('taskset', ['--version']).status !== 0 ? 'there is no taskset (util-linux)' : null;
+  if (why) {
+    console.error(`not pinning (${why}): servers and load generator share the cores, and figures vary more from run to run`);
+    return {};
+  }
+  const half = Math.ceil(cpus.length / 2);
+  return { server: cpus.slice(0, half).join(','), load: cpus.slice(half).join(',') };
+}
 
 /** Runs a load generator (load.js or rest-load.js) against a server process and returns its result line. */
 function runLoad(script: string, server: { port: number; pid: number }, connections: number): Promise<ClosedLoopResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [here(script), String(server.port), String(connections), String(seconds), String(server.pid)], {
+    const child = spawn(...nodeCommand([here(script), String(server.port), String(connections), String(seconds), String(server.pid)], pin.load), {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -48,9 +70,10 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const median = (runs: ClosedLoopResult[]) => [...runs].sort((a, b) => a.stepsPerSecond - b.stepsPerSecond)[Math.floor(runs.length / 2)];
 const cpu = (micros: number) => (Number.isFinite(micros) ? micros.toFixed(1) : '–');
 
-const gym = await spawnServer(['--workers', String(opts.workers)]);
-const echo = await spawnServer([], { entry: here('./echo-server.js') });
+const gym = await spawnServer(['--workers', String(opts.workers)], { cpus: pin.server });
+const echo = await spawnServer([], { entry: here('./echo-server.js'), cpus: pin.server });
 console.error(`gym-tcp (${opts.workers} workers) on port ${gym.port}, echo ceiling on port ${echo.port}; ${seconds} s per run, ${rounds} round(s) per point`);
+if (pin.server) console.error(`pinned: servers on core(s) ${pin.server}, load generator on core(s) ${pin.load}`);
 
 const rows: string[][] = [];
 for (const connections of connectionCounts) {
@@ -70,7 +93,7 @@ for (const connections of connectionCounts) {
   const ratio = ours.stepsPerSecond / ceiling.stepsPerSecond;
   // A round's two runs follow each other: the spread of their ratios shows how far the machine's noise moves it.
   const roundRatios = ourRuns.map((run, i) => run.stepsPerSecond / ceilings[i].stepsPerSecond);
-  records.push({ bench: 'tcp', connections, echo: ceiling, gymTcp: ours, ratio, roundRatios, rounds: { echo: ceilings, gymTcp: ourRuns } });
+  records.push({ bench: 'tcp', connections, cores: pin, echo: ceiling, gymTcp: ours, ratio, roundRatios, rounds: { echo: ceilings, gymTcp: ourRuns } });
   rows.push([
     String(connections),
     fmt(ceiling.stepsPerSecond),
@@ -89,7 +112,11 @@ await echo.stop();
 
 console.log(`\nCartPole-v1 steps over TCP, closed loop (one request in flight per connection); median of ${rounds} run(s) each, taking turns`);
 console.log('ratio: of the medians; ratio per round: lowest–highest of each round\'s gym-tcp run over the echo run next to it');
-console.log('CPU columns: CPU time per step in µs (all threads; resets included) of each server and of the load generator, which shares the machine\n');
+console.log(
+  pin.server
+    ? `CPU columns: CPU time per step in µs (all threads; resets included); servers on core(s) ${pin.server}, load generator on core(s) ${pin.load}\n`
+    : 'CPU columns: CPU time per step in µs (all threads; resets included) of each server and of the load generator, which shares the machine\n',
+);
 const header = ['connections', 'echo steps/s', 'gym-tcp steps/s', 'ratio', 'ratio per round', 'gym-tcp p50 µs', 'gym-tcp p99 µs', 'echo p50 µs', 'gym-tcp CPU', 'echo CPU', 'load gen CPU (gym-tcp / echo)'];
 console.log(table(header, rows));
 
@@ -109,7 +136,7 @@ await gym.stop();
 
 const restClients = String(opts.restClients).split(',').map(Number).filter((n) => n > 0);
 if (restClients.length > 0) {
-  const served = await spawnServer(['--http-port', '0', '--workers', String(opts.workers)], { listening: /HTTP listening on ([^\s]*):(\d+)/ });
+  const served = await spawnServer(['--http-port', '0', '--workers', String(opts.workers)], { listening: /HTTP listening on ([^\s]*):(\d+)/, cpus: pin.server });
   const restRows: string[][] = [];
   for (const clients of restClients) {
     console.error(`  ${clients} REST client(s)…`);

@@ -45,14 +45,21 @@ export interface SpawnOptions {
   entry?: string;
   /** The line that says it listens, with the port as the second group (default: "listening on HOST:PORT"). */
   listening?: RegExp;
+  /** Linux: the cores to run it on, as `taskset -c` takes them (e.g. "0" or "0-1"). */
+  cpus?: string;
+}
+
+/** `node …args`, run on the given cores with taskset when `cpus` is set (taskset execs node: the pid is node's). */
+export function nodeCommand(args: string[], cpus?: string): [string, string[]] {
+  return cpus ? ['taskset', ['-c', cpus, process.execPath, ...args]] : [process.execPath, args];
 }
 
 /** Starts `node bin/gym-tcp.js serve --port 0 …args` (or `entry`) and waits for its "listening on HOST:PORT" line. */
-export function spawnServer(args: string[] = [], { timeoutMs = 20_000, entry, listening = /listening on (\[[^\]]+\]|[^\s:]+):(\d+)/ }: SpawnOptions = {}): Promise<SpawnedServer> {
+export function spawnServer(args: string[] = [], { timeoutMs = 20_000, entry, listening = /listening on (\[[^\]]+\]|[^\s:]+):(\d+)/, cpus }: SpawnOptions = {}): Promise<SpawnedServer> {
   return new Promise((resolve, reject) => {
     const child = entry
-      ? spawn(process.execPath, [entry, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
-      : spawn(process.execPath, [GYM_TCP_BIN, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn(...nodeCommand([entry, ...args], cpus), { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] })
+      : spawn(...nodeCommand([GYM_TCP_BIN, 'serve', '--port', '0', ...args], cpus), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let done = false;
     let exitCode: number | null = null;
