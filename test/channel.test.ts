@@ -102,7 +102,7 @@ describe('channel codec', () => {
   });
 
   it('carries every kind of result back, replies as bytes to write as they are', () => {
-    const snapshot = { compression: 0, instance: 'i1', lastInstance: 'i1', lost: false, runner: null };
+    const snapshot = JSON.stringify({ compression: 0, instance: 'i1', lastInstance: 'i1', lost: false, runner: null, note: 'é ✓' });
     const results: WorkResult[] = [
       null,
       { out: '{"instance": "8bd9f0c1"}\r\n\r\n', compression: 0, instance: '8bd9f0c1', snapshot },
@@ -119,7 +119,7 @@ describe('channel codec', () => {
         continue;
       }
       const out = result.out === null ? null : Buffer.from(typeof result.out === 'string' ? Buffer.from(result.out) : result.out);
-      expect(got && { ...got, out: got.out === null ? null : Buffer.from(got.out) }).toEqual({ ...result, out });
+      expect(got && { ...got, out: got.out === null ? null : Buffer.from(got.out) }).toEqual({ ...result, out, snapshot: result.snapshot });
     }
     expect(main.receive()).toBeUndefined();
   });

@@ -360,7 +360,7 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     original.handle(CPP.seed(42));
     original.handle(CPP.reset);
     original.handle(CPP.step('1'));
-    const snapshot = structuredClone(original.snapshot()); // as it crosses threads
+    const snapshot = original.snapshot(); // JSON text, as it crosses threads
     const copy = Session.restore('http://h:1', snapshot);
     expect(copy.handle(CPP.step('0')).out).toBe(original.handle(CPP.step('0')).out);
     expect(copy.handle(CPP.sample).out).toBe(original.handle(CPP.sample).out);
@@ -369,15 +369,15 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     const lake = new Session(init);
     lake.handle('{"env":{"name": "FrozenLake-v1", "kwargs": {"desc": null, "map_name": null, "is_slippery": false}}}');
     lake.handle(CPP.reset);
-    const lakeSnapshot = structuredClone(lake.snapshot());
-    expect(JSON.stringify(lakeSnapshot).length).toBeLessThan(4000);
+    const lakeSnapshot = lake.snapshot();
+    expect(lakeSnapshot.length).toBeLessThan(4000);
     const lakeCopy = Session.restore('http://h:1', lakeSnapshot);
     for (const action of [2, 2, 1, 1, 2, 1, 1, 2, 2, 1]) {
       expect(lakeCopy.handle(CPP.step(String(action))).out).toBe(lake.handle(CPP.step(String(action))).out);
     }
     const full = Session.restore('http://h:1', snapshot, { tryAcquire: () => false, release: () => {} });
     expect(JSON.parse(String(full.handle(CPP.step('0')).out).trim()).error.code).toBe('ENV_LOST');
-    expect(JSON.parse(String(full.handle(CPP.url).out).trim()).url).toContain(snapshot.instance);
+    expect(JSON.parse(String(full.handle(CPP.url).out).trim()).url).toContain(original.instance);
   });
 });
 

@@ -6,12 +6,11 @@
  * `Atomics.wait` (it has nothing else to do).
  *
  * Item record:   kind u8 · 3 pad · conn u32 · payload (a line's UTF-8, or a WorkItem as JSON)
- * Result record: flags u8 · compression u8 · instance length u8 · pad · meta length u32 · out length u32
- *                · instance · meta JSON (a snapshot, when there is one) · out (the framed reply, sent as is)
+ * Result record: flags u8 · compression u8 · instance length u8 · pad · snapshot length u32 · out length u32
+ *                · instance · snapshot (JSON text, when there is one) · out (the framed reply, sent as is)
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { ByteRing } from './ring.js';
-import type { SessionSnapshot } from '../protocol/session.js';
 import type { WorkItem, WorkResult } from './work.js';
 
 /** What a worker is given to serve a channel (plain transferable data). */
@@ -47,11 +46,6 @@ const RESULT_HEADER = 12;
 
 /** Ring sizes: large enough that records rarely go by port, small enough to stay in cache. */
 const RING_BYTES = 256 * 1024;
-
-/** A result's extra fields, sent as JSON when present. */
-interface ResultMeta {
-  snapshot?: SessionSnapshot;
-}
 
 /** The main thread's end. */
 export class MainChannel {
@@ -94,15 +88,15 @@ export class MainChannel {
     if (flags & RESULT_PORT) return receiveMessageOnPort(this.#port)!.message as WorkResult;
     if (flags & RESULT_NULL) return null;
     const instanceEnd = RESULT_HEADER + record[2];
-    const metaEnd = instanceEnd + record.readUInt32LE(4);
-    const outEnd = metaEnd + record.readUInt32LE(8);
+    const snapshotEnd = instanceEnd + record.readUInt32LE(4);
+    const outEnd = snapshotEnd + record.readUInt32LE(8);
     const result: NonNullable<WorkResult> = {
       // Copied out of the ring: the socket may hold on to it after the ring has moved on.
-      out: flags & RESULT_OUT ? Buffer.from(record.subarray(metaEnd, outEnd)) : null,
+      out: flags & RESULT_OUT ? Buffer.from(record.subarray(snapshotEnd, outEnd)) : null,
       compression: record[1],
       instance: flags & RESULT_NO_INSTANCE ? null : record.toString('latin1', RESULT_HEADER, instanceEnd),
+      snapshot: snapshotEnd > instanceEnd ? record.toString('utf8', instanceEnd, snapshotEnd) : undefined,
     };
-    if (metaEnd > instanceEnd) Object.assign(result, JSON.parse(record.toString('utf8', instanceEnd, metaEnd)) as ResultMeta);
     return result;
   }
 
@@ -143,9 +137,8 @@ export class WorkerChannel {
   send(result: WorkResult): void {
     if (result === null) return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_NULL), RESULT_HEADER));
     const { out, compression, instance, snapshot } = result;
-    const meta = snapshot ? JSON.stringify({ snapshot }) : '';
     const outMax = out === null ? 0 : typeof out === 'string' ? out.length * 3 : out.length;
-    const max = RESULT_HEADER + (instance?.length ?? 0) + meta.length * 3 + outMax;
+    const max = RESULT_HEADER + (instance?.length ?? 0) + (snapshot?.length ?? 0) * 3 + outMax;
     if ((instance?.length ?? 0) > 255 || max > this.results.maxRecord) {
       this.#port.postMessage(result);
       return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_PORT), RESULT_HEADER));
@@ -156,9 +149,9 @@ export class WorkerChannel {
       let at = RESULT_HEADER;
       if (instance !== null) at += record.write(instance, at, 'latin1');
       record[2] = at - RESULT_HEADER;
-      const metaLength = meta ? record.write(meta, at, 'utf8') : 0;
-      record.writeUInt32LE(metaLength, 4);
-      at += metaLength;
+      const snapshotLength = snapshot ? record.write(snapshot, at, 'utf8') : 0;
+      record.writeUInt32LE(snapshotLength, 4);
+      at += snapshotLength;
       const outLength = out === null ? 0 : typeof out === 'string' ? record.write(out, at, 'utf8') : (record.set(out, at), out.length);
       record.writeUInt32LE(outLength, 8);
       return at + outLength;

@@ -1,4 +1,3 @@
-import type { SessionSnapshot } from '../protocol/session.js';
 import type { WorkItem, WorkResult } from './work.js';
 
 /** A snapshot of the session is asked for after this many requests, or this many bytes of them. */
@@ -21,7 +20,8 @@ export interface SessionMirror {
  * every so often so the log stays short.
  */
 export class SessionRecovery {
-  #snapshot: SessionSnapshot | null = null;
+  /** Session.snapshot's JSON text, kept as it came. */
+  #snapshot: string | null = null;
   #log: string[] = [];
   #logBytes = 0;
   #answered = 0;
@@ -81,7 +81,7 @@ export class SessionRecovery {
     this.#answered = 0;
   }
 
-  #keep(snapshot: SessionSnapshot): void {
+  #keep(snapshot: string): void {
     this.#snapshot = snapshot;
     for (const line of this.#log.splice(0, this.#answered)) this.#logBytes -= line.length;
     this.#answered = 0;

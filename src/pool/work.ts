@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../protocol/errors.js';
 import type { ChannelEnds } from './channel.js';
-import type { SessionInit, SessionReply, SessionSnapshot } from '../protocol/session.js';
+import type { SessionInit, SessionReply } from '../protocol/session.js';
 
 /**
  * What the main thread sends a worker, through its channel: one entry per request or connection
@@ -19,7 +19,8 @@ export type WorkItem =
  * generators' state, which the snapshot holds, so the rebuilt session is the one the client knew.
  */
 export interface SessionRestore {
-  snapshot: SessionSnapshot | null;
+  /** Session.snapshot's JSON text. */
+  snapshot: string | null;
   replay: string[];
 }
 

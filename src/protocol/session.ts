@@ -18,7 +18,10 @@ export interface SessionInit {
   lost: boolean;
 }
 
-/** A session as plain data: enough to rebuild it, env included, on another worker. */
+/**
+ * A session as plain data: enough to rebuild it, env included, on another worker. It travels as JSON
+ * text (`Session.snapshot`): the main thread only keeps it to hand back, and never reads it.
+ */
 export interface SessionSnapshot {
   compression: number;
   instance: string | null;
@@ -42,8 +45,8 @@ export interface SessionReply {
   compression: number;
   /** The connection's env instance id after this request, or null. */
   instance: string | null;
-  /** The session's state after this request, when the worker took one (see the env worker). */
-  snapshot?: SessionSnapshot;
+  /** The session's state after this request as JSON text, when the worker took one (see the env worker). */
+  snapshot?: string;
 }
 
 /**
@@ -90,21 +93,24 @@ export class Session {
     return this.#instance;
   }
 
-  snapshot(): SessionSnapshot {
-    return {
+  /** The session's state as JSON text of a SessionSnapshot. */
+  snapshot(): string {
+    const snapshot: SessionSnapshot = {
       compression: this.#compression,
       instance: this.#instance,
       lastInstance: this.#lastInstance,
       lost: this.#lost,
       runner: this.#runner?.snapshot() ?? null,
     };
+    return JSON.stringify(snapshot);
   }
 
   /**
    * Rebuilds a session from a snapshot (its worker died). If the env cannot be remade or has no
    * place under the env limit, the session is rebuilt without it and answers ENV_LOST.
    */
-  static restore(urlBase: string, snapshot: SessionSnapshot, envSlots: EnvSlots = UNLIMITED): Session {
+  static restore(urlBase: string, snapshotText: string, envSlots: EnvSlots = UNLIMITED): Session {
+    const snapshot = JSON.parse(snapshotText) as SessionSnapshot;
     const session = new Session(
       { urlBase, compression: snapshot.compression, lastInstance: snapshot.lastInstance, lost: snapshot.lost },
       envSlots,
