@@ -11,7 +11,7 @@
  * not the server, decides the figure (16 connections: 30,000–55,000 steps/s for one build). --no-pin
  * shares every core.
  *
- *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--rounds 3] [--workers 4] [--no-pin] [--idle 1000] [--rest-clients 1,16] [--ndjson]
+ *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--rounds 5] [--workers 4] [--no-pin] [--idle 1000] [--rest-clients 1,16] [--ndjson]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,7 @@ import type { ClosedLoopResult } from './closed-loop.js';
 const opts = new Command('bench')
   .option('--seconds <n>', 'measured seconds per point', '3')
   .option('--connections <list>', 'connection counts', '1,4,16,64')
-  .option('--rounds <n>', 'echo and gym-tcp runs per connection count, taking turns; the medians are reported', '3')
+  .option('--rounds <n>', 'echo and gym-tcp runs per connection count, taking turns; the medians are reported', '5')
   .option('--workers <n>', 'gym-tcp worker threads', '4')
   .option('--no-pin', 'let the servers and the load generator share every core (default: servers on the first half of the cores, load generator on the rest, with taskset, where there is taskset and 2+ cores)')
   .option('--idle <n>', 'idle connections for the memory check (0 to skip)', '1000')
@@ -83,10 +83,12 @@ for (const connections of connectionCounts) {
   const ourRuns: ClosedLoopResult[] = [];
   for (let round = 1; round <= rounds; round++) {
     const of = rounds > 1 ? ` (round ${round} of ${rounds})` : '';
-    console.error(`  ${connections} connection(s): echo${of}…`);
-    ceilings.push(await runLoad('./load.js', echo, connections));
-    console.error(`  ${connections} connection(s): gym-tcp${of}…`);
-    ourRuns.push(await runLoad('./load.js', gym, connections));
+    // Who goes first swaps each round, so that neither always runs right after the other's teardown.
+    for (const which of round % 2 === 1 ? (['echo', 'gym-tcp'] as const) : (['gym-tcp', 'echo'] as const)) {
+      console.error(`  ${connections} connection(s): ${which}${of}…`);
+      if (which === 'echo') ceilings.push(await runLoad('./load.js', echo, connections));
+      else ourRuns.push(await runLoad('./load.js', gym, connections));
+    }
   }
   const ceiling = median(ceilings);
   const ours = median(ourRuns);
