@@ -20,8 +20,8 @@ const KEEP_SPARE_CORES = 1.0;
  *
  * Only the cores this process may run on count (`taskset`, `docker --cpuset-cpus`): another core's
  * idle time is no use to us. On one core spinning is never allowed: the spinning thread would hold
- * the very core the thread it waits for needs (measured: 1 connection fell from ~9,000 to ~2,200
- * steps/s with the server on one core and a spinning main thread).
+ * the very core the thread it waits for needs (measured with the server on one core: 1 connection got
+ * ~2,200 steps/s with a spinning main thread, ~6,000 without).
  */
 export class SpareCpu {
   readonly #cpus: readonly number[];
