@@ -37,7 +37,7 @@ program
   .addOption(
     new Option(
       '--spin-us <µs>',
-      'how long an idle worker keeps looking for the next request before it sleeps, while the machine has idle cores (cuts one-client latency ~3×; 0: never spin)',
+      'how long an idle worker keeps looking for the next request before it sleeps, while the cores the server may run on are idle, never on one core (cuts one-client latency ~3×; 0: never spin)',
     )
       .env('GYM_TCP_SPIN_US')
       .argParser(integer(0, 10_000))

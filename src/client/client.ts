@@ -164,7 +164,8 @@ export class GymClient {
 
   /** `chunk`: the bytes read (its first `length` when `reused`: the next read overwrites them). */
   #onData(chunk: Buffer, reused: boolean, length = chunk.length): void {
-    const data = this.#buffer.length ? Buffer.concat([this.#buffer, chunk.subarray(0, length)]) : chunk.subarray(0, length);
+    const joined = this.#buffer.length > 0;
+    const data = joined ? Buffer.concat([this.#buffer, chunk.subarray(0, length)]) : chunk.subarray(0, length);
     let start = 0;
     for (let end = data.indexOf(TERMINATOR); end !== -1; end = data.indexOf(TERMINATOR, start)) {
       this.#onReply(data.subarray(start, end));
@@ -172,7 +173,7 @@ export class GymClient {
     }
     const rest = data.subarray(start);
     // An unfinished reply still in the reused buffer is copied out before the next read lands there.
-    this.#buffer = rest.length === 0 ? EMPTY : reused && data.buffer === chunk.buffer ? Buffer.from(rest) : rest;
+    this.#buffer = rest.length === 0 ? EMPTY : reused && !joined ? Buffer.from(rest) : rest;
   }
 
   #onReply(body: Buffer): void {

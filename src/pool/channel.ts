@@ -28,7 +28,7 @@ export const STAT_BUSY_MICROS = 0;
 export const STAT_SESSIONS = 1;
 /** Set by the main thread: the worker returns from its serve task (the pool is closing). */
 export const STAT_STOP = 2;
-/** Set by the main thread while the machine has CPU to spare: the worker may spin (see SpareCpu). */
+/** Set by the main thread while the server's cores have CPU to spare: the worker may spin (see SpareCpu). */
 export const STAT_SPIN = 3;
 /** Microseconds the worker spent spinning, added up (the main thread reads and resets it). */
 export const STAT_SPUN_MICROS = 4;
@@ -66,8 +66,9 @@ export class MainChannel {
   send(item: WorkItem): boolean {
     const text = 'line' in item ? item.line : JSON.stringify(item);
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    const fits = ITEM_HEADER + text.length * 3 <= this.items.maxRecord;
-    const record = this.items.reserve(fits ? ITEM_HEADER + text.length * 3 : ITEM_HEADER);
+    const max = ITEM_HEADER + text.length * 3;
+    const fits = max <= this.items.maxRecord;
+    const record = this.items.reserve(fits ? max : ITEM_HEADER);
     if (!record) return false;
     record[0] = !fits ? ITEM_PORT : 'line' in item ? ITEM_LINE : ITEM_JSON;
     record.writeUInt32LE(item.conn, 4);

@@ -12,7 +12,7 @@ const START_SPARE_CORES = 0.75;
 const KEEP_SPARE_CORES = 1.0;
 
 /**
- * Whether the machine has CPU to spare for spinning. A thread that spins instead of sleeping
+ * Whether the cores this process may run on have CPU to spare for spinning. A thread that spins instead of sleeping
  * answers in microseconds instead of tens of them, but the core it holds is lost to everyone else:
  * on two cores shared with the clients, spinning under load slows everything down. So spinning is
  * for when cores are idle: the kernel's idle time, plus the time our own threads spent spinning

@@ -12,7 +12,7 @@ export interface ServerOptions extends ConnectionLimits {
   workers: number;
   /**
    * Microseconds a worker (and the main thread) keep looking for more work before sleeping, while
-   * the machine has idle cores; 0: never spin. See EnvPoolOptions.spinMicros.
+   * the cores the server may run on are idle (never on one core); 0: never spin. See EnvPoolOptions.spinMicros.
    */
   spinMicros: number;
   /** Longest request line accepted, in bytes; a longer one gets LINE_TOO_LONG and the connection closes. */
