@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { SpareCpu, parseCpuList } from '../src/pool/spare-cpu.js';
+import { spawnServer } from '../scripts/lib.js';
+import { SpareCpu, allowedCpus, parseCpuList } from '../src/pool/spare-cpu.js';
 
 const hasTaskset = spawnSync('taskset', ['--version']).status === 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,5 +27,18 @@ describe('SpareCpu', () => {
     const code = "import('./dist/src/pool/spare-cpu.js').then((m) => console.log(JSON.stringify(m.allowedCpus())))";
     const out = execFileSync('taskset', ['-c', '0', process.execPath, '-e', code], { cwd: new URL('..', import.meta.url), encoding: 'utf8' });
     expect(JSON.parse(out)).toEqual([0]);
+  });
+
+  it.skipIf(!hasTaskset)('a server confined to one core says it will not spin', async () => {
+    const said = async (cpus?: string) => {
+      const server = await spawnServer(['--workers', '1'], { cpus });
+      // stderr may arrive after the "listening" line on stdout.
+      for (let i = 0; i < 20 && !server.output().includes('may use one core'); i++) await sleep(25);
+      const output = server.output();
+      expect(await server.stop()).toBe(0);
+      return output.includes('may use one core');
+    };
+    expect(await said('0')).toBe(true);
+    if (allowedCpus().length >= 2) expect(await said()).toBe(false);
   });
 });

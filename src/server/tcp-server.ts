@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { EnvPool } from '../pool/env-pool.js';
+import { allowedCpus } from '../pool/spare-cpu.js';
 import { errorJson, frameReply } from '../protocol/sender.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { listen } from './listen.js';
@@ -68,6 +69,10 @@ export class GymTcpServer {
       maxEnvs: options.maxEnvs,
       onWorkerLost: (slot) => options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`),
     });
+    if (options.spinMicros > 0 && allowedCpus().length < 2) {
+      // Said once, so that --spin-us on a server confined to one core does not look ignored by mistake.
+      options.log?.('this process may use one core: threads sleep instead of spinning (--spin-us has no effect here)');
+    }
     this.#server = options.tls
       ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, allowHalfOpen: true }, (socket) => this.#acceptTls(socket))
       : net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#acceptPlain(socket));
