@@ -35,7 +35,8 @@ describe('SpareCpu', () => {
       // stderr may arrive after the "listening" line on stdout.
       for (let i = 0; i < 20 && !server.output().includes('may use one core'); i++) await sleep(25);
       const output = server.output();
-      expect(await server.stop()).toBe(0);
+      const code = await server.stop();
+      expect(code, server.output()).toBe(0);
       return output.includes('may use one core');
     };
     expect(await said('0')).toBe(true);

@@ -158,12 +158,38 @@ program
     } catch (err) {
       return fail(`cannot serve on ${opts.host}:${opts.port}: ${(err as Error).message}`);
     }
+    let rest: RestServer | null = null;
+    // Signals are handled before the server says it listens: a supervisor that stops it as soon as it
+    // has read that line gets the graceful stop, not the default death by SIGTERM.
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        console.error(`${signal} again: exiting now`);
+        process.exit(1);
+      }
+      stopping = true;
+      console.log(`${signal}: no new connections; answering requests in flight (up to ${opts.drainTimeout} ms)`);
+      (async () => {
+        await rest?.close();
+        await server.close();
+      })().then(
+        () => {
+          console.log('gym-tcp stopped');
+          process.exit(0);
+        },
+        (err) => {
+          console.error('error while stopping:', err);
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
     const { host, port } = server.address();
     console.log(
       `gym-tcp ${version} listening on ${host.includes(':') ? `[${host}]` : host}:${port} with ${opts.workers} worker threads` +
         `${tls ? ', TLS' : ''}${authToken ? ', token required' : ''}`,
     );
-    let rest: RestServer | null = null;
     if (opts.httpPort !== undefined) {
       try {
         rest = await RestServer.listen(server.pool, {
@@ -191,30 +217,6 @@ program
         `HTTP listening on ${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port} (gym-http-api REST${server.options.tls ? ', HTTPS' : ''})`,
       );
     }
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        console.error(`${signal} again: exiting now`);
-        process.exit(1);
-      }
-      stopping = true;
-      console.log(`${signal}: no new connections; answering requests in flight (up to ${opts.drainTimeout} ms)`);
-      (async () => {
-        await rest?.close();
-        await server.close();
-      })().then(
-        () => {
-          console.log('gym-tcp stopped');
-          process.exit(0);
-        },
-        (err) => {
-          console.error('error while stopping:', err);
-          process.exit(1);
-        },
-      );
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 
 program
