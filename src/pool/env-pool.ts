@@ -391,9 +391,11 @@ export class EnvPool {
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#spareCpuTimer);
+    // A worker returns from its serve task when it finds STOP set after handling an item. A no-op
+    // item wakes it for sure: a bare notify could come between its look at STOP and its sleep.
     for (const slot of this.#slots) {
       Atomics.store(slot.channel.stats, STAT_STOP, 1);
-      slot.channel.items.wake();
+      this.send(slot.index, { conn: 0, drop: true }, new NotifySink(() => {}));
     }
     await this.piscina.close();
   }
