@@ -2,14 +2,15 @@
  * The line between the main thread and one env worker: work items one way, results the other, each
  * in a ByteRing; a MessagePort carries what is too big for a ring (marked in the ring, so order
  * holds). Both threads find new records by looking, and sleep on the ring's counter when there is
- * nothing: the main thread with `Atomics.waitAsync` (its event loop runs on), the worker with
- * `Atomics.wait` (it has nothing else to do).
+ * nothing: the main thread with `Atomics.waitAsync` (its event loop runs on), the worker blocked
+ * reading its Doorbell (it has nothing else to do; in `Atomics.wait` where there is no doorbell).
  *
  * Item record:   kind u8 · 3 pad · conn u32 · payload (a line's UTF-8, or a WorkItem as JSON)
  * Result record: flags u8 · compression u8 · instance length u8 · pad · snapshot length u32 · out length u32
  *                · instance · snapshot (JSON text, when there is one) · out (the framed reply, sent as is)
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { Doorbell } from './doorbell.js';
 import { ByteRing } from './ring.js';
 import type { WorkItem, WorkResult } from './work.js';
 
@@ -20,6 +21,8 @@ export interface ChannelEnds {
   /** Int32 counters the worker keeps for the main thread: see STAT_*. */
   stats: SharedArrayBuffer;
   port: MessagePort;
+  /** The read end of the worker's Doorbell; null: it sleeps in Atomics.wait. */
+  doorbellFd: number | null;
 }
 
 /** Microseconds the worker spent handling items, added up (the main thread reads and resets it). */
@@ -56,10 +59,17 @@ export class MainChannel {
   /** The worker's end, to hand over once. */
   readonly ends: ChannelEnds;
 
-  constructor() {
+  constructor(doorbell: Doorbell | null = null) {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
-    this.ends = { items: this.items.buffer, results: this.results.buffer, stats: this.stats.buffer as SharedArrayBuffer, port: port2 };
+    if (doorbell) this.items.ringBell = () => doorbell.ring();
+    this.ends = {
+      items: this.items.buffer,
+      results: this.results.buffer,
+      stats: this.stats.buffer as SharedArrayBuffer,
+      port: port2,
+      doorbellFd: doorbell?.readFd ?? null,
+    };
   }
 
   /** Writes an item for the worker (visible after `items.publish()`); false when the ring is full now. */
@@ -118,6 +128,11 @@ export class WorkerChannel {
     this.results = new ByteRing(ends.results);
     this.stats = new Int32Array(ends.stats);
     this.#port = ends.port;
+    const { doorbellFd } = ends;
+    if (doorbellFd !== null) {
+      const into = Buffer.alloc(1);
+      this.items.awaitBell = () => Doorbell.wait(doorbellFd, into);
+    }
   }
 
   /** The next item the main thread published, or null. */

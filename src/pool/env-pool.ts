@@ -1,4 +1,5 @@
 import { Piscina } from 'piscina';
+import { Doorbell } from './doorbell.js';
 import { EnvBudget } from './env-budget.js';
 import { FairQueue } from './fair-queue.js';
 import { MainChannel, STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP } from './channel.js';
@@ -51,6 +52,8 @@ interface Slot {
   generation: number;
   /** The line to the worker now serving this slot. */
   channel: MainChannel;
+  /** Wakes the slot's worker, whichever generation it is (null: Atomics.notify does). */
+  doorbell: Doorbell | null;
   /** Items waiting to be written to the channel. */
   queue: FairQueue<ResultSink, WorkItem>;
   /** Items written to the channel and not yet answered, oldest first (results come in this order). */
@@ -78,6 +81,12 @@ const WORKER_FILE = new URL(
   import.meta.url.endsWith('.ts') ? '../../dist/workers/env-worker.js' : '../../workers/env-worker.js',
   import.meta.url,
 ).href;
+
+/** Each open pool's way to stop its workers at exit (one 'exit' listener for all pools). */
+const stopAtExit = new Set<() => void>();
+const stopPoolsAtExit = () => {
+  for (const stop of stopAtExit) stop();
+};
 
 /** The internal sink of `start`'s and `sessionCounts`' no-op items (conn 0 is never a session). */
 class NotifySink implements ResultSink {
@@ -150,11 +159,13 @@ export class EnvPool {
     // A worker that dies is seen through its serve task's rejection. Piscina reports here too, and
     // reports alone a worker that could not even load: that fails start().
     this.piscina.on('error', (err: Error) => this.#failStart?.(new Error(`worker threads cannot start: ${err.message}`)));
+    const doorbells = Doorbell.create(workers);
     this.#slots = Array.from({ length: workers }, (_, index) => ({
       index,
       threadId: null,
       generation: 0,
       channel: null as unknown as MainChannel,
+      doorbell: doorbells?.[index] ?? null,
       queue: new FairQueue<ResultSink, WorkItem>(),
       sent: { sinks: [], items: [], head: 0 },
       flushScheduled: false,
@@ -164,8 +175,28 @@ export class EnvPool {
       stillborn: 0,
     }));
     for (const slot of this.#slots) this.#serve(slot);
-    this.#spareCpuTimer = setInterval(() => this.#sampleSpareCpu(), SPARE_CPU_SAMPLE_MS).unref();
+    this.#spareCpuTimer = setInterval(() => this.#tick(), SPARE_CPU_SAMPLE_MS).unref();
+    if (stopAtExit.size === 0) process.on('exit', stopPoolsAtExit);
+    stopAtExit.add(this.#stopWorkers);
   }
+
+  #tick(): void {
+    this.#sampleSpareCpu();
+    // A worker blocked reading its doorbell does not see Worker.terminate() until the read returns.
+    for (const slot of this.#slots) if (slot.doorbell) slot.channel.items.wake();
+  }
+
+  /**
+   * At exit Node stops and joins the worker threads, which a worker blocked reading its doorbell
+   * would not notice: each is told to return from its task, and woken.
+   */
+  readonly #stopWorkers = (): void => {
+    for (const slot of this.#slots) {
+      Atomics.store(slot.channel.stats, STAT_STOP, 1);
+      // Rung even if the worker is not asleep yet: it may be about to be, past its look at STOP.
+      slot.doorbell?.ring();
+    }
+  };
 
   /** Resolves when every worker has answered once; rejects if workers cannot even start. */
   async start(): Promise<void> {
@@ -329,7 +360,7 @@ export class EnvPool {
 
   /** Starts the slot's worker on a new channel; when its task fails, the worker died. */
   #serve(slot: Slot): void {
-    const channel = new MainChannel();
+    const channel = new MainChannel(slot.doorbell);
     slot.channel = channel;
     const task: ServeTask & { [key: symbol]: unknown } = {
       channel: channel.ends,
@@ -398,5 +429,8 @@ export class EnvPool {
       this.send(slot.index, { conn: 0, drop: true }, new NotifySink(() => {}));
     }
     await this.piscina.close();
+    stopAtExit.delete(this.#stopWorkers);
+    if (stopAtExit.size === 0) process.off('exit', stopPoolsAtExit);
+    for (const slot of this.#slots) slot.doorbell?.close();
   }
 }

@@ -34,6 +34,12 @@ export class ByteRing {
   #reserved = 0;
   /** The write position last published (only the writer stores it). */
   #published: number;
+  /**
+   * Where the thread's ends use a Doorbell: the writer wakes a sleeping reader with `ringBell`
+   * instead of Atomics.notify, and the reader sleeps in `awaitBell` instead of Atomics.wait.
+   */
+  ringBell: (() => void) | null = null;
+  awaitBell: (() => void) | null = null;
 
   /** A new ring of `capacity` data bytes (a power of two). */
   static create(capacity: number): ByteRing {
@@ -96,7 +102,13 @@ export class ByteRing {
     Atomics.store(this.counters, WRITTEN, this.#writePos | 0);
     // A notify costs a system call when someone waits, and most of one when nobody does. The reader
     // raises SLEEPING before it looks a last time, so either it sees these records or we see the flag.
-    if (Atomics.load(this.counters, SLEEPING) !== 0) Atomics.notify(this.counters, WRITTEN);
+    if (Atomics.load(this.counters, SLEEPING) !== 0) this.#wakeReader();
+  }
+
+  #wakeReader(): void {
+    if (this.ringBell === null) Atomics.notify(this.counters, WRITTEN);
+    // Whoever lowers the flag decides: the writer rings once for each sleep it ends, no more.
+    else if (Atomics.compareExchange(this.counters, SLEEPING, 1, 0) === 1) this.ringBell();
   }
 
   // Reader side.
@@ -136,8 +148,16 @@ export class ByteRing {
   /** Blocks the calling thread (a worker) until there is a record to read. */
   waitForRecords(): void {
     Atomics.store(this.counters, SLEEPING, 1);
-    if (!this.readable) Atomics.wait(this.counters, WRITTEN, this.#readPos | 0);
-    Atomics.store(this.counters, SLEEPING, 0);
+    if (this.awaitBell === null) {
+      if (!this.readable) Atomics.wait(this.counters, WRITTEN, this.#readPos | 0);
+      Atomics.store(this.counters, SLEEPING, 0);
+      return;
+    }
+    // Something to read and the flag still ours to lower: no bell is coming. Otherwise one is.
+    if (this.readable && Atomics.compareExchange(this.counters, SLEEPING, 1, 0) === 1) return;
+    this.awaitBell();
+    // The bell may be one left from a reader before (its worker died), rung for another sleep.
+    Atomics.compareExchange(this.counters, SLEEPING, 1, 0);
   }
 
   /**
@@ -154,8 +174,9 @@ export class ByteRing {
     return null;
   }
 
-  /** Wakes a reader waiting in `waitForRecords`/`whenReadable` (to stop it, or after its writer died). */
+  /** Wakes a reader waiting in `waitForRecords`/`whenReadable`, if it waits (to stop it, or after its writer died). */
   wake(): void {
+    if (this.ringBell !== null && Atomics.load(this.counters, SLEEPING) !== 0) this.#wakeReader();
     Atomics.notify(this.counters, WRITTEN);
   }
 
