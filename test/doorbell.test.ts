@@ -2,7 +2,7 @@
  * How idle workers sleep. On Linux they block reading a doorbell pipe (src/pool/doorbell.ts); every
  * other test here runs on that. This file checks what a blocking read could break: a worker asleep
  * in one must still stop when Node exits (which joins worker threads) and when someone terminates
- * it, and without `mkfifo` the pool must fall back to Atomics.wait and serve the same.
+ * it, and without `mkfifo` the pool must fall back to Atomics.wait, say so, and serve the same.
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
@@ -19,7 +19,7 @@ function runServerScript(end: 'exit' | 'throw' | 'return', env: NodeJS.ProcessEn
   const code = `
     const { GymTcpServer, GymClient } = await import('./dist/src/index.js');
     const fs = await import('node:fs');
-    const server = await GymTcpServer.listen({ port: 0, workers: 2 });
+    const server = await GymTcpServer.listen({ port: 0, workers: 2, log: (m) => console.error('log: ' + m) });
     const client = await GymClient.connect(server.address().port);
     await client.make('CartPole-v1');
     await client.reset();
@@ -40,6 +40,7 @@ describe.skipIf(!linux)('worker sleep', () => {
     expect(run.signal, 'killed by the timeout: the exit hung').toBeNull();
     expect(run.status, run.output).toBe(7);
     expect(run.output).toContain('doorbell fds 4');
+    expect(run.output).not.toContain('cannot make doorbell pipes');
   });
 
   it('an uncaught exception with live sleeping workers exits at once', () => {
@@ -53,6 +54,8 @@ describe.skipIf(!linux)('worker sleep', () => {
     const run = runServerScript('return', { ...process.env, PATH: '/nonexistent' });
     expect(run.status, run.output).toBe(0);
     expect(run.output).toContain('doorbell fds 0');
+    // The operator is told, as for every slower fallback.
+    expect(run.output).toContain('cannot make doorbell pipes');
   });
 
   it('Worker.terminate() stops a worker asleep on its doorbell', async () => {

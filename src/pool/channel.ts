@@ -101,9 +101,14 @@ export class MainChannel {
     const instanceEnd = RESULT_HEADER + record[2];
     const snapshotEnd = instanceEnd + record.readUInt32LE(4);
     const outEnd = snapshotEnd + record.readUInt32LE(8);
-    const result: NonNullable<WorkResult> = {
+    let out: Buffer | null = null;
+    if (flags & RESULT_OUT) {
       // Copied out of the ring: the socket may hold on to it after the ring has moved on.
-      out: flags & RESULT_OUT ? Buffer.from(record.subarray(snapshotEnd, outEnd)) : null,
+      out = Buffer.allocUnsafe(outEnd - snapshotEnd);
+      record.copy(out, 0, snapshotEnd, outEnd);
+    }
+    const result: NonNullable<WorkResult> = {
+      out,
       compression: record[1],
       instance: flags & RESULT_NO_INSTANCE ? null : record.toString('latin1', RESULT_HEADER, instanceEnd),
       snapshot: snapshotEnd > instanceEnd ? record.toString('utf8', instanceEnd, snapshotEnd) : undefined,

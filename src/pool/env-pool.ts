@@ -206,6 +206,16 @@ export class EnvPool {
     this.#failStart = null;
   }
 
+  /** False when threads never spin here: `spinMicros` is 0, or the process may use one core (see SpareCpu). */
+  get maySpin(): boolean {
+    return this.#spinMicros > 0 && this.#spareCpu.possible;
+  }
+
+  /** Whether idle workers sleep on doorbell pipes; false where they cannot be made (no `mkfifo`): Atomics.wait. */
+  get wakesWithDoorbells(): boolean {
+    return this.#slots[0].doorbell !== null;
+  }
+
   /** Sessions each worker holds (for leak checks and metrics), once it has handled everything sent so far. */
   async sessionCounts(): Promise<number[]> {
     return Promise.all(

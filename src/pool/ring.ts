@@ -176,8 +176,8 @@ export class ByteRing {
 
   /** Wakes a reader waiting in `waitForRecords`/`whenReadable`, if it waits (to stop it, or after its writer died). */
   wake(): void {
-    if (this.ringBell !== null && Atomics.load(this.counters, SLEEPING) !== 0) this.#wakeReader();
-    Atomics.notify(this.counters, WRITTEN);
+    if (this.ringBell === null) Atomics.notify(this.counters, WRITTEN);
+    else if (Atomics.load(this.counters, SLEEPING) !== 0) this.#wakeReader();
   }
 
   /** Gives the space of every record read so far back to the writer. */

@@ -35,6 +35,11 @@ export class SpareCpu {
     this.#idleMs = this.#idleTotal();
   }
 
+  /** False when spinning can never be allowed: the process may use one core. */
+  get possible(): boolean {
+    return this.#cpus.length >= 2;
+  }
+
   /** Takes a sample; `spunMicros` is how long our threads spun since the last one. */
   update(spunMicros: number): boolean {
     const idleMs = this.#idleTotal();
@@ -42,7 +47,7 @@ export class SpareCpu {
     const spare = (idleMs - this.#idleMs + spunMicros / 1000) / (at - this.#at);
     this.#idleMs = idleMs;
     this.#at = at;
-    if (this.#cpus.length < 2) this.allowed = false;
+    if (!this.possible) this.allowed = false;
     else this.allowed = this.allowed ? spare >= KEEP_SPARE_CORES : spare >= START_SPARE_CORES;
     return this.allowed;
   }

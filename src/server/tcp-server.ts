@@ -1,7 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { EnvPool } from '../pool/env-pool.js';
-import { allowedCpus } from '../pool/spare-cpu.js';
 import { errorJson, frameReply } from '../protocol/sender.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { listen } from './listen.js';
@@ -69,9 +68,12 @@ export class GymTcpServer {
       maxEnvs: options.maxEnvs,
       onWorkerLost: (slot) => options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`),
     });
-    if (options.spinMicros > 0 && allowedCpus().length < 2) {
-      // Said once, so that --spin-us on a server confined to one core does not look ignored by mistake.
+    // Said once at start, so that neither looks like a mistake when figures are compared.
+    if (options.spinMicros > 0 && !this.pool.maySpin) {
       options.log?.('this process may use one core: threads sleep instead of spinning (--spin-us has no effect here)');
+    }
+    if (process.platform === 'linux' && !this.pool.wakesWithDoorbells) {
+      options.log?.('cannot make doorbell pipes (mkfifo in the temporary directory): idle workers sleep in Atomics.wait (slower under load)');
     }
     this.#server = options.tls
       ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, allowHalfOpen: true }, (socket) => this.#acceptTls(socket))
