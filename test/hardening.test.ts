@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GymClient, GymServerError } from '../src/client/client.js';
-import { tokenMatches } from '../src/server/auth.js';
+import { tokenMatches } from '../src/net/auth.js';
 import { ReplySocket, spawnServer } from '../scripts/lib.js';
 import { CPP, RawClient, startServer } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { goldenText, type GoldenEpisode as GoldenEpisodeOf } from './golden.js';
-import { PyFloat, toPyJson } from '../src/protocol/pyjson.js';
+import { PyFloat, toPyJson } from '../src/json/pyjson.js';
 import { Box, Discrete, MultiBinary, MultiDiscrete, Tuple, type Space } from '../src/spaces/index.js';
 import { EnvRunner } from '../src/envs/runner.js';
 import type { Env, EnvSpec } from '../src/envs/env.js';

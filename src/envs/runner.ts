@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { PyFloat } from '../protocol/pyjson.js';
+import { PyFloat } from '../json/pyjson.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { ActionError } from '../spaces/index.js';
 import { NpRandom } from '../rng/index.js';

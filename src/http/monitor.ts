@@ -26,7 +26,7 @@ import { mkdir, readdir, realpath, rename, stat, unlink, writeFile } from 'node:
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { PyFloat, toPyJson } from '../protocol/pyjson.js';
+import { PyFloat, toPyJson } from '../json/pyjson.js';
 
 /** Gym's FILE_PREFIX: every file a monitor writes starts with `openaigym.` (force=true deletes those). */
 export const FILE_PREFIX = 'openaigym';

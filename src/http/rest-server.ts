@@ -16,9 +16,9 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import type { EnvPool } from '../pool/env-pool.js';
-import { toPyJson } from '../protocol/pyjson.js';
-import { tokenMatches } from '../server/auth.js';
-import { listen } from '../server/listen.js';
+import { toPyJson } from '../json/pyjson.js';
+import { tokenMatches } from '../net/auth.js';
+import { listen } from '../net/listen.js';
 import { EpisodeMonitor, MonitorError } from './monitor.js';
 import {
   HttpError,

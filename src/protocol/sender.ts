@@ -1,5 +1,5 @@
 import { constants, deflateSync } from 'node:zlib';
-import { toPyJson } from './pyjson.js';
+import { toPyJson } from '../json/pyjson.js';
 import { ProtocolError, type ErrorCode } from './errors.js';
 
 /** Every reply ends with a blank line; the C++ client reads up to it (PROTOCOL.md §1). */

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { makeEnv } from '../envs/registry.js';
 import { EnvRunner, type RunnerSnapshot } from '../envs/runner.js';
 import { ProtocolError, type ErrorCode } from './errors.js';
-import { pyFloat, toPyJson } from './pyjson.js';
+import { pyFloat, toPyJson } from '../json/pyjson.js';
 import { parseRequest } from './request.js';
 import type { Request } from './schema.js';
 import { errorJson, errorJsonFor, frameReply } from './sender.js';

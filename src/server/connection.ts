@@ -5,7 +5,7 @@ import type { WorkItem, WorkResult } from '../pool/work.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { LineReceiver } from '../protocol/receiver.js';
 import { errorJson, frameReply } from '../protocol/sender.js';
-import { tokenMatches } from './auth.js';
+import { tokenMatches } from '../net/auth.js';
 
 export interface ConnectionLimits {
   maxLineBytes: number;

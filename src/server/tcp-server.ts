@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import { EnvPool } from '../pool/env-pool.js';
 import { errorJson, frameReply } from '../protocol/sender.js';
 import { Connection, type ConnectionLimits } from './connection.js';
-import { listen } from './listen.js';
+import { listen } from '../net/listen.js';
 import { adoptWithSharedReads } from './shared-reads.js';
 
 export interface ServerOptions extends ConnectionLimits {

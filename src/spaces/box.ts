@@ -1,4 +1,4 @@
-import { PyFloat, pyFloat } from '../protocol/pyjson.js';
+import { PyFloat, pyFloat } from '../json/pyjson.js';
 import { ActionError, describeAction, Space, unwrapStringAction } from './space.js';
 
 export type BoxDtype = 'float32' | 'float64' | 'int64' | 'uint8';

@@ -1,4 +1,4 @@
-import { PyFloat } from '../../protocol/pyjson.js';
+import { PyFloat } from '../../json/pyjson.js';
 import { categoricalSample } from '../../rng/index.js';
 import { Env, type ResetResult, type StepResult } from '../env.js';
 

@@ -20,7 +20,7 @@
  * the other three) on the first step that moves the taxi.
  */
 import { z } from 'zod';
-import { PyFloat } from '../../protocol/pyjson.js';
+import { PyFloat } from '../../json/pyjson.js';
 import { categoricalSample } from '../../rng/index.js';
 import { Discrete } from '../../spaces/index.js';
 import { Env, constant, type EnvSpec, type ResetResult, type StepResult } from '../env.js';

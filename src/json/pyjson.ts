@@ -1,4 +1,7 @@
 /**
+ * A leaf module, below every layer that writes JSON (spaces encode observations, envs mark float
+ * values in `info`, the protocol writes replies): it knows numbers and text, not the wire.
+ *
  * JSON text as Python's `json.dumps` writes it, which is what gym-tcp-api clients were built against:
  * `", "` and `": "` separators, floats always with a decimal point or exponent (`1.0`, `1e+100`),
  * integers without. JavaScript's JSON.stringify would write `1.0` as `1`, and Python clients check
