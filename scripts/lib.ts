@@ -15,11 +15,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { inflateSync } from 'node:zlib';
-import { makeEnv } from '../src/envs/registry.js';
+import { loadEnvSpecs, makeEnv } from '../src/envs/registry.js';
 import { ERROR_CODES, ProtocolError } from '../src/protocol/errors.js';
 import { parseRequest } from '../src/protocol/request.js';
 import type { Request } from '../src/protocol/schema.js';
-import { Session } from '../src/protocol/session.js';
+import { errorReplyFor, Session } from '../src/protocol/session.js';
+
+// The fuzz oracle and the reference sessions run envs in this process: their code must be loaded first
+// (the registry loads each family on first use; an env worker waits for it the same way).
+await loadEnvSpecs();
 
 // ---------------------------------------------------------------------------------------------
 // Processes
@@ -404,12 +408,9 @@ export function referenceSession(): Session {
   return new Session({ urlBase: 'http://reference', compression: 0, lastInstance: null, lost: false });
 }
 
-/** The framed text a plain reference reply would be on the wire, terminator removed. */
+/** The JSON text a plain reference reply would be on the wire (before its terminator), or null when silent. */
 export function referenceReply(session: Session, line: string): string | null {
-  const out = session.handle(line).out;
-  if (out === null) return null;
-  const text = typeof out === 'string' ? out : Buffer.from(out).toString('latin1');
-  return text.endsWith('\r\n\r\n') ? text.slice(0, -4) : text;
+  return session.handle(line).reply?.json ?? null;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -729,7 +730,7 @@ function localMakeOutcome(name: string, kwargs: Record<string, unknown>): string
     makeEnv(name, kwargs);
     return null;
   } catch (err) {
-    return err instanceof ProtocolError ? err.code : 'ENV_FAILED';
+    return errorReplyFor(err).code;
   }
 }
 

@@ -4,7 +4,7 @@ export { GymClient, GymServerError, type SpaceInfo, type StepReply } from './cli
 export { EnvPool } from './pool/env-pool.js';
 export { Session } from './protocol/session.js';
 export { ERROR_CODES, ProtocolError, type ErrorCode } from './protocol/errors.js';
-export { makeEnv, listEnvSpecs, findEnvSpec, ENV_ALIASES } from './envs/registry.js';
-export { Env, type EnvSpec } from './envs/env.js';
+export { makeEnv, loadEnvFamily, loadEnvSpecs, findEnvSpec, envIds, ENV_ALIASES } from './envs/registry.js';
+export { Env, type EnvSpec, type EnvMetadata, type RgbFrame, type RenderMode } from './envs/env.js';
 export { EnvRunner } from './envs/runner.js';
 export { NpRandom } from './rng/index.js';

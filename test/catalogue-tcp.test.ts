@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listEnvSpecs } from '../src/envs/registry.js';
+import { loadEnvSpecs } from '../src/envs/registry.js';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
 import { CPP, RawClient, golden, startServer } from './helpers.js';
 
@@ -166,16 +166,16 @@ describe('continuous actions', () => {
 
 describe('gym-tcp envs', () => {
   const bin = fileURLToPath(new URL('../bin/gym-tcp.js', import.meta.url));
-  it('lists every registered id with spaces, limits and kwargs (--json)', () => {
+  it('lists every registered id with spaces, limits and kwargs (--json)', async () => {
     const rows = JSON.parse(execFileSync(process.execPath, [bin, 'envs', '--json'], { encoding: 'utf8' }));
-    expect(rows.map((r: any) => r.id)).toEqual(listEnvSpecs().map((s) => s.id));
+    expect(rows.map((r: any) => r.id)).toEqual((await loadEnvSpecs()).map((s) => s.id));
     const cartpole = rows.find((r: any) => r.id === 'CartPole-v1');
     expect(cartpole).toMatchObject({ max_episode_steps: 500, reward_threshold: 475, kwargs: { sutton_barto_reward: false } });
     expect(cartpole.action_space).toMatchObject({ name: 'Discrete', n: 2 });
   });
-  it('prints a table', () => {
+  it('prints a table', async () => {
     const text = execFileSync(process.execPath, [bin, 'envs'], { encoding: 'utf8' });
-    for (const spec of listEnvSpecs()) expect(text).toContain(spec.id);
+    for (const spec of await loadEnvSpecs()) expect(text).toContain(spec.id);
   });
 });
 

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { MainChannel, WorkerChannel } from '../src/pool/channel.js';
 import { ByteRing } from '../src/pool/ring.js';
-import type { WorkItem, WorkResult } from '../src/pool/work.js';
+import type { WorkItem, WorkReply, WorkResult } from '../src/pool/work.js';
 import { CPP, ReplySocket } from '../scripts/lib.js';
 import { startServer } from './helpers.js';
 
@@ -90,7 +90,7 @@ describe('channel codec', () => {
       { conn: 2, line: '{"env": {"name": "Taxi-v3"}} ∆ 日本' },
       { conn: 3, line: '' },
       { conn: 4, fail: 'BAD_ENCODING', message: 'not UTF-8' },
-      { conn: 5, init: { urlBase: 'http://127.0.0.1:4040', compression: 3, lastInstance: 'abc', lost: false }, restore: { snapshot: null, replay: ['{"env": {"action": "reset"}}'] } },
+      { conn: 5, init: { urlBase: 'http://127.0.0.1:4040', compression: 3, lastInstance: 'abc', lost: false }, frame: true, restore: { snapshot: null, replay: ['{"env": {"action": "reset"}}'] } },
       { conn: 6, line: huge },
       { conn: 7, snapshot: true },
       { conn: 4294967295, drop: true },
@@ -102,13 +102,17 @@ describe('channel codec', () => {
   });
 
   it('carries every kind of result back, replies as bytes to write as they are', () => {
+    const reply = (kind: WorkReply['kind']) => ({ kind, code: null, valueStart: -1, valueEnd: -1, episode: null });
     const snapshot = JSON.stringify({ compression: 0, instance: 'i1', lastInstance: 'i1', lost: false, runner: null, note: 'é ✓' });
     const results: WorkResult[] = [
       null,
-      { out: '{"instance": "8bd9f0c1"}\r\n\r\n', compression: 0, instance: '8bd9f0c1', snapshot },
-      { out: new Uint8Array([0x78, 0xda, 0, 13, 10, 13, 10]), compression: 9, instance: '8bd9f0c1' },
-      { out: null, compression: 2, instance: null },
-      { out: huge, compression: 0, instance: 'x' },
+      { ...reply('instance'), out: '{"instance": "8bd9f0c1"}\r\n\r\n', compression: 0, instance: '8bd9f0c1', snapshot },
+      { ...reply('observation'), out: new Uint8Array([0x78, 0xda, 0, 13, 10, 13, 10]), compression: 9, instance: '8bd9f0c1' },
+      { ...reply(null), out: null, compression: 2, instance: null },
+      { ...reply('sample'), out: huge, compression: 0, instance: 'x' },
+      // Typed fields: an error's code, a value's place in unframed JSON, an ended episode.
+      { ...reply('error'), code: 'RESET_NEEDED', out: '{"error": {"code": "RESET_NEEDED", "message": "m"}}', valueStart: 46, valueEnd: 49, compression: 0, instance: 'y' },
+      { ...reply('step'), out: '{"observation": 1}', compression: 0, instance: 'z', episode: { r: 12.5, l: 7, t: 0.25 } },
     ];
     for (const result of results) worker.send(result);
     worker.results.publish();

@@ -267,9 +267,9 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     // nothing else would.
     const reference = new Session({ urlBase: '', compression: 0, lastInstance: null, lost: false });
     for (const line of [CPP.make('CartPole-v1'), CPP.seed(3)]) reference.handle(line);
-    expect(before).toEqual(JSON.parse(String(reference.handle(CPP.reset).out)));
+    expect(before).toEqual(JSON.parse(String(reference.handle(CPP.reset).reply?.json)));
     const step = await bystander.ask(CPP.step('1'));
-    expect(step).toEqual(JSON.parse(String(reference.handle(CPP.step('1')).out)));
+    expect(step).toEqual(JSON.parse(String(reference.handle(CPP.step('1')).reply?.json)));
     await c.end();
     await bystander.end();
   });
@@ -334,7 +334,7 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     let idle: () => void = () => {};
     const sink = {
       sessionGeneration: -1,
-      sessionInit: () => ({ conn: 999_999, init: { urlBase: '', compression: 0, lastInstance: null, lost: false } }),
+      sessionInit: () => ({ conn: 999_999, init: { urlBase: '', compression: 0, lastInstance: null, lost: false }, frame: true }),
       deliver: (result: unknown) => (delivered.push(result), idle()),
       workerLost: () => {},
     };
@@ -362,8 +362,8 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     original.handle(CPP.step('1'));
     const snapshot = original.snapshot(); // JSON text, as it crosses threads
     const copy = Session.restore('http://h:1', snapshot);
-    expect(copy.handle(CPP.step('0')).out).toBe(original.handle(CPP.step('0')).out);
-    expect(copy.handle(CPP.sample).out).toBe(original.handle(CPP.sample).out);
+    expect(copy.handle(CPP.step('0')).reply?.json).toBe(original.handle(CPP.step('0')).reply?.json);
+    expect(copy.handle(CPP.sample).reply?.json).toBe(original.handle(CPP.sample).reply?.json);
     // An env whose constructor drew randomness (an unseeded random map) is remade identical, and
     // its derived tables stay out of the snapshot.
     const lake = new Session(init);
@@ -373,11 +373,11 @@ describe('bad input gets an error reply and the connection goes on (PROTOCOL.md 
     expect(lakeSnapshot.length).toBeLessThan(4000);
     const lakeCopy = Session.restore('http://h:1', lakeSnapshot);
     for (const action of [2, 2, 1, 1, 2, 1, 1, 2, 2, 1]) {
-      expect(lakeCopy.handle(CPP.step(String(action))).out).toBe(lake.handle(CPP.step(String(action))).out);
+      expect(lakeCopy.handle(CPP.step(String(action))).reply?.json).toBe(lake.handle(CPP.step(String(action))).reply?.json);
     }
     const full = Session.restore('http://h:1', snapshot, { tryAcquire: () => false, release: () => {} });
-    expect(JSON.parse(String(full.handle(CPP.step('0')).out).trim()).error.code).toBe('ENV_LOST');
-    expect(JSON.parse(String(full.handle(CPP.url).out).trim()).url).toContain(original.instance);
+    expect(JSON.parse(String(full.handle(CPP.step('0')).reply?.json).trim()).error.code).toBe('ENV_LOST');
+    expect(JSON.parse(String(full.handle(CPP.url).reply?.json).trim()).url).toContain(original.instance);
   });
 });
 

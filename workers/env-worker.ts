@@ -8,11 +8,15 @@ import { performance } from 'node:perf_hooks';
 import { workerData } from 'node:worker_threads';
 import { STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP, WorkerChannel } from '../src/pool/channel.js';
 import { EnvBudget } from '../src/pool/env-budget.js';
-import type { ServeTask, WorkItem, WorkResult } from '../src/pool/work.js';
-import { Session } from '../src/protocol/session.js';
+import { EnvNotLoaded } from '../src/envs/errors.js';
+import type { ServeTask, WorkItem, WorkReply, WorkResult } from '../src/pool/work.js';
+import { Session, type SessionReply } from '../src/protocol/session.js';
 import { NpRandom } from '../src/rng/index.js';
+import { frameReply } from '../src/server/framing.js';
 
 const sessions = new Map<number, Session>();
+/** Sessions whose replies leave framed for the TCP wire (the others are the REST front's). */
+const framed = new Set<number>();
 const budget = new EnvBudget((workerData as { envBudget: SharedArrayBuffer }).envBudget);
 /** The slot this worker serves; its envs count against it. */
 let slot = 0;
@@ -21,7 +25,7 @@ const envSlots = { tryAcquire: () => budget.tryAcquire(slot), release: () => bud
 /** Results are made visible at least this often while a long run of items is handled. */
 const PUBLISH_EVERY = 4;
 
-export default function serve(task: ServeTask): void {
+export default async function serve(task: ServeTask): Promise<void> {
   slot = task.slot;
   const channel = new WorkerChannel(task.channel);
   const { items, results, stats } = channel;
@@ -29,7 +33,18 @@ export default function serve(task: ServeTask): void {
     let handled = 0;
     const start = performance.now();
     for (let item = channel.receive(); item !== null; item = channel.receive()) {
-      channel.send(handleItem(item));
+      let result: WorkResult;
+      for (;;) {
+        try {
+          result = handleItem(item);
+          break;
+        } catch (err) {
+          // An env family's code loads on first use (the registry); nothing was changed: wait, then again.
+          if (!(err instanceof EnvNotLoaded)) throw err;
+          await err.loading.catch(() => {});
+        }
+      }
+      channel.send(result);
       if (++handled % PUBLISH_EVERY === 0) {
         // Items are released before their results are visible: once the main thread has every
         // result, it may count on the whole ring being free.
@@ -53,30 +68,50 @@ export default function serve(task: ServeTask): void {
   }
 }
 
+/** The session's reply made ready for its front: framed for the TCP wire here, off the main thread (framing.ts says why). */
+function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
+  const { reply, compression, instance, episode } = outcome;
+  if (reply === null) return { kind: null, code: null, out: null, valueStart: -1, valueEnd: -1, compression, instance, episode };
+  if (framed.has(conn)) {
+    return { kind: reply.kind, code: reply.code, out: frameReply(reply.json, compression), valueStart: -1, valueEnd: -1, compression, instance, episode };
+  }
+  return { kind: reply.kind, code: reply.code, out: reply.json, valueStart: reply.valueStart, valueEnd: reply.valueEnd, compression, instance, episode };
+}
+
 function handleItem(item: WorkItem): WorkResult {
   if ('line' in item) {
     const session = sessionOf(item.conn);
     const entropyBefore = NpRandom.entropyDraws;
     const instanceBefore = session.instance;
-    const reply = session.handle(item.line);
+    const result = toWorkReply(item.conn, session.handle(item.line));
     // Requests that drew OS entropy or made an env (a random id) would not replay the same: the
     // transport gets a snapshot taken right after them instead.
-    if (NpRandom.entropyDraws !== entropyBefore || reply.instance !== instanceBefore) reply.snapshot = session.snapshot();
-    return reply;
+    if (NpRandom.entropyDraws !== entropyBefore || result.instance !== instanceBefore) result.snapshot = session.snapshot();
+    return result;
   }
-  if ('fail' in item) return sessionOf(item.conn).fail(item.fail, item.message);
+  if ('fail' in item) return toWorkReply(item.conn, sessionOf(item.conn).fail(item.fail, item.message));
   if ('snapshot' in item) {
     // A front may ask after its session was dropped (results still coming when it closed): there is
     // nothing to snapshot then, and no session to make.
     const session = sessions.get(item.conn);
-    return session ? { out: null, compression: 0, instance: session.instance, snapshot: session.snapshot() } : null;
+    if (!session) return null;
+    return { kind: null, code: null, out: null, valueStart: -1, valueEnd: -1, compression: 0, instance: session.instance, episode: null, snapshot: session.snapshot() };
   }
   if ('init' in item) {
     sessions.get(item.conn)?.close();
+    sessions.delete(item.conn);
+    if (item.frame) framed.add(item.conn);
+    else framed.delete(item.conn);
     let session: Session;
     if (item.restore) {
       session = item.restore.snapshot ? Session.restore(item.init.urlBase, item.restore.snapshot, envSlots) : new Session(item.init, envSlots);
-      for (const line of item.restore.replay) session.handle(line);
+      try {
+        for (const line of item.restore.replay) session.handle(line);
+      } catch (err) {
+        // An env module still loading (EnvNotLoaded): the whole init runs again once it has loaded.
+        session.close();
+        throw err;
+      }
     } else {
       session = new Session(item.init, envSlots);
     }
@@ -85,6 +120,7 @@ function handleItem(item: WorkItem): WorkResult {
   }
   sessions.get(item.conn)?.close();
   sessions.delete(item.conn);
+  framed.delete(item.conn);
   return null;
 }
 

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { kwargDefaults, listEnvSpecs } from '../envs/registry.js';
+import { kwargDefaults, loadEnvSpecs } from '../envs/registry.js';
 import { DEFAULT_REST_OPTIONS, RestServer } from '../http/rest-server.js';
 import { DEFAULT_SERVER_OPTIONS, GymTcpServer } from '../server/tcp-server.js';
 
@@ -223,8 +223,8 @@ program
   .command('envs')
   .description('list the environments the server offers')
   .option('--json', 'print JSON for programs instead of a table')
-  .action((opts: { json?: boolean }) => {
-    const rows = listEnvSpecs().map((spec) => {
+  .action(async (opts: { json?: boolean }) => {
+    const rows = (await loadEnvSpecs()).map((spec) => {
       const env = spec.make(spec.kwargs.parse({}));
       return {
         id: spec.id,

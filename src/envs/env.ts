@@ -1,8 +1,14 @@
 import type { z } from 'zod';
 import { NpRandom } from '../rng/index.js';
 import type { Space } from '../spaces/index.js';
+import { RenderError } from './errors.js';
+import { restoreEnv, snapshotEnv, type EnvSnapshot } from './snapshot.js';
 
-/** Gymnasium's `info` dict. Plain data; wrap float values in PyFloat so they print as floats. */
+/**
+ * Gymnasium's `info` dict, as plain data. A value Gymnasium returns as a Python float is wrapped in
+ * PyFloat (src/json/pyjson.ts): the type is part of the value (Python clients check it, and a vector
+ * env's info arrays take their dtype from it), not a matter of how a front writes it.
+ */
 export type Info = Record<string, unknown>;
 
 export interface ResetResult<O> {
@@ -20,10 +26,31 @@ export interface StepResult<O> {
   info: Info;
 }
 
+/** Gymnasium's render modes that a server can have (no `human`: a server has no display). */
+export type RenderMode = 'rgb_array' | 'ansi';
+
+/** An RGB image, Gymnasium's `render()` in `rgb_array` mode: H×W×3 bytes, row-major, top row first. */
+export interface RgbFrame {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+/** Gymnasium's `Env.metadata`: what the env can render, and at what frame rate its videos play. */
+export interface EnvMetadata {
+  /** The modes `render` answers; empty: the env draws nothing (yet). */
+  readonly render_modes: readonly RenderMode[];
+  /** Frames per second of a recording; null where Gymnasium gives none. */
+  readonly render_fps: number | null;
+}
+
+const NO_RENDERING = envMetadata({ render_fps: null });
+
 /**
  * One environment, as Gymnasium's `Env` minus the wrappers `gym.make` adds (time limit, order
  * enforcing, statistics: see EnvRunner). An env file holds the dynamics and nothing else: its spaces,
- * `reset` and `step`. `npRandom` is Gymnasium's `self.np_random`; the runner replaces it on a seeded reset.
+ * `reset` and `step`, and, as capabilities it has or not, `render` and its own snapshots.
+ * `npRandom` is Gymnasium's `self.np_random`; the runner replaces it on a seeded reset.
  */
 export abstract class Env<O = unknown, A = unknown> {
   abstract readonly observationSpace: Space<O>;
@@ -35,6 +62,11 @@ export abstract class Env<O = unknown, A = unknown> {
    */
   madeWith: Record<string, unknown> | null = null;
 
+  /** Gymnasium's `metadata`; an env that renders overrides it (a getter, so it is no field of its state). */
+  get metadata(): EnvMetadata {
+    return NO_RENDERING;
+  }
+
   /** The generator for this reset: the seeded one, or one seeded from OS entropy on first use. */
   protected get rng(): NpRandom {
     return (this.npRandom ??= NpRandom.fromEntropy());
@@ -43,6 +75,31 @@ export abstract class Env<O = unknown, A = unknown> {
   abstract reset(): ResetResult<O>;
   /** `action` has already been checked by `actionSpace.parseAction`. */
   abstract step(action: A): StepResult<O>;
+
+  /**
+   * Gymnasium's `render()` for the current state: an RGB frame in `rgb_array` mode, text in `ansi`
+   * mode. Only modes listed in `metadata.render_modes` are answered; the others raise RenderError.
+   */
+  render(mode: RenderMode): RgbFrame | string {
+    throw new RenderError(`this environment has no '${mode}' rendering (it renders: ${this.metadata.render_modes.join(', ') || 'nothing'})`);
+  }
+
+  /** Frees what the env holds outside the JavaScript heap (a physics world, an engine's memory). */
+  close(): void {}
+
+  /**
+   * The env's whole state as JSON-safe data, to rebuild it on another thread (its worker died). The
+   * default captures the plain fields an env file keeps (see snapshot.ts); an env whose state is not
+   * plain data (a physics world) overrides both methods.
+   */
+  snapshot(): unknown {
+    return snapshotEnv(this);
+  }
+
+  /** Puts a snapshot's state into an env freshly made with the same kwargs. */
+  restore(snapshot: unknown): void {
+    restoreEnv(this, snapshot as EnvSnapshot);
+  }
 }
 
 /**
@@ -68,4 +125,9 @@ export interface EnvSpec<K extends z.ZodObject = z.ZodObject> {
   make(kwargs: z.infer<K>): Env;
   /** One line for `gym-tcp envs` and the README. */
   summary: string;
+}
+
+/** An env's `metadata`, frozen: `render_modes` as far as gym-tcp draws them (none by default). */
+export function envMetadata(metadata: { render_fps: number | null; render_modes?: readonly RenderMode[] }): EnvMetadata {
+  return Object.freeze({ render_modes: Object.freeze([...(metadata.render_modes ?? [])]), render_fps: metadata.render_fps });
 }

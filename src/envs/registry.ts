@@ -1,28 +1,32 @@
-import { ProtocolError } from '../protocol/errors.js';
-import { acrobotSpecs } from './classic_control/acrobot.js';
-import { cartPoleSpecs } from './classic_control/cartpole.js';
-import { continuousMountainCarSpecs } from './classic_control/continuous_mountain_car.js';
-import { mountainCarSpecs } from './classic_control/mountain_car.js';
-import { pendulumSpecs } from './classic_control/pendulum.js';
-import { blackjackSpecs } from './toy_text/blackjack.js';
-import { cliffWalkingSpecs } from './toy_text/cliff_walking.js';
-import { frozenLakeSpecs } from './toy_text/frozen_lake.js';
-import { taxiSpecs } from './toy_text/taxi.js';
+import { BadKwargsError, EnvNotLoaded, UnknownEnvError } from './errors.js';
 import type { Env, EnvSpec } from './env.js';
 
-/** Every environment gym-tcp serves, by the id Gymnasium 1.3 registers. */
-const catalogue = new Map<string, EnvSpec>();
-const specs = [
-  ...cartPoleSpecs,
-  ...mountainCarSpecs,
-  ...continuousMountainCarSpecs,
-  ...pendulumSpecs,
-  ...acrobotSpecs,
-  ...frozenLakeSpecs,   ...cliffWalkingSpecs,
-  ...taxiSpecs,
-  ...blackjackSpecs,
-] as EnvSpec[];
-for (const spec of specs) catalogue.set(spec.id, spec);
+/**
+ * A family of environments that share one module (CartPole-v0 and -v1; the Box2D envs and their
+ * engine). The catalogue knows its ids at once; its code is imported on first use, so a server that
+ * never makes a family never loads it, and a family whose engine must load asynchronously (WebAssembly)
+ * fits without making every env asynchronous: `makeEnv` stays synchronous and throws EnvNotLoaded
+ * until `loadEnvFamily` has finished (the env worker waits for it and asks again).
+ */
+interface EnvFamily {
+  readonly ids: readonly string[];
+  readonly load: () => Promise<readonly EnvSpec[]>;
+}
+
+const families: readonly EnvFamily[] = [
+  { ids: ['CartPole-v0', 'CartPole-v1'], load: async () => (await import('./classic_control/cartpole.js')).cartPoleSpecs as EnvSpec[] },
+  { ids: ['MountainCar-v0'], load: async () => (await import('./classic_control/mountain_car.js')).mountainCarSpecs as EnvSpec[] },
+  {
+    ids: ['MountainCarContinuous-v0'],
+    load: async () => (await import('./classic_control/continuous_mountain_car.js')).continuousMountainCarSpecs as EnvSpec[],
+  },
+  { ids: ['Pendulum-v1'], load: async () => (await import('./classic_control/pendulum.js')).pendulumSpecs as EnvSpec[] },
+  { ids: ['Acrobot-v1'], load: async () => (await import('./classic_control/acrobot.js')).acrobotSpecs as EnvSpec[] },
+  { ids: ['FrozenLake-v1', 'FrozenLake8x8-v1'], load: async () => (await import('./toy_text/frozen_lake.js')).frozenLakeSpecs as EnvSpec[] },
+  { ids: ['CliffWalking-v1', 'CliffWalkingSlippery-v1'], load: async () => (await import('./toy_text/cliff_walking.js')).cliffWalkingSpecs as EnvSpec[] },
+  { ids: ['Taxi-v4'], load: async () => (await import('./toy_text/taxi.js')).taxiSpecs as EnvSpec[] },
+  { ids: ['Blackjack-v1'], load: async () => (await import('./toy_text/blackjack.js')).blackjackSpecs as EnvSpec[] },
+];
 
 /**
  * Ids that older Gym versions used and clients still send, mapped to the env they became.
@@ -38,43 +42,91 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   'Blackjack-v0': 'Blackjack-v1',
 };
 
-export function listEnvSpecs(): EnvSpec[] {
-  return [...catalogue.values()];
+const familyOf = new Map<string, EnvFamily>();
+for (const family of families) for (const id of family.ids) familyOf.set(id, family);
+/** Specs of the families loaded so far, by id. */
+const loaded = new Map<string, EnvSpec>();
+const loading = new Map<EnvFamily, Promise<void>>();
+
+/** Every id gym-tcp serves (without the old aliases), in catalogue order; loads nothing. */
+export function envIds(): string[] {
+  return families.flatMap((family) => family.ids);
 }
 
-export function findEnvSpec(id: string): EnvSpec | undefined {
-  return catalogue.get(id) ?? catalogue.get(ENV_ALIASES[id] ?? '');
+/** The catalogue id an id (or an old alias) stands for, or undefined. */
+export function canonicalEnvId(id: string): string | undefined {
+  if (familyOf.has(id)) return id;
+  const target = ENV_ALIASES[id];
+  return target !== undefined && familyOf.has(target) ? target : undefined;
 }
 
-/** `gym.make(id, **kwargs)` without the wrappers; throws UNKNOWN_ENV or BAD_KWARGS. */
-export function makeEnv(id: string, kwargs: Record<string, unknown> = {}): { spec: EnvSpec; env: Env } {
-  const spec = findEnvSpec(id);
-  if (!spec) {
-    throw new ProtocolError('UNKNOWN_ENV', `no environment named '${id}'; ${suggest(id)}`);
+/** Loads the code of the family `id` belongs to (once); rejects with UnknownEnvError for an unknown id. */
+export function loadEnvFamily(id: string): Promise<void> {
+  const canonical = canonicalEnvId(id);
+  if (canonical === undefined) return Promise.reject(unknownEnv(id));
+  const family = familyOf.get(canonical)!;
+  let promise = loading.get(family);
+  if (!promise) {
+    promise = family.load().then((specs) => {
+      for (const spec of specs) loaded.set(spec.id, spec);
+      const missing = family.ids.filter((known) => !loaded.has(known));
+      if (missing.length > 0) throw new Error(`env module for ${family.ids.join(', ')} does not define ${missing.join(', ')}`);
+    });
+    // A failed load (a broken install) is tried again next time rather than remembered.
+    promise.catch(() => loading.delete(family));
+    loading.set(family, promise);
   }
+  return promise;
+}
+
+/** Every spec, loading every family (for `gym-tcp envs`, the README and tests). */
+export async function loadEnvSpecs(): Promise<EnvSpec[]> {
+  await Promise.all(families.map((family) => loadEnvFamily(family.ids[0])));
+  return envIds().map((id) => loaded.get(id)!);
+}
+
+/** The spec of a loaded family's id (or alias); undefined if unknown or not loaded yet. */
+export function findEnvSpec(id: string): EnvSpec | undefined {
+  const canonical = canonicalEnvId(id);
+  return canonical === undefined ? undefined : loaded.get(canonical);
+}
+
+/**
+ * `gym.make(id, **kwargs)` without the wrappers. Throws UnknownEnvError or BadKwargsError, or
+ * EnvNotLoaded (nothing done yet: await its `loading` and call again).
+ */
+export function makeEnv(id: string, kwargs: Record<string, unknown> = {}): { spec: EnvSpec; env: Env } {
+  const canonical = canonicalEnvId(id);
+  if (canonical === undefined) throw unknownEnv(id);
+  const spec = loaded.get(canonical);
+  if (!spec) throw new EnvNotLoaded(canonical, loadEnvFamily(canonical));
   const accepted = Object.keys(spec.kwargs.shape);
   const acceptedList = accepted.length ? accepted.join(', ') : 'none';
   // Checked by hand, not left to zod: JSON.parse makes "__proto__" an own key, which zod passes over.
   const unknown = Object.keys(kwargs).filter((key) => !accepted.includes(key));
   if (unknown.length > 0) {
     const names = unknown.map((k) => `'${k}'`).join(', ');
-    throw new ProtocolError('BAD_KWARGS', `${spec.id}: unknown argument${unknown.length > 1 ? 's' : ''} ${names} (accepted: ${acceptedList})`);
+    throw new BadKwargsError(`${spec.id}: unknown argument${unknown.length > 1 ? 's' : ''} ${names} (accepted: ${acceptedList})`);
   }
   const parsed = spec.kwargs.safeParse(kwargs);
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `'${issue.path.join('.')}': ${issue.message}`);
-    throw new ProtocolError('BAD_KWARGS', `${spec.id}: ${problems.join('; ')} (accepted: ${acceptedList})`);
+    throw new BadKwargsError(`${spec.id}: ${problems.join('; ')} (accepted: ${acceptedList})`);
   }
   try {
     return { spec, env: spec.make(parsed.data) };
   } catch (err) {
     // Arguments that pass their schema can still be impossible together (e.g. a random map no draw solves).
-    throw new ProtocolError('BAD_KWARGS', `${spec.id}: ${(err as Error).message}`);
+    throw new BadKwargsError(`${spec.id}: ${(err as Error).message}`);
   }
 }
 
+function unknownEnv(id: string): UnknownEnvError {
+  return new UnknownEnvError(`no environment named '${id}'; ${suggest(id)}`);
+}
+
 function suggest(id: string): string {
-  const ids = [...catalogue.keys()];
+  const ids = envIds();
   const base = id.replace(/-v\d+$/, '').toLowerCase();
   const close = ids.filter((known) => known.toLowerCase().startsWith(base) || editDistance(known.toLowerCase(), id.toLowerCase()) <= 3);
   return close.length ? `did you mean ${close.join(' or ')}?` : `known ids: ${ids.join(', ')}`;
@@ -97,4 +149,3 @@ export function kwargDefaults(spec: EnvSpec): Record<string, unknown> {
   const result = spec.kwargs.safeParse({});
   return result.success ? (result.data as Record<string, unknown>) : {};
 }
-

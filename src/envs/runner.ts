@@ -1,11 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { PyFloat } from '../json/pyjson.js';
-import { ProtocolError } from '../protocol/errors.js';
-import { ActionError } from '../spaces/index.js';
 import { NpRandom } from '../rng/index.js';
 import type { Env, EnvSpec, Info, StepResult } from './env.js';
+import { ResetNeededError } from './errors.js';
 import { makeEnv } from './registry.js';
-import { restoreEnv, snapshotEnv, type EnvSnapshot } from './snapshot.js';
 
 /** An EnvRunner as plain data, to rebuild it on another thread. */
 export interface RunnerSnapshot {
@@ -19,7 +17,20 @@ export interface RunnerSnapshot {
   episodeLength: number;
   /** Time since the episode began; clocks of different threads do not share an origin. */
   episodeElapsedMs: number;
-  env: EnvSnapshot;
+  /** Env.snapshot()'s data. */
+  env: unknown;
+}
+
+/** Gymnasium's RecordEpisodeStatistics figures of an episode that ended: return, length, seconds. */
+export interface EpisodeStats {
+  r: number;
+  l: number;
+  t: number;
+}
+
+/** A step's result after the wrappers: `episode` is set on every step that ends an episode, counted whether or not statistics go into `info`. */
+export interface RunnerStepResult extends StepResult<unknown> {
+  episode: EpisodeStats | null;
 }
 
 /**
@@ -57,13 +68,13 @@ export class EnvRunner {
       episodeReturn: this.#episodeReturn,
       episodeLength: this.#episodeLength,
       episodeElapsedMs: performance.now() - this.#episodeStart,
-      env: snapshotEnv(this.env),
+      env: this.env.snapshot(),
     };
   }
 
   static restore(snapshot: RunnerSnapshot): EnvRunner {
     const { spec, env } = makeEnv(snapshot.envId, snapshot.kwargs);
-    restoreEnv(env, snapshot.env);
+    env.restore(snapshot.env);
     const runner = new EnvRunner(spec, env, snapshot.kwargs);
     runner.#pendingSeed = snapshot.pendingSeed === null ? null : BigInt(snapshot.pendingSeed);
     runner.#needsReset = snapshot.needsReset;
@@ -99,36 +110,38 @@ export class EnvRunner {
     return result;
   }
 
-  /** Parses the wire action, steps, applies the time limit; the result's `info` may gain `episode`. */
-  step(rawAction: unknown): StepResult<unknown> {
-    if (this.#needsReset) {
-      throw new ProtocolError('RESET_NEEDED', 'reset the environment before stepping: send {"env":{"action": "reset"}}');
-    }
-    let action: unknown;
-    try {
-      action = this.env.actionSpace.parseAction(rawAction);
-    } catch (err) {
-      if (err instanceof ActionError) throw new ProtocolError('INVALID_ACTION', err.message);
-      throw err;
-    }
-    const result = this.env.step(action);
+  /**
+   * Parses the client's action (the space's ActionError if it is not one), steps, applies the time
+   * limit; the result's `info` gains `episode` when statistics are on.
+   */
+  step(rawAction: unknown): RunnerStepResult {
+    if (this.#needsReset) throw new ResetNeededError('reset the environment before stepping');
+    const action = this.env.actionSpace.parseAction(rawAction);
+    const result = this.env.step(action) as RunnerStepResult;
+    result.episode = null;
     this.#elapsedSteps += 1;
     const limit = this.spec.maxEpisodeSteps;
     if (limit !== null && this.#elapsedSteps >= limit) result.truncated = true;
 
     this.#episodeReturn += result.reward;
     this.#episodeLength += 1;
-    if (this.#statsEnabled && (result.terminated || result.truncated)) {
+    if (result.terminated || result.truncated) {
       const seconds = Math.round((performance.now() - this.#episodeStart) * 1000) / 1e6;
-      result.info = {
-        ...result.info,
-        episode: { r: new PyFloat(this.#episodeReturn), l: this.#episodeLength, t: new PyFloat(seconds) },
-      };
+      result.episode = { r: this.#episodeReturn, l: this.#episodeLength, t: seconds };
+      if (this.#statsEnabled) {
+        result.info = { ...result.info, episode: { r: new PyFloat(this.#episodeReturn), l: this.#episodeLength, t: new PyFloat(seconds) } };
+      }
     }
     return result;
   }
 
+  /** `env.action_space.sample()` (after a `seed`, from the seeded stream). */
   sampleAction(): unknown {
     return this.env.actionSpace.sample();
+  }
+
+  /** Frees the env's resources (Gymnasium's `env.close()`). */
+  close(): void {
+    this.env.close();
   }
 }

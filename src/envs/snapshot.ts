@@ -2,7 +2,7 @@ import { NpRandom, type NpRandomSnapshot } from '../rng/index.js';
 import { Space } from '../spaces/index.js';
 import type { Env } from './env.js';
 
-/** An env's whole state as plain data: what it was made with is its kwargs, kept by the runner. */
+/** An env's whole state as plain data (the default Env.snapshot); what it was made with is its kwargs, kept by the runner. */
 export interface EnvSnapshot {
   fields: Record<string, unknown>;
   rng: NpRandomSnapshot | null;

@@ -133,9 +133,8 @@ export class EpisodeMonitor {
   readonly #lengths: number[] = [];
   readonly #rewards: number[] = [];
   readonly #types: string[] = [];
-  /** Steps and return of the episode under way; null before the first reset and after the end of an episode. */
-  #steps: number | null = null;
-  #return = 0;
+  /** An episode is under way: false before the first reset and after the end of an episode. */
+  #underway = false;
   #closed: Promise<void> | null = null;
 
   private constructor(directory: string, index: number, options: MonitorStartOptions) {
@@ -176,24 +175,23 @@ export class EpisodeMonitor {
   onReset(): void {
     if (this.#closed) return;
     // An episode abandoned by this reset was never completed: drop its type entry (Gym raised instead).
-    if (this.#steps !== null) this.#types.pop();
+    if (this.#underway) this.#types.pop();
     this.#initialResetTimestamp ??= now();
-    this.#steps = 0;
-    this.#return = 0;
+    this.#underway = true;
     this.#types.push('t'); // Gym's StatsRecorder wrote the type at reset; 't' is training ('e' evaluation)
   }
 
-  /** After a successful step. */
-  onStep(reward: number, done: boolean): void {
-    if (this.#closed || this.#steps === null) return;
-    this.#steps += 1;
-    this.#return += reward;
-    if (done) {
-      this.#lengths.push(this.#steps);
-      this.#rewards.push(this.#return);
-      this.#timestamps.push(now());
-      this.#steps = null;
-    }
+  /**
+   * After a step that ended an episode, with its return and length as the EnvRunner counted them
+   * (statistics are counted once, there). Steps after the end of an episode end it again in the
+   * runner's count; only the first end after a reset is an episode here.
+   */
+  onEpisodeEnd(episodeReturn: number, length: number): void {
+    if (this.#closed || !this.#underway) return;
+    this.#lengths.push(length);
+    this.#rewards.push(episodeReturn);
+    this.#timestamps.push(now());
+    this.#underway = false;
   }
 
   /** Episodes completed so far. */

@@ -7,12 +7,19 @@
 import type { EnvPool, ResultSink } from '../pool/env-pool.js';
 import { SessionRecovery } from '../pool/session-recovery.js';
 import type { WorkItem, WorkResult } from '../pool/work.js';
+import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
-import { REPLY_TERMINATOR } from '../protocol/sender.js';
+import type { ReplyKind } from '../protocol/reply.js';
 import type { EpisodeMonitor } from './monitor.js';
 
-/** A protocol reply: its JSON text (null for the silent requests), or the error it carried. */
-export type ProtocolReply = { json: string | null; error: null } | { json: null; error: { code: ErrorCode; message: string } };
+/**
+ * A protocol reply as the REST front reads it: its kind, its JSON text and the text of its one value
+ * (null for the silent requests), or the error it carried; and the episode a step ended.
+ */
+export type ProtocolReply = (
+  | { kind: Exclude<ReplyKind, 'error'> | null; json: string | null; value: string | null; error: null }
+  | { kind: 'error'; json: null; value: null; error: { code: ErrorCode; message: string } }
+) & { episode: EpisodeStats | null };
 
 interface Waiting {
   resolve: (reply: ProtocolReply) => void;
@@ -21,8 +28,6 @@ interface Waiting {
   /** settled() callers waiting for this request. */
   then?: (() => void)[];
 }
-
-const ERROR_PREFIX = '{"error": ';
 
 export class RestEnv implements ResultSink {
   sessionGeneration = -1;
@@ -48,7 +53,7 @@ export class RestEnv implements ResultSink {
   ) {
     this.conn = pool.allocateSessionId();
     this.slot = pool.assignSlot();
-    this.#recovery = new SessionRecovery(this.conn, '');
+    this.#recovery = new SessionRecovery(this.conn, '', false);
   }
 
   /** Requests sent and not yet answered. */
@@ -64,7 +69,7 @@ export class RestEnv implements ResultSink {
   request(line: string, observe?: (reply: ProtocolReply) => void): Promise<ProtocolReply> {
     this.lastUsed = Date.now();
     if (this.#closed) {
-      return Promise.resolve({ json: null, error: { code: 'NO_ENV', message: `environment ${this.id} is closed` } });
+      return Promise.resolve({ kind: 'error', json: null, value: null, error: { code: 'NO_ENV', message: `environment ${this.id} is closed` }, episode: null });
     }
     return new Promise((resolve) => {
       this.#queue.push({ resolve, observe });
@@ -90,17 +95,18 @@ export class RestEnv implements ResultSink {
     if (!('line' in item)) return; // init, drop and snapshot requests carry no reply
     let reply: ProtocolReply;
     if (result === null || result.out === null) {
-      reply = { json: null, error: null };
+      reply = { kind: null, json: null, value: null, error: null, episode: null };
     } else {
-      // Compression is never turned on for REST sessions: replies are text.
-      const text = typeof result.out === 'string' ? result.out : Buffer.from(result.out).toString('utf8');
-      const json = text.endsWith(REPLY_TERMINATOR) ? text.slice(0, -REPLY_TERMINATOR.length) : text;
-      if (json.startsWith(ERROR_PREFIX)) {
-        const { code, message } = (JSON.parse(json) as { error: { code: ErrorCode; message: string } }).error;
+      // A REST session's replies come unframed (SessionRecovery's `frame` is false): JSON text.
+      const json = typeof result.out === 'string' ? result.out : Buffer.from(result.out).toString('utf8');
+      const value = result.valueStart < 0 ? json : json.slice(result.valueStart, result.valueEnd);
+      if (result.kind === 'error') {
+        const code = result.code ?? 'ENV_FAILED';
         if (code === 'ENV_LOST') this.lost = true;
-        reply = { json: null, error: { code, message } };
+        // An error reply's value is its message, as a JSON string.
+        reply = { kind: 'error', json: null, value: null, error: { code, message: JSON.parse(value) as string }, episode: null };
       } else {
-        reply = { json, error: null };
+        reply = { kind: result.kind, json, value, error: null, episode: result.episode };
       }
     }
     this.#answer(reply);
@@ -111,8 +117,11 @@ export class RestEnv implements ResultSink {
     if (!('line' in item)) return;
     this.lost = true;
     this.#answer({
+      kind: 'error',
       json: null,
+      value: null,
       error: { code: 'ENV_LOST', message: `the worker thread holding environment ${this.id} stopped while answering` },
+      episode: null,
     });
   }
 

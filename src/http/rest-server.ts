@@ -375,9 +375,18 @@ export class RestServer {
 
   /** Sends a request line and returns its reply's JSON text, or throws the REST error for it. */
   async #ask(env: RestEnv, line: string, observe?: (reply: ProtocolReply) => void): Promise<string> {
+    return (await this.#askReply(env, line, observe)).json ?? '';
+  }
+
+  /** Sends a request line and returns the JSON text of its reply's one value (`sample`'s action, `info`'s SPACE). */
+  async #askValue(env: RestEnv, line: string): Promise<string> {
+    return (await this.#askReply(env, line)).value ?? '';
+  }
+
+  async #askReply(env: RestEnv, line: string, observe?: (reply: ProtocolReply) => void): Promise<ProtocolReply> {
     const reply = await env.request(line, observe);
     if (reply.error) throw protocolError(reply.error, env);
-    return reply.json ?? '';
+    return reply;
   }
 
   // ---------------------------------------------------------------- routes
@@ -461,8 +470,7 @@ export class RestServer {
         method: 'GET',
         doc: "Get a sample from the env's action_space. Returns: action.",
         handler: async ({ instance_id }) => {
-          const text = await this.#ask(this.#lookup(instance_id), LINES.sample);
-          return json(`{"action": ${unwrap(text, '{"sample": ')}}`);
+          return json(`{"action": ${await this.#askValue(this.#lookup(instance_id), LINES.sample)}}`);
         },
       },
       {
@@ -492,7 +500,7 @@ export class RestServer {
         handler: async ({ instance_id }, body) => {
           const env = this.#lookup(instance_id);
           const wanted = body.object();
-          const space = JSON.parse(unwrap(await this.#ask(env, LINES.observationSpace), '{"info": ')) as Record<string, unknown>;
+          const space = JSON.parse(await this.#askValue(env, LINES.observationSpace)) as Record<string, unknown>;
           return json(`{"member": ${spaceMatches(space, wanted)}}`);
         },
       },
@@ -502,8 +510,8 @@ export class RestServer {
         doc: "Expose useful information (gym-server's route). Returns: action_space and observation_space, each a SPACE.",
         handler: async ({ instance_id }) => {
           const env = this.#lookup(instance_id);
-          const [action, observation] = await Promise.all([this.#ask(env, LINES.actionSpace), this.#ask(env, LINES.observationSpace)]);
-          return json(`{"action_space": ${unwrap(action, '{"info": ')}, "observation_space": ${unwrap(observation, '{"info": ')}}`);
+          const [action, observation] = await Promise.all([this.#askValue(env, LINES.actionSpace), this.#askValue(env, LINES.observationSpace)]);
+          return json(`{"action_space": ${action}, "observation_space": ${observation}}`);
         },
       },
       {
@@ -719,12 +727,6 @@ function protocolError(error: { code: string; message: string }, env: RestEnv): 
   }
 }
 
-/** `{"sample": X}` → `X`: the protocol's own text, so floats stay floats. */
-function unwrap(text: string, prefix: string): string {
-  if (!text.startsWith(prefix) || !text.endsWith('}')) throw new HttpError(500, `unexpected reply from the worker: ${preview(text)}`);
-  return text.slice(prefix.length, -1);
-}
-
 /**
  * gym-http-api parsed `x` with Python's int(): an integer, optionally signed, with spaces around. gym-tcp
  * also takes any JSON value (`[0.5]` for a Box), so other spaces can be asked too.
@@ -760,11 +762,9 @@ function spaceMatches(space: Record<string, unknown>, wanted: Record<string, unk
   return Object.keys(wanted).every((key) => Object.hasOwn(space, key) && same(space[key], wanted[key]));
 }
 
-/** The monitor counts the step from the reply (reward and done); it never fails the request. */
+/** The monitor records an episode the step ended, as the EnvRunner counted it; it never fails the request. */
 function observeStep(reply: ProtocolReply, monitor: EpisodeMonitor): void {
-  if (reply.json === null) return;
-  const { reward, done } = JSON.parse(reply.json) as { reward: number; done: boolean };
-  monitor.onStep(reward, done);
+  if (reply.episode) monitor.onEpisodeEnd(reply.episode.r, reply.episode.l);
 }
 
 /** `render` never fails a step (there is no display): flags as flagParam reads them, anything else by truthiness. */

@@ -6,10 +6,12 @@
  * reading its Doorbell (it has nothing else to do; in `Atomics.wait` where there is no doorbell).
  *
  * Item record:   kind u8 · 3 pad · conn u32 · payload (a line's UTF-8, or a WorkItem as JSON)
- * Result record: flags u8 · compression u8 · instance length u8 · pad · snapshot length u32 · out length u32
- *                · instance · snapshot (JSON text, when there is one) · out (the framed reply, sent as is)
+ * Result record: flags u8 · compression u8 · instance length u8 · kind u8 · snapshot length u32 · out length u32
+ *                · code u8 · pad 3 · value start i32 · value end i32 · [episode: return f64 · seconds f64 · length u32 · pad 4]
+ *                · instance · snapshot (JSON text, when there is one) · out (the reply, framed or not, sent as is)
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { errorCodeAt, errorCodeIndex, replyKindAt, replyKindIndex } from '../protocol/reply.js';
 import { Doorbell } from './doorbell.js';
 import { ByteRing } from './ring.js';
 import type { WorkItem, WorkResult } from './work.js';
@@ -45,7 +47,11 @@ const RESULT_NULL = 1;
 const RESULT_OUT = 2;
 const RESULT_NO_INSTANCE = 4;
 const RESULT_PORT = 8;
-const RESULT_HEADER = 12;
+const RESULT_EPISODE = 16;
+const RESULT_HEADER = 24;
+const RESULT_EPISODE_BYTES = 24;
+/** `kind` and `code` bytes that mean none. */
+const NONE = 255;
 
 /** Ring sizes: large enough that records rarely go by port, small enough to stay in cache. */
 const RING_BYTES = 256 * 1024;
@@ -98,7 +104,8 @@ export class MainChannel {
     const flags = record[0];
     if (flags & RESULT_PORT) return receiveMessageOnPort(this.#port)!.message as WorkResult;
     if (flags & RESULT_NULL) return null;
-    const instanceEnd = RESULT_HEADER + record[2];
+    const episodeEnd = RESULT_HEADER + (flags & RESULT_EPISODE ? RESULT_EPISODE_BYTES : 0);
+    const instanceEnd = episodeEnd + record[2];
     const snapshotEnd = instanceEnd + record.readUInt32LE(4);
     const outEnd = snapshotEnd + record.readUInt32LE(8);
     let out: Buffer | null = null;
@@ -108,9 +115,17 @@ export class MainChannel {
       record.copy(out, 0, snapshotEnd, outEnd);
     }
     const result: NonNullable<WorkResult> = {
+      kind: record[3] === NONE ? null : replyKindAt(record[3]),
+      code: record[12] === NONE ? null : errorCodeAt(record[12]),
       out,
+      valueStart: record.readInt32LE(16),
+      valueEnd: record.readInt32LE(20),
       compression: record[1],
-      instance: flags & RESULT_NO_INSTANCE ? null : record.toString('latin1', RESULT_HEADER, instanceEnd),
+      instance: flags & RESULT_NO_INSTANCE ? null : record.toString('latin1', episodeEnd, instanceEnd),
+      episode:
+        flags & RESULT_EPISODE
+          ? { r: record.readDoubleLE(RESULT_HEADER), t: record.readDoubleLE(RESULT_HEADER + 8), l: record.readUInt32LE(RESULT_HEADER + 16) }
+          : null,
       snapshot: snapshotEnd > instanceEnd ? record.toString('utf8', instanceEnd, snapshotEnd) : undefined,
     };
     return result;
@@ -157,19 +172,31 @@ export class WorkerChannel {
   /** Writes a result (visible after `results.publish()`), waiting for room if the main thread is behind. */
   send(result: WorkResult): void {
     if (result === null) return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_NULL), RESULT_HEADER));
-    const { out, compression, instance, snapshot } = result;
+    const { out, compression, instance, snapshot, episode } = result;
     const outMax = out === null ? 0 : typeof out === 'string' ? out.length * 3 : out.length;
-    const max = RESULT_HEADER + (instance?.length ?? 0) + (snapshot?.length ?? 0) * 3 + outMax;
+    const episodeBytes = episode ? RESULT_EPISODE_BYTES : 0;
+    const max = RESULT_HEADER + episodeBytes + (instance?.length ?? 0) + (snapshot?.length ?? 0) * 3 + outMax;
     if ((instance?.length ?? 0) > 255 || max > this.results.maxRecord) {
       this.#port.postMessage(result);
       return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_PORT), RESULT_HEADER));
     }
     this.#write(max, (record) => {
-      record[0] = (out === null ? 0 : RESULT_OUT) | (instance === null ? RESULT_NO_INSTANCE : 0);
+      record[0] = (out === null ? 0 : RESULT_OUT) | (instance === null ? RESULT_NO_INSTANCE : 0) | (episode ? RESULT_EPISODE : 0);
       record[1] = compression;
+      record[3] = result.kind === null ? NONE : replyKindIndex(result.kind);
+      record[12] = result.code === null ? NONE : errorCodeIndex(result.code);
+      record.writeInt32LE(result.valueStart, 16);
+      record.writeInt32LE(result.valueEnd, 20);
       let at = RESULT_HEADER;
+      if (episode) {
+        record.writeDoubleLE(episode.r, at);
+        record.writeDoubleLE(episode.t, at + 8);
+        record.writeUInt32LE(episode.l, at + 16);
+        at += RESULT_EPISODE_BYTES;
+      }
+      const instanceStart = at;
       if (instance !== null) at += record.write(instance, at, 'latin1');
-      record[2] = at - RESULT_HEADER;
+      record[2] = at - instanceStart;
       const snapshotLength = snapshot ? record.write(snapshot, at, 'utf8') : 0;
       record.writeUInt32LE(snapshotLength, 4);
       at += snapshotLength;

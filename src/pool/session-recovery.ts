@@ -33,6 +33,8 @@ export class SessionRecovery {
   constructor(
     readonly conn: number,
     readonly urlBase: string,
+    /** Whether the session's replies leave framed for the TCP wire (see WorkItem). */
+    readonly frame: boolean,
   ) {}
 
   /** A request line is going to the worker. */
@@ -64,12 +66,16 @@ export class SessionRecovery {
     const fresh = { urlBase: this.urlBase, compression: 0, lastInstance: null, lost: false };
     if (!this.#initialised) {
       this.#initialised = true;
-      return { conn: this.conn, init: fresh };
+      return { conn: this.conn, init: fresh, frame: this.frame };
     }
     if (!this.#restorable) {
-      return { conn: this.conn, init: { urlBase: this.urlBase, compression: mirror.compression, lastInstance: mirror.lastInstance, lost: mirror.hadEnv } };
+      return {
+        conn: this.conn,
+        init: { urlBase: this.urlBase, compression: mirror.compression, lastInstance: mirror.lastInstance, lost: mirror.hadEnv },
+        frame: this.frame,
+      };
     }
-    return { conn: this.conn, init: fresh, restore: { snapshot: this.#snapshot, replay: this.#log.slice(0, this.#answered) } };
+    return { conn: this.conn, init: fresh, frame: this.frame, restore: { snapshot: this.#snapshot, replay: this.#log.slice(0, this.#answered) } };
   }
 
   /** A request of this session was lost with two workers: stop keeping what it takes to rebuild it. */

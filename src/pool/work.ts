@@ -1,6 +1,8 @@
+import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
+import type { ReplyKind } from '../protocol/reply.js';
+import type { SessionInit } from '../protocol/session.js';
 import type { ChannelEnds } from './channel.js';
-import type { SessionInit, SessionReply } from '../protocol/session.js';
 
 /**
  * What the main thread sends a worker, through its channel: one entry per request or connection
@@ -9,7 +11,8 @@ import type { SessionInit, SessionReply } from '../protocol/session.js';
 export type WorkItem =
   | { conn: number; line: string }
   | { conn: number; fail: ErrorCode; message: string }
-  | { conn: number; init: SessionInit; restore?: SessionRestore }
+  /** `frame`: the session's replies leave framed for the TCP wire (src/server/framing.ts); else as JSON text. */
+  | { conn: number; init: SessionInit; frame: boolean; restore?: SessionRestore }
   | { conn: number; snapshot: true }
   | { conn: number; drop: true };
 
@@ -24,8 +27,29 @@ export interface SessionRestore {
   replay: string[];
 }
 
+/** A session's answer to one item, as the main thread receives it (a SessionReply with its reply made ready for the front). */
+export interface WorkReply {
+  /** The reply's kind; null for a silent request (and for a `snapshot` item). */
+  kind: ReplyKind | null;
+  /** The error code of an `error` reply. */
+  code: ErrorCode | null;
+  /** The reply as its front takes it: framed bytes for a TCP session, the JSON text otherwise; null when silent. */
+  out: string | Uint8Array | null;
+  /** Where the reply's one value sits in an unframed `out` (see Reply); -1 when it has none, or `out` is framed. */
+  valueStart: number;
+  valueEnd: number;
+  /** The compression level after this request. */
+  compression: number;
+  /** The session's env instance id after this request, or null. */
+  instance: string | null;
+  /** Set when the request was a step that ended an episode. */
+  episode: EpisodeStats | null;
+  /** The session's state after this request as JSON text, when the worker took one (see the env worker). */
+  snapshot?: string;
+}
+
 /** Per item, in order: the session's reply for `line`/`fail`/`snapshot`, null for `init`/`drop`. */
-export type WorkResult = SessionReply | null;
+export type WorkResult = WorkReply | null;
 
 /** The one Piscina task each worker runs: serve this channel until the pool closes. */
 export interface ServeTask {

@@ -35,3 +35,6 @@ export class ProtocolError extends Error {
     super(message);
   }
 }
+
+/** The codes in a fixed order (a code's index travels in the worker channel's records). */
+export const ERROR_CODE_LIST = Object.keys(ERROR_CODES) as ErrorCode[];

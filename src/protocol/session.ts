@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { BadKwargsError, EnvNotLoaded, RenderError, ResetNeededError, UnknownEnvError } from '../envs/errors.js';
 import { makeEnv } from '../envs/registry.js';
-import { EnvRunner, type RunnerSnapshot } from '../envs/runner.js';
-import { ProtocolError, type ErrorCode } from './errors.js';
+import { EnvRunner, type EpisodeStats, type RunnerSnapshot } from '../envs/runner.js';
 import { pyFloat, toPyJson } from '../json/pyjson.js';
+import { ActionError } from '../spaces/index.js';
+import { ProtocolError, type ErrorCode } from './errors.js';
+import { errorReply, objectReply, valueReply, type Reply } from './reply.js';
 import { parseRequest } from './request.js';
 import type { Request } from './schema.js';
-import { errorJson, errorJsonFor, frameReply } from './sender.js';
 
 /** What a session needs from the transport: where recordings are served, and state carried over. */
 export interface SessionInit {
@@ -38,24 +40,43 @@ export interface EnvSlots {
 
 const UNLIMITED: EnvSlots = { tryAcquire: () => true, release: () => {} };
 
-/** The outcome of one request: the framed reply (null for the silent requests) and state the transport mirrors. */
+/** The outcome of one request: its reply (null for the silent requests) and state the transport mirrors. */
 export interface SessionReply {
-  out: string | Uint8Array | null;
-  /** The compression level after this request. */
+  reply: Reply | null;
+  /** The compression level after this request (the TCP front frames with it). */
   compression: number;
   /** The connection's env instance id after this request, or null. */
   instance: string | null;
-  /** The session's state after this request as JSON text, when the worker took one (see the env worker). */
-  snapshot?: string;
+  /** Set when this request was a step that ended an episode (counted once, by the EnvRunner). */
+  episode: EpisodeStats | null;
+}
+
+/** How each domain error of the envs and spaces reads on the wire. */
+const DOMAIN_ERROR_CODES: [new (...args: never[]) => Error, ErrorCode][] = [
+  [UnknownEnvError, 'UNKNOWN_ENV'],
+  [BadKwargsError, 'BAD_KWARGS'],
+  [ResetNeededError, 'RESET_NEEDED'],
+  [ActionError, 'INVALID_ACTION'],
+  [RenderError, 'BAD_REQUEST'],
+];
+
+/** A failure while handling a request → its error reply (ENV_FAILED for anything unforeseen: a bug, not the client). */
+export function errorReplyFor(err: unknown): Reply {
+  if (err instanceof ProtocolError) return errorReply(err.code, err.message);
+  if (err instanceof ResetNeededError) return errorReply('RESET_NEEDED', `${err.message}: send {"env":{"action": "reset"}}`);
+  for (const [type, code] of DOMAIN_ERROR_CODES) if (err instanceof type) return errorReply(code, err.message);
+  return errorReply('ENV_FAILED', `the environment failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 
 /**
  * One connection's protocol state: its env, its compression level. Transport-free: it turns request
- * lines into framed replies and knows nothing of sockets or threads, so a batch front or an HTTP
- * front can drive it the same way.
+ * lines into typed replies (reply.ts) and knows nothing of sockets, threads or framing, so the TCP
+ * front, the REST front or a batch front drive it the same way.
  */
 export class Session {
   #runner: EnvRunner | null = null;
+  /** The episode the request being handled ended, if any. */
+  #episode: EpisodeStats | null = null;
   #instance: string | null = null;
   #lastInstance: string | null = null;
   #compression: number;
@@ -72,20 +93,26 @@ export class Session {
     this.#lost = init.lost;
   }
 
-  /** Handles one request line; never throws: failures become error replies. */
+  /**
+   * Handles one request line. Failures become error replies; the one thing it throws is EnvNotLoaded
+   * (the env's code is still loading, nothing has changed): wait for it and handle the line again.
+   */
   handle(line: string): SessionReply {
-    let json: string | null;
+    let reply: Reply | null;
+    this.#episode = null;
     try {
-      json = this.#execute(parseRequest(line));
+      reply = this.#execute(parseRequest(line));
     } catch (err) {
-      json = errorJsonFor(err);
+      if (err instanceof EnvNotLoaded) throw err;
+      reply = errorReplyFor(err);
     }
-    return this.#reply(json);
+    return this.#outcome(reply);
   }
 
   /** A failure the transport detected before the line could be parsed (bad UTF-8, line too long). */
   fail(code: ErrorCode, message: string): SessionReply {
-    return this.#reply(errorJson(code, message));
+    this.#episode = null;
+    return this.#outcome(errorReply(code, message));
   }
 
   /** The current env instance id, or null. */
@@ -120,8 +147,10 @@ export class Session {
         try {
           session.#runner = EnvRunner.restore(snapshot.runner);
           session.#instance = snapshot.instance;
-        } catch {
+        } catch (err) {
           envSlots.release();
+          // The env's code is still loading: the caller waits and restores again.
+          if (err instanceof EnvNotLoaded) throw err;
           session.#lost = true;
         }
       } else {
@@ -133,13 +162,16 @@ export class Session {
 
   /** Frees the env (the connection closed). */
   close(): void {
-    if (this.#runner) this.#envSlots.release();
+    if (this.#runner) {
+      this.#runner.close();
+      this.#envSlots.release();
+    }
     this.#runner = null;
     this.#instance = null;
   }
 
-  #reply(json: string | null): SessionReply {
-    return { out: json === null ? null : frameReply(json, this.#compression), compression: this.#compression, instance: this.#instance };
+  #outcome(reply: Reply | null): SessionReply {
+    return { reply, compression: this.#compression, instance: this.#instance, episode: this.#episode };
   }
 
   #requireEnv(): EnvRunner {
@@ -150,47 +182,51 @@ export class Session {
     throw new ProtocolError('NO_ENV', 'no environment on this connection: create one first with {"env":{"name": "CartPole-v1"}}');
   }
 
-  /** Returns the reply's JSON text, or null for the silent requests. */
-  #execute(request: Request): string | null {
+  /** Returns the reply, or null for the silent requests. */
+  #execute(request: Request): Reply | null {
     switch (request.kind) {
       case 'make': {
         const { spec, env } = makeEnv(request.name, request.kwargs);
         // Replacing the connection's env keeps the count; a first env needs a free place.
-        if (!this.#runner && !this.#envSlots.tryAcquire()) {
+        if (this.#runner) this.#runner.close();
+        else if (!this.#envSlots.tryAcquire()) {
+          env.close();
           throw new ProtocolError('TOO_MANY_ENVS', 'the server holds as many environments as it allows (--max-envs); close one first');
         }
         this.#runner = new EnvRunner(spec, env, request.kwargs);
         this.#instance = this.#lastInstance = randomBytes(7).toString('hex').slice(0, 13);
         this.#compression = 0;
         this.#lost = false;
-        return `{"instance": "${this.#instance}"}`;
+        return valueReply('instance', 'instance', `"${this.#instance}"`);
       }
       case 'observationspace':
-        return toPyJson({ info: this.#requireEnv().env.observationSpace.describe() });
+        return valueReply('space', 'info', toPyJson(this.#requireEnv().env.observationSpace.describe()));
       case 'actionspace':
-        return toPyJson({ info: this.#requireEnv().env.actionSpace.describe() });
+        return valueReply('space', 'info', toPyJson(this.#requireEnv().env.actionSpace.describe()));
       case 'sample': {
-        const env = this.#requireEnv().env;
-        return `{"sample": ${env.actionSpace.encode(env.actionSpace.sample())}}`;
+        const runner = this.#requireEnv();
+        return valueReply('sample', 'sample', runner.env.actionSpace.encode(runner.sampleAction()));
       }
       case 'reset': {
         const runner = this.#requireEnv();
         const { obs, info } = runner.reset();
-        return `{"observation": ${runner.env.observationSpace.encode(obs)}, "info": ${toPyJson(info)}}`;
+        return objectReply('observation', `{"observation": ${runner.env.observationSpace.encode(obs)}, "info": ${toPyJson(info)}}`);
       }
       case 'step': {
         const runner = this.#requireEnv();
         const r = runner.step(request.action);
+        this.#episode = r.episode;
         const done = r.terminated || r.truncated;
-        return (
+        return objectReply(
+          'step',
           `{"observation": ${runner.env.observationSpace.encode(r.obs)}, "reward": ${pyFloat(r.reward)}, ` +
-          `"done": ${done}, "info": ${toPyJson(r.info)}, "terminated": ${r.terminated}, "truncated": ${r.truncated}}`
+            `"done": ${done}, "info": ${toPyJson(r.info)}, "terminated": ${r.terminated}, "truncated": ${r.truncated}}`,
         );
       }
       case 'contains': {
         const env = this.#requireEnv().env;
         const space = request.space === 'action' ? env.actionSpace : env.observationSpace;
-        return `{"member": ${space.contains(request.value)}}`;
+        return valueReply('member', 'member', String(space.contains(request.value)));
       }
       case 'seed':
         this.#requireEnv().seed(request.seed);
@@ -209,7 +245,7 @@ export class Session {
         if (this.#lastInstance === null) {
           throw new ProtocolError('NO_ENV', 'no environment has been created on this connection, so there is no recording');
         }
-        return toPyJson({ url: `${this.#urlBase}/recordings/${this.#lastInstance}.mp4` });
+        return valueReply('url', 'url', toPyJson(`${this.#urlBase}/recordings/${this.#lastInstance}.mp4`));
     }
   }
 }

@@ -4,7 +4,8 @@ import { SessionRecovery } from '../pool/session-recovery.js';
 import type { WorkItem, WorkResult } from '../pool/work.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import { LineReceiver } from '../protocol/receiver.js';
-import { errorJson, frameReply } from '../protocol/sender.js';
+import { errorReply } from '../protocol/reply.js';
+import { frameReply } from './framing.js';
 import { tokenMatches } from '../net/auth.js';
 
 export interface ConnectionLimits {
@@ -48,7 +49,7 @@ export class Connection implements ResultSink {
     readonly onClose: (connection: Connection) => void,
   ) {
     this.#authenticated = limits.authToken === undefined;
-    this.#recovery = new SessionRecovery(id, urlBase);
+    this.#recovery = new SessionRecovery(id, urlBase, true);
     this.#receiver = new LineReceiver(limits.maxLineBytes, {
       line: (line) => (this.#authenticated ? this.#sendLine(line) : this.#authenticate(line)),
       reject: (code, message, fatal) => this.#reject(code, message, fatal),
@@ -96,7 +97,7 @@ export class Connection implements ResultSink {
     this.#instance = null;
     this.#write(
       frameReply(
-        errorJson('ENV_LOST', `the worker thread holding this connection's state stopped while answering${lost ? ` (environment ${lost} is gone)` : ''}; create a new environment`),
+        errorReply('ENV_LOST', `the worker thread holding this connection's state stopped while answering${lost ? ` (environment ${lost} is gone)` : ''}; create a new environment`).json,
         this.#compression,
       ),
     );
@@ -127,7 +128,7 @@ export class Connection implements ResultSink {
 
   /** Answers with an error before any session exists, and closes. */
   #refuse(code: ErrorCode, message: string): void {
-    this.#write(frameReply(errorJson(code, message), 0));
+    this.#write(frameReply(errorReply(code, message).json, 0));
     this.drain();
   }
 

@@ -1,7 +1,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { EnvPool } from '../pool/env-pool.js';
-import { errorJson, frameReply } from '../protocol/sender.js';
+import { errorReply } from '../protocol/reply.js';
+import { frameReply } from './framing.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { listen } from '../net/listen.js';
 import { adoptWithSharedReads } from './shared-reads.js';
@@ -140,7 +141,7 @@ export class GymTcpServer {
       // Said before any request, so it is the reply a client reads first; then the connection ends.
       const limit = this.#connections.size >= this.options.maxConnections ? `${this.options.maxConnections} connections` : `${this.options.maxConnectionsPerAddress} connections from one address`;
       socket.on('error', () => {});
-      socket.end(frameReply(errorJson('TOO_MANY_CONNECTIONS', `the server allows ${limit}; try again later`), 0));
+      socket.end(frameReply(errorReply('TOO_MANY_CONNECTIONS', `the server allows ${limit}; try again later`).json, 0));
       setTimeout(() => socket.destroy(), 5000).unref();
       return null;
     }

@@ -20,7 +20,7 @@
  */
 import { z } from 'zod';
 import { Box, Discrete } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
 
 const f32 = Math.fround;
 
@@ -50,7 +50,14 @@ function bound(x: number, m: number, M: number): number {
   return Math.min(Math.max(x, m), M);
 }
 
+const METADATA = envMetadata({ render_fps: 15 });
+
 export class AcrobotEnv extends Env<number[], number> {
+  /** Gymnasium's `metadata` (acrobot.py): 15 frames per second; nothing drawn yet. */
+  override get metadata(): EnvMetadata {
+    return METADATA;
+  }
+
   readonly observationSpace = new Box(
     [-1.0, -1.0, -1.0, -1.0, -MAX_VEL_1, -MAX_VEL_2],
     [1.0, 1.0, 1.0, 1.0, MAX_VEL_1, MAX_VEL_2],

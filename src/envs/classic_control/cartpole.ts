@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { Box, Discrete } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
 
 const GRAVITY = 9.8;
 const MASS_CART = 1.0;
@@ -30,7 +30,14 @@ export const cartPoleKwargs = z.strictObject({
   sutton_barto_reward: z.boolean().default(false),
 });
 
+const METADATA = envMetadata({ render_fps: 50 });
+
 export class CartPoleEnv extends Env<number[], number> {
+  /** Gymnasium's `metadata` (cartpole.py): 50 frames per second; nothing drawn yet. */
+  override get metadata(): EnvMetadata {
+    return METADATA;
+  }
+
   readonly observationSpace = new Box(
     [-X_THRESHOLD * 2, -Infinity, -THETA_THRESHOLD * 2, -Infinity],
     [X_THRESHOLD * 2, Infinity, THETA_THRESHOLD * 2, Infinity],

@@ -20,7 +20,7 @@
  */
 import { z } from 'zod';
 import { Box } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
 
 const f32 = Math.fround;
 
@@ -42,7 +42,14 @@ function bound(c: number, float32: boolean): number {
   return float32 ? f32(c) : c;
 }
 
+const METADATA = envMetadata({ render_fps: 30 });
+
 export class ContinuousMountainCarEnv extends Env<number[], number[]> {
+  /** Gymnasium's `metadata` (continuous_mountain_car.py): 30 frames per second; nothing drawn yet. */
+  override get metadata(): EnvMetadata {
+    return METADATA;
+  }
+
   readonly observationSpace = new Box([MIN_POSITION, -MAX_SPEED], [MAX_POSITION, MAX_SPEED], [2], 'float32');
   readonly actionSpace = new Box(MIN_ACTION, MAX_ACTION, [1], 'float32');
   /** [position, velocity]; float64 values after reset, float32 values (in `stateDtype`) after a step. */

@@ -17,7 +17,7 @@
  */
 import { z } from 'zod';
 import { Box, Discrete } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
 
 const MIN_POSITION = -1.2;
 const MAX_POSITION = 0.6;
@@ -30,7 +30,14 @@ export const mountainCarKwargs = z.strictObject({
   goal_velocity: z.number().default(0),
 });
 
+const METADATA = envMetadata({ render_fps: 30 });
+
 export class MountainCarEnv extends Env<number[], number> {
+  /** Gymnasium's `metadata` (mountain_car.py): 30 frames per second; nothing drawn yet. */
+  override get metadata(): EnvMetadata {
+    return METADATA;
+  }
+
   readonly observationSpace = new Box([MIN_POSITION, -MAX_SPEED], [MAX_POSITION, MAX_SPEED], [2], 'float32');
   readonly actionSpace = new Discrete(3);
   /** [position, velocity] in float64, as Gymnasium keeps it. */

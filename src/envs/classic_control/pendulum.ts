@@ -19,7 +19,7 @@
  */
 import { z } from 'zod';
 import { Box } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
 
 const f32 = Math.fround;
 
@@ -49,7 +49,14 @@ export function angleNormalize(x: number): number {
   return pyMod(x + Math.PI, 2 * Math.PI) - Math.PI;
 }
 
+const METADATA = envMetadata({ render_fps: 30 });
+
 export class PendulumEnv extends Env<number[], number[]> {
+  /** Gymnasium's `metadata` (pendulum.py): 30 frames per second; nothing drawn yet. */
+  override get metadata(): EnvMetadata {
+    return METADATA;
+  }
+
   readonly observationSpace = new Box([-1.0, -1.0, -MAX_SPEED], [1.0, 1.0, MAX_SPEED], [3], 'float32');
   readonly actionSpace = new Box(-MAX_TORQUE, MAX_TORQUE, [1], 'float32');
   /** [θ, θ̇] in float64, as Gymnasium keeps it. */

@@ -20,7 +20,7 @@
 import { z } from 'zod';
 import type { NpRandom } from '../../rng/index.js';
 import { Discrete, Tuple } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
 
 export const DECK: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10, 10];
 const SUITS: readonly string[] = ['C', 'D', 'H', 'S'];
@@ -46,7 +46,14 @@ const score = (hand: readonly number[]) => (isBust(hand) ? 0 : handTotal(hand));
 /** An ace and a ten-valued card as the only two cards. */
 const isNatural = (hand: readonly number[]) => hand.length === 2 && hand.includes(1) && hand.includes(10);
 
+const METADATA = envMetadata({ render_fps: 4 });
+
 export class BlackjackEnv extends Env<BlackjackObs, number> {
+  /** Gymnasium's `metadata` (blackjack.py): 4 frames per second; nothing drawn yet. */
+  override get metadata(): EnvMetadata {
+    return METADATA;
+  }
+
   readonly observationSpace = new Tuple<BlackjackObs>([new Discrete(32), new Discrete(11), new Discrete(2)]);
   readonly actionSpace = new Discrete(2);
   readonly natural: boolean;

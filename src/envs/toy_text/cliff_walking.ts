@@ -18,7 +18,7 @@
  */
 import { z } from 'zod';
 import { Discrete } from '../../spaces/index.js';
-import { constant, type EnvSpec } from '../env.js';
+import { constant, type EnvSpec, envMetadata, type EnvMetadata } from '../env.js';
 import { TabularEnv, type Transition } from './tabular.js';
 
 export const UP = 0;
@@ -51,7 +51,14 @@ export const cliffWalkingKwargs = makeKwargsSchema(false);
 export const cliffWalkingSlipperyKwargs = makeKwargsSchema(true);
 export type CliffWalkingKwargs = z.infer<typeof cliffWalkingKwargs>;
 
+const METADATA = envMetadata({ render_fps: 4 });
+
 export class CliffWalkingEnv extends TabularEnv {
+  /** Gymnasium's `metadata` (cliff_walking.py): 4 frames per second; nothing drawn yet. */
+  override get metadata(): EnvMetadata {
+    return METADATA;
+  }
+
   readonly observationSpace = new Discrete(NS);
   readonly actionSpace = new Discrete(4);
   readonly P: readonly (readonly (readonly Transition[])[])[];

@@ -20,7 +20,7 @@
 import { z } from 'zod';
 import { NpRandom } from '../../rng/index.js';
 import { Discrete } from '../../spaces/index.js';
-import { constant, type EnvSpec } from '../env.js';
+import { constant, type EnvSpec, envMetadata, type EnvMetadata } from '../env.js';
 import { TabularEnv, type Transition } from './tabular.js';
 
 /** Largest map side: the transition table grows with the square of it. */
@@ -141,7 +141,14 @@ export const frozenLakeKwargs = makeKwargsSchema('4x4');
 export const frozenLake8x8Kwargs = makeKwargsSchema('8x8');
 export type FrozenLakeKwargs = z.infer<typeof frozenLakeKwargs>;
 
+const METADATA = envMetadata({ render_fps: 4 });
+
 export class FrozenLakeEnv extends TabularEnv {
+  /** Gymnasium's `metadata` (frozen_lake.py): 4 frames per second; nothing drawn yet. */
+  override get metadata(): EnvMetadata {
+    return METADATA;
+  }
+
   readonly observationSpace: Discrete;
   readonly actionSpace = new Discrete(4);
   /** The map in use, one string per row. */

@@ -11,9 +11,10 @@ export interface Transition {
 }
 
 /**
- * The dynamics FrozenLake and CliffWalking share (Gymnasium's `P[s][a]` table): a reset draws the
- * start from `initialStateDistrib`, a step draws one of the action's transitions — one `random()`
- * each, even when the outcome is certain. An env file builds the table; this runs it.
+ * The dynamics FrozenLake, CliffWalking and Taxi share (Gymnasium's `P[s][a]` table): a reset draws
+ * the start from `initialStateDistrib`, a step draws one of the action's transitions — one `random()`
+ * each, even when the outcome is certain. An env file builds the table; this runs it. Taxi adds its
+ * fickle passenger around `reset` and `takeTransition`.
  */
 export abstract class TabularEnv extends Env<number, number> {
   /** Gymnasium's `P[s][a]`: the possible transitions, in the order they are sampled. */
@@ -31,10 +32,16 @@ export abstract class TabularEnv extends Env<number, number> {
   }
 
   step(action: number): StepResult<number> {
+    const t = this.takeTransition(action);
+    return { obs: t.next, reward: t.reward, terminated: t.terminated, truncated: false, info: { prob: new PyFloat(t.prob) } };
+  }
+
+  /** Draws one of the action's transitions (one `random()`) and moves to its state. */
+  protected takeTransition(action: number): Transition {
     const transitions = this.P[this.s][action];
     const t = transitions[categoricalSample(transitions.map((x) => x.prob), this.rng)];
     this.s = t.next;
     this.lastAction = action;
-    return { obs: t.next, reward: t.reward, terminated: t.terminated, truncated: false, info: { prob: new PyFloat(t.prob) } };
+    return t;
   }
 }

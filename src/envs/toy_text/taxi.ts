@@ -21,10 +21,9 @@
  */
 import { z } from 'zod';
 import { PyFloat } from '../../json/pyjson.js';
-import { categoricalSample } from '../../rng/index.js';
 import { Discrete } from '../../spaces/index.js';
-import { Env, constant, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
-import type { Transition } from './tabular.js';
+import { constant, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
+import { TabularEnv, type Transition } from './tabular.js';
 
 /** The map: ":" is an open passage between two cells, "|" a wall. */
 export const TAXI_MAP: readonly string[] = [
@@ -171,7 +170,14 @@ export function taxiActionMask(state: number): number[] {
   ];
 }
 
-export class TaxiEnv extends Env<number, number> {
+const METADATA = envMetadata({ render_fps: 4 });
+
+export class TaxiEnv extends TabularEnv {
+  /** Gymnasium's `metadata` (taxi.py): 4 frames per second; nothing drawn yet. */
+  override get metadata(): EnvMetadata {
+    return METADATA;
+  }
+
   readonly observationSpace = new Discrete(NUM_STATES);
   readonly actionSpace = new Discrete(6);
   /** Gymnasium's `P[s][a]`: the possible transitions, in the order they are sampled. */
@@ -179,10 +185,6 @@ export class TaxiEnv extends Env<number, number> {
   readonly initialStateDistrib: readonly number[];
   readonly fickleProbability: number;
   readonly ficklePassenger: boolean;
-  /** Current state (Gymnasium's `s`). */
-  s = 0;
-  /** Gymnasium's `lastaction`; null after reset. */
-  lastAction: number | null = null;
   /** Gymnasium's `fickle_step`: the passenger will still change destination on the next move with them aboard. */
   fickleStep = false;
 
@@ -214,35 +216,28 @@ export class TaxiEnv extends Env<number, number> {
     this.initialStateDistrib = constant(starts.map((x) => x / startCount));
   }
 
-  reset(): ResetResult<number> {
-    const rng = this.rng;
-    this.s = categoricalSample(this.initialStateDistrib, rng);
-    this.lastAction = null;
-    // Only a fickle passenger costs a draw.
-    this.fickleStep = this.ficklePassenger && rng.random() < this.fickleProbability;
+  override reset(): ResetResult<number> {
+    super.reset();
+    // Only a fickle passenger costs a draw, after the start state's.
+    this.fickleStep = this.ficklePassenger && this.rng.random() < this.fickleProbability;
     return { obs: this.s, info: { prob: new PyFloat(1.0), action_mask: taxiActionMask(this.s) } };
   }
 
-  step(action: number): StepResult<number> {
-    const rng = this.rng;
-    const transitions = this.P[this.s][action];
-    const t = transitions[categoricalSample(transitions.map((x) => x.prob), rng)];
-    this.lastAction = action;
-    let next = t.next;
+  override step(action: number): StepResult<number> {
     const [oldRow, oldCol, oldPassenger, oldDestination] = taxiDecode(this.s);
-    const [row, col, passenger] = taxiDecode(next);
+    const t = this.takeTransition(action);
+    const [row, col, passenger] = taxiDecode(t.next);
     if (this.ficklePassenger && this.fickleStep && oldPassenger === IN_TAXI && (row !== oldRow || col !== oldCol)) {
       this.fickleStep = false;
       const others = [0, 1, 2, 3].filter((d) => d !== oldDestination);
-      next = taxiEncode(row, col, passenger, rng.choice(others));
+      this.s = taxiEncode(row, col, passenger, this.rng.choice(others));
     }
-    this.s = next;
     return {
-      obs: next,
+      obs: this.s,
       reward: t.reward,
       terminated: t.terminated,
       truncated: false,
-      info: { prob: new PyFloat(t.prob), action_mask: taxiActionMask(next) },
+      info: { prob: new PyFloat(t.prob), action_mask: taxiActionMask(this.s) },
     };
   }
 }

@@ -1,16 +1,19 @@
 import { constants, deflateSync } from 'node:zlib';
-import { toPyJson } from '../json/pyjson.js';
-import { ProtocolError, type ErrorCode } from './errors.js';
 
-/** Every reply ends with a blank line; the C++ client reads up to it (PROTOCOL.md §1). */
+/**
+ * The TCP front's framing (docs/protocol.md §1, §4): every reply is its JSON text, compressed as a
+ * zlib stream when the connection asked for compression, then an uncompressed `\r\n\r\n`, which the
+ * C++ client reads up to. The REST front never frames.
+ *
+ * It is the TCP front's code, but it runs where the reply is made, on the env worker (see
+ * workers/env-worker.ts): zlib costs more than a CartPole step, and the main thread's CPU is the
+ * server's scarcest (docs/performance.md).
+ */
 export const REPLY_TERMINATOR = '\r\n\r\n';
 
 const ALTERNATE_STRATEGIES = [constants.Z_FILTERED, constants.Z_HUFFMAN_ONLY, constants.Z_FIXED, constants.Z_RLE];
 
-/**
- * Frames one reply: the JSON text, as a zlib stream when the connection asked for compression
- * (PROTOCOL.md §4), then an uncompressed terminator.
- */
+/** Frames one reply's JSON text for the wire at the connection's compression level (0: none). */
 export function frameReply(json: string, compressionLevel: number): string | Uint8Array {
   if (compressionLevel === 0) return json + REPLY_TERMINATOR;
   let body = deflateSync(json, { level: compressionLevel });
@@ -23,13 +26,4 @@ export function frameReply(json: string, compressionLevel: number): string | Uin
   body.copy(framed, 0);
   framed.write(REPLY_TERMINATOR, body.length, 'latin1');
   return framed;
-}
-
-export function errorJson(code: ErrorCode, message: string): string {
-  return toPyJson({ error: { code, message } });
-}
-
-export function errorJsonFor(err: unknown): string {
-  if (err instanceof ProtocolError) return errorJson(err.code, err.message);
-  return errorJson('ENV_FAILED', `the environment failed: ${err instanceof Error ? err.message : String(err)}`);
 }
