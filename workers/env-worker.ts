@@ -9,6 +9,7 @@ import { workerData } from 'node:worker_threads';
 import { STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP, WorkerChannel } from '../src/pool/channel.js';
 import { EnvBudget } from '../src/pool/env-budget.js';
 import { EnvNotLoaded } from '../src/envs/errors.js';
+import { warmEnvFamilies } from '../src/envs/registry.js';
 import type { ServeTask, WorkItem, WorkReply, WorkResult } from '../src/pool/work.js';
 import { Session, type SessionReply } from '../src/protocol/session.js';
 import { NpRandom } from '../src/rng/index.js';
@@ -27,6 +28,8 @@ const PUBLISH_EVERY = 4;
 
 export default async function serve(task: ServeTask): Promise<void> {
   slot = task.slot;
+  // Before the first item: the pool's start() waits for every worker's first answer, so this costs no client anything.
+  await warmEnvFamilies();
   const channel = new WorkerChannel(task.channel);
   const { items, results, stats } = channel;
   for (;;) {
