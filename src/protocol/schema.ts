@@ -66,6 +66,9 @@ export const commandSchemas = {
   url: z.strictObject({ action: z.literal('url') }).transform(() => ({ kind: 'url' as const })),
 };
 
+/** The key of the command whose bodies are `envCommandSchemas`; every other command is a key of `commandSchemas`. */
+export const ENV_COMMAND = 'env';
+
 export type Request =
   | z.output<(typeof envCommandSchemas)[keyof typeof envCommandSchemas]>
   | z.output<(typeof commandSchemas)[keyof typeof commandSchemas]>;
