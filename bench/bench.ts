@@ -17,7 +17,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import ndjson from 'ndjson';
-import { memoryOf, nodeCommand, spawnServer, table } from '../scripts/lib.js';
+import { nodeCommand, spawnServer } from '../scripts/lib/spawn.js';
+import { memoryOf } from '../scripts/lib/proc.js';
+import { table } from '../scripts/lib/format.js';
 import { allowedCpus } from '../src/pool/spare-cpu.js';
 import type { ClosedLoopResult } from './closed-loop.js';
 

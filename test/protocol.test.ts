@@ -7,7 +7,8 @@ import { inflateSync } from 'node:zlib';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
 import { parseRequest } from '../src/protocol/request.js';
 import { Session } from '../src/protocol/session.js';
-import { CPP, RawClient, golden, startServer } from './helpers.js';
+import { CPP } from '../src/protocol/messages.js';
+import { RawClient, golden, startServer } from './helpers.js';
 
 let server: GymTcpServer;
 beforeAll(async () => {
