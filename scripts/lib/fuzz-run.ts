@@ -178,15 +178,18 @@ function batch(lane: Lane): Buffer[] {
   return lines;
 }
 
+/** A new connection of one kind, counted as such; null (counted as a failure to connect) when refused. */
+async function connectLane(lane: Lane, kind: 'checked' | 'abrupt' | 'lineTooLong'): Promise<ReplySocket | null> {
+  const conn = await ReplySocket.connect(lane.options.port, lane.options.host).catch(() => null);
+  lane.stats.connections[conn ? kind : 'failedToConnect'] += 1;
+  return conn;
+}
+
 /** A connection whose every reply is checked; it ends cleanly, or abruptly in the middle of a line. */
 async function checkedConnection(lane: Lane, deadline: number): Promise<void> {
   const { rng, stats } = lane;
-  const conn = await ReplySocket.connect(lane.options.port, lane.options.host).catch(() => null);
-  if (!conn) {
-    stats.connections.failedToConnect += 1;
-    return;
-  }
-  stats.connections.checked += 1;
+  const conn = await connectLane(lane, 'checked');
+  if (!conn) return;
   const model = new ConnectionModel();
   let ok = true;
   for (let b = rng.range(1, 8); b > 0 && ok && Date.now() < deadline; b--) ok = await sendAndCheck(lane, conn, model, batch(lane), Buffer.alloc(0), rng);
@@ -212,12 +215,8 @@ async function checkedConnection(lane: Lane, deadline: number): Promise<void> {
 /** A connection that sends lines (and half a line) and disconnects without reading: not checked, only survived. */
 async function abruptConnection(lane: Lane): Promise<void> {
   const { rng, stats } = lane;
-  const conn = await ReplySocket.connect(lane.options.port, lane.options.host).catch(() => null);
-  if (!conn) {
-    stats.connections.failedToConnect += 1;
-    return;
-  }
-  stats.connections.abrupt += 1;
+  const conn = await connectLane(lane, 'abrupt');
+  if (!conn) return;
   const lines: Buffer[] = rng.chance(0.5) ? [Buffer.from(CPP.make(rng.pick(ENV_IDS))), Buffer.from(CPP.reset)] : [];
   for (let i = rng.range(0, 30); i > 0; i--) lines.push(rng.chance(0.5) ? Buffer.from(CPP.step(String(rng.int(2)))) : generateLine(rng, lane.options.maxLineBytes - 16));
   const data = Buffer.concat([...lines.flatMap((l) => [l, Buffer.from('\r\n')]), generateLine(rng, 200)]);
@@ -235,12 +234,8 @@ async function abruptConnection(lane: Lane): Promise<void> {
 /** A connection that sends a line over the limit: earlier lines answered, then LINE_TOO_LONG, then the server closes. */
 async function tooLongConnection(lane: Lane): Promise<void> {
   const { rng, stats } = lane;
-  const conn = await ReplySocket.connect(lane.options.port, lane.options.host).catch(() => null);
-  if (!conn) {
-    stats.connections.failedToConnect += 1;
-    return;
-  }
-  stats.connections.lineTooLong += 1;
+  const conn = await connectLane(lane, 'lineTooLong');
+  if (!conn) return;
   const model = new ConnectionModel();
   if (!(await sendAndCheck(lane, conn, model, batch(lane), Buffer.alloc(0), rng))) {
     conn.destroy();
