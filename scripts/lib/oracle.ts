@@ -5,7 +5,9 @@
  * script must get byte for byte.
  */
 import { makeEnv } from '../../src/envs/registry.js';
+import type { z } from 'zod';
 import { ERROR_CODES, ProtocolError } from '../../src/protocol/errors.js';
+import { replySchemas } from '../../src/protocol/messages.js';
 import { parseRequest } from '../../src/protocol/request.js';
 import type { Request } from '../../src/protocol/schema.js';
 import { Session } from '../../src/protocol/session.js';
@@ -82,15 +84,15 @@ export function applySilent(request: Request, model: ConnectionModel): void {
 }
 
 const KNOWN_CODES = new Set(Object.keys(ERROR_CODES));
-const REPLY_KEY: Partial<Record<Request['kind'], string>> = {
-  make: 'instance',
-  observationspace: 'info',
-  actionspace: 'info',
-  sample: 'sample',
-  reset: 'observation',
-  step: 'observation',
-  contains: 'member',
-  url: 'url',
+/** The shape of the reply each request kind gets when it succeeds. */
+const REPLY_SCHEMA: Partial<Record<Request['kind'], z.ZodType>> = {
+  observationspace: replySchemas.space,
+  actionspace: replySchemas.space,
+  sample: replySchemas.sample,
+  reset: replySchemas.reset,
+  step: replySchemas.step,
+  contains: replySchemas.contains,
+  url: replySchemas.url,
 };
 /** Error codes a request may get when the connection holds an env (beyond ENV_FAILED, counted apart). */
 const ALLOWED_ERRORS: Partial<Record<Request['kind'], string[]>> = {
@@ -170,8 +172,8 @@ export function checkReply(expect: Expectation, raw: Buffer, model: ConnectionMo
     if (code !== predicted) return ret(`make ${JSON.stringify(r.name).slice(0, 80)} answered ${code}, expected ${predicted ?? 'an instance'}: ${error!.message.slice(0, 200)}`);
     return ret(null);
   }
-  const key = REPLY_KEY[r.kind];
-  if (!key) return ret(`unexpected request kind ${r.kind}`);
+  const schema = REPLY_SCHEMA[r.kind];
+  if (!schema) return ret(`unexpected request kind ${r.kind}`);
   const needsEnv = r.kind !== 'url';
   const hasWhatItNeeds = needsEnv ? model.hasEnv : model.everHadEnv;
   if (!hasWhatItNeeds) {
@@ -182,7 +184,8 @@ export function checkReply(expect: Expectation, raw: Buffer, model: ConnectionMo
     if (code === 'ENV_FAILED' || ALLOWED_ERRORS[r.kind]?.includes(code!)) return ret(null);
     return ret(`${r.kind} answered ${code}: ${error.message.slice(0, 200)}`);
   }
-  if (!(key in (value as object))) return ret(`${r.kind} answered ${JSON.stringify(value).slice(0, 200)}, expected "${key}"`);
+  const shape = schema.safeParse(value);
+  if (!shape.success) return ret(`${r.kind} answered ${JSON.stringify(value).slice(0, 200)}: ${shape.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   if (r.kind === 'url' && !String((value as { url: unknown }).url).includes('/recordings/')) return ret(`bad url reply ${JSON.stringify(value)}`);
   return ret(null);
 }
