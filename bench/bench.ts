@@ -1,12 +1,12 @@
 /**
- * `npm run bench`: gym-tcp against the echo ceiling (NOTES.md) in the same run, at several connection
+ * `npm run bench`: gym-tcp against the echo ceiling (docs/performance.md, "How the bench measures") in the same run, at several connection
  * counts, plus the memory of 1,000 idle connections with an env each. Servers and load generator run
  * in separate processes so they do not share a main thread. Figures are printed, not asserted.
  *
  * Then the same CartPole loop over the gym-http-api REST routes (`serve --http-port 0`) at 1 and 16 clients.
  *
  * The servers run on one half of the cores and the load generator on the other (Linux, taskset), the
- * way NOTES.md pinned the old Python server for its best figure: sharing two cores, three busy threads
+ * way the old Python server was pinned for its best figure (docs/performance.md, "Baselines"): sharing two cores, three busy threads
  * (load generator, main thread, worker) are placed anew by the scheduler each run, and the placement,
  * not the server, decides the figure (16 connections: 30,000–55,000 steps/s for one build). --no-pin
  * shares every core.
@@ -17,7 +17,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import ndjson from 'ndjson';
-import { memoryOf, nodeCommand, spawnServer, table } from '../scripts/lib.js';
+import { nodeCommand, spawnServer } from '../scripts/lib/spawn.js';
+import { memoryOf } from '../scripts/lib/proc.js';
+import { table } from '../scripts/lib/format.js';
 import { allowedCpus } from '../src/pool/spare-cpu.js';
 import type { ClosedLoopResult } from './closed-loop.js';
 

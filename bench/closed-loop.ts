@@ -3,7 +3,7 @@
  * flight, reset when the episode ends); after a warm-up, count steps and time each one, and the
  * CPU time the load generator and the server spent on them.
  */
-import { cpuMicrosOf } from '../scripts/lib.js';
+import { cpuMicrosOf } from '../scripts/lib/proc.js';
 
 export interface Player {
   /** Sends one step and resolves with whether the episode ended. */

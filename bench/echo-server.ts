@@ -1,6 +1,6 @@
 /**
  * The ceiling: a `net` server that answers every line with a fixed CartPole-sized step reply and does
- * no other work (NOTES.md). gym-tcp cannot beat it; the benchmark reports gym-tcp as a share of it.
+ * no other work (docs/performance.md, "How the bench measures"). gym-tcp cannot beat it; the benchmark reports gym-tcp as a share of it.
  */
 import net from 'node:net';
 

@@ -7,7 +7,14 @@
  *   npm run fuzz -- [--seconds 60] [--seed 1234] [--connections 8] [--workers 2] [--max-line-bytes 65536]
  */
 import { Command } from 'commander';
-import { chooseSeed, cleanEpisode, fmt, memoryOf, mib, probeEnvPlaces, runFuzz, sleep, spawnServer, summarizeFuzz } from './lib.js';
+import { spawnServer } from './lib/spawn.js';
+import { memoryOf } from './lib/proc.js';
+import { sleep } from './lib/wait.js';
+import { fmt, mib } from './lib/format.js';
+import { chooseSeed } from './lib/rng.js';
+import { probeEnvPlaces } from './lib/env-places.js';
+import { cleanEpisode } from './lib/bystander.js';
+import { runFuzz, summarizeFuzz } from './lib/fuzz-run.js';
 
 const opts = new Command('fuzz')
   .option('--seconds <n>', 'how long to fuzz', '60')

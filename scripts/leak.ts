@@ -22,7 +22,14 @@
  *                   [--envs CartPole-v1,FrozenLake-v1,Acrobot-v1]
  */
 import { Command } from 'commander';
-import { CPP, ReplySocket, Rng, chooseSeed, decodeReply, errorOf, fdCount, fmt, memoryOf, mib, probeEnvPlaces, sleep, spawnServer, table } from './lib.js';
+import { CPP } from '../src/protocol/messages.js';
+import { spawnServer } from './lib/spawn.js';
+import { fdCount, memoryOf } from './lib/proc.js';
+import { sleep } from './lib/wait.js';
+import { fmt, mib, table } from './lib/format.js';
+import { Rng, chooseSeed } from './lib/rng.js';
+import { ReplySocket, decodeReply, errorOf } from './lib/reply-socket.js';
+import { probeEnvPlaces } from './lib/env-places.js';
 
 const opts = new Command('leak')
   .option('--cycles <n>', 'connect/make/reset/disconnect cycles', '100000')

@@ -18,24 +18,15 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import {
-  CPP,
-  ReplySocket,
-  Rng,
-  chooseSeed,
-  cleanEpisode,
-  decodeReply,
-  errorOf,
-  fdCount,
-  fmt,
-  memoryOf,
-  mib,
-  sleep,
-  spawnServer,
-  probeEnvPlaces,
-  table,
-  within,
-} from './lib.js';
+import { CPP } from '../src/protocol/messages.js';
+import { spawnServer } from './lib/spawn.js';
+import { fdCount, memoryOf } from './lib/proc.js';
+import { sleep, within } from './lib/wait.js';
+import { fmt, mib, table } from './lib/format.js';
+import { Rng, chooseSeed } from './lib/rng.js';
+import { ReplySocket, decodeReply, errorOf } from './lib/reply-socket.js';
+import { probeEnvPlaces } from './lib/env-places.js';
+import { cleanEpisode } from './lib/bystander.js';
 
 const opts = new Command('soak')
   .option('--minutes <n>', 'how long to run', '10')

@@ -4,7 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
-import { CPP, RawClient, golden, startServer } from './helpers.js';
+import { CPP } from '../src/protocol/messages.js';
+import { RawClient, golden, startServer } from './helpers.js';
 
 let server: GymTcpServer;
 beforeAll(async () => {
@@ -12,7 +13,7 @@ beforeAll(async () => {
 });
 afterAll(() => server.close());
 
-/** float32 values within a few units in the last place (V8's sine is not glibc's: NOTES.md). */
+/** float32 values within a few units in the last place (V8's sine is not glibc's: docs/architecture.md, "Exactness against Gymnasium"). */
 function expectCloseF32(actual: number[], expected: number[], ulps = 4) {
   expect(actual).toHaveLength(expected.length);
   for (let i = 0; i < expected.length; i++) {

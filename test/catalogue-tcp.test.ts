@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEnvSpecs } from '../src/envs/registry.js';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
-import { CPP, RawClient, golden, startServer } from './helpers.js';
+import { CPP } from '../src/protocol/messages.js';
+import { RawClient, golden, startServer } from './helpers.js';
 
 let server: GymTcpServer;
 beforeAll(async () => {

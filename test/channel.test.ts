@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { MainChannel, WorkerChannel } from '../src/pool/channel.js';
 import { ByteRing } from '../src/pool/ring.js';
 import type { WorkItem, WorkReply, WorkResult } from '../src/pool/work.js';
-import { CPP, ReplySocket } from '../scripts/lib.js';
+import { CPP } from '../src/protocol/messages.js';
+import { ReplySocket } from '../scripts/lib/reply-socket.js';
 import { startServer } from './helpers.js';
 
 /** A deterministic pseudo-random stream (xorshift32). */

@@ -1,5 +1,5 @@
 /**
- * Hostile input, bounded for CI: a seeded fuzzer (scripts/lib.ts; `npm run fuzz` runs it longer
+ * Hostile input, bounded for CI: a seeded fuzzer (scripts/lib/fuzz-run.ts; `npm run fuzz` runs it longer
  * against a spawned server) throws mutated and random request lines at a real server over several
  * connections at once, and checks every reply in order against an oracle:
  *
@@ -19,21 +19,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
-import {
-  CPP,
-  ConnectionModel,
-  ReplySocket,
-  applySilent,
-  checkReply,
-  chooseSeed,
-  cleanEpisode,
-  decodeReply,
-  expectationFor,
-  runFuzz,
-  sleep,
-  splitLines,
-  summarizeFuzz,
-} from '../scripts/lib.js';
+import { CPP } from '../src/protocol/messages.js';
+import { sleep } from '../scripts/lib/wait.js';
+import { chooseSeed } from '../scripts/lib/rng.js';
+import { ReplySocket, decodeReply } from '../scripts/lib/reply-socket.js';
+import { ConnectionModel, applySilent, checkReply, expectationFor, splitLines } from '../scripts/lib/oracle.js';
+import { cleanEpisode } from '../scripts/lib/bystander.js';
+import { runFuzz, summarizeFuzz } from '../scripts/lib/fuzz-run.js';
 import { startServer } from './helpers.js';
 
 const MAX_LINE_BYTES = 65_536;

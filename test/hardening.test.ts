@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GymClient, GymServerError } from '../src/client/client.js';
 import { tokenMatches } from '../src/net/auth.js';
-import { ReplySocket, spawnServer } from '../scripts/lib.js';
-import { CPP, RawClient, startServer } from './helpers.js';
+import { spawnServer } from '../scripts/lib/spawn.js';
+import { ReplySocket } from '../scripts/lib/reply-socket.js';
+import { CPP } from '../src/protocol/messages.js';
+import { RawClient, startServer } from './helpers.js';
 
 describe('limits', () => {
   it('refuses connections over the total and per-address limits with a reply, then serves again when one closes', async () => {

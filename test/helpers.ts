@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { inflateSync } from 'node:zlib';
-import { ReplySocket } from '../scripts/lib.js';
+import { ReplySocket } from '../scripts/lib/reply-socket.js';
 import { goldenText } from './golden.js';
 import { GymTcpServer, type ServerOptions } from '../src/server/tcp-server.js';
 
@@ -53,4 +53,3 @@ export class RawClient extends ReplySocket {
   }
 }
 
-export { CPP } from '../scripts/lib.js';

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestServer, type RestServerOptions } from '../src/http/rest-server.js';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
-import { CPP, RawClient, golden, startServer } from './helpers.js';
+import { CPP } from '../src/protocol/messages.js';
+import { RawClient, golden, startServer } from './helpers.js';
 
 let server: GymTcpServer;
 let rest: RestServer;

@@ -1,5 +1,5 @@
 /**
- * The wire protocol of PROTOCOL.md, checked over real TCP sockets against a real server with real
+ * The wire protocol of docs/protocol.md, checked over real TCP sockets against a real server with real
  * worker threads, byte for byte where the C++ client depends on bytes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,8 @@ import { inflateSync } from 'node:zlib';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
 import { parseRequest } from '../src/protocol/request.js';
 import { Session } from '../src/protocol/session.js';
-import { CPP, RawClient, golden, startServer } from './helpers.js';
+import { CPP } from '../src/protocol/messages.js';
+import { RawClient, golden, startServer } from './helpers.js';
 
 let server: GymTcpServer;
 beforeAll(async () => {
@@ -217,7 +218,7 @@ describe('compression', () => {
   });
 });
 
-describe('bad input gets an error reply and the connection goes on (PROTOCOL.md §5, §6)', () => {
+describe('bad input gets an error reply and the connection goes on (docs/protocol.md §8, §10)', () => {
   it('answers every faulty request with a coded error while another connection keeps its env', async () => {
     const bystander = await RawClient.connect(server);
     await bystander.ask(CPP.make('CartPole-v1'));

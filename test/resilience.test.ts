@@ -14,7 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
-import { CPP, ReplySocket, decodeReply, fdCount, memoryOf, referenceReply, referenceSession, sleep, spawnServer, within, type SpawnedServer } from '../scripts/lib.js';
+import { CPP } from '../src/protocol/messages.js';
+import { spawnServer, type SpawnedServer } from '../scripts/lib/spawn.js';
+import { fdCount, memoryOf } from '../scripts/lib/proc.js';
+import { sleep, within } from '../scripts/lib/wait.js';
+import { ReplySocket, decodeReply } from '../scripts/lib/reply-socket.js';
+import { referenceReply, referenceSession } from '../scripts/lib/oracle.js';
 import { startServer } from './helpers.js';
 
 v8.setFlagsFromString('--expose-gc');

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { spawnServer } from '../scripts/lib.js';
+import { spawnServer } from '../scripts/lib/spawn.js';
 import { SpareCpu, allowedCpus, parseCpuList } from '../src/pool/spare-cpu.js';
 
 const hasTaskset = spawnSync('taskset', ['--version']).status === 0;

@@ -1,5 +1,5 @@
 /**
- * A TypeScript client for gym-tcp (and for gym-tcp-api servers): the protocol of PROTOCOL.md, one
+ * A TypeScript client for gym-tcp (and for gym-tcp-api servers): the protocol of docs/protocol.md, one
  * environment per connection. Requests that get a reply return a promise of it; the silent ones
  * (seed, compression, record_episode_stats, close) return nothing — should the server reject one,
  * its error reply arrives in order and rejects the next awaited request.
@@ -7,26 +7,10 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { inflateSync } from 'node:zlib';
+import type { z } from 'zod';
+import { replySchemas, request, requestLine, type RequestMessage, type ResetReply, type SpaceInfo, type StepReply } from '../protocol/messages.js';
 
-export interface SpaceInfo {
-  name: string;
-  n?: number;
-  start?: number;
-  shape?: number[];
-  low?: number[];
-  high?: number[];
-  dtype?: string;
-  [key: string]: unknown;
-}
-
-export interface StepReply<O = unknown> {
-  observation: O;
-  reward: number;
-  done: boolean;
-  terminated: boolean;
-  truncated: boolean;
-  info: Record<string, unknown>;
-}
+export type { ResetReply, SpaceInfo, StepReply };
 
 /** An `{"error": {"code", "message"}}` reply. */
 export class GymServerError extends Error {
@@ -82,13 +66,24 @@ export class GymClient {
       });
       socket.once('error', reject);
     });
-    if (options.authToken !== undefined) await client.request({ auth: options.authToken });
+    if (options.authToken !== undefined) await client.request(request.auth(options.authToken));
     return client;
   }
 
   /** Sends one request object and resolves with its (decompressed, parsed) reply. */
-  request<T = Record<string, unknown>>(message: object): Promise<T> {
-    return this.requestLine(JSON.stringify(message));
+  request<T = Record<string, unknown>>(message: RequestMessage): Promise<T> {
+    return this.requestLine(requestLine(message));
+  }
+
+  /**
+   * Sends one request and resolves with its reply, checked against the reply's schema. `T` is the
+   * schema's output, or a narrower view of it the caller promises (an observation's type).
+   */
+  async #ask<T>(message: RequestMessage, schema: z.ZodType<T> | z.ZodType): Promise<T> {
+    const reply = await this.request<unknown>(message);
+    const checked = schema.safeParse(reply);
+    if (!checked.success) throw new Error(`unexpected reply ${JSON.stringify(reply).slice(0, 200)}: ${checked.error.issues.map((i) => `${i.path.join('.') || 'reply'}: ${i.message}`).join('; ')}`);
+    return checked.data as T;
   }
 
   /** Sends a raw line (without terminator) and resolves with the parsed reply. */
@@ -101,56 +96,53 @@ export class GymClient {
   }
 
   /** Sends a request that gets no reply. */
-  sendSilent(message: object): void {
-    this.#socket.write(JSON.stringify(message) + '\r\n');
+  sendSilent(message: RequestMessage): void {
+    this.#socket.write(requestLine(message) + '\r\n');
   }
 
   async make(name: string, kwargs?: Record<string, unknown>): Promise<string> {
-    const env: Record<string, unknown> = { name };
-    if (kwargs) env.kwargs = kwargs;
-    const reply = await this.request<{ instance: string }>({ env });
-    return reply.instance;
+    return (await this.#ask(request.make(name, kwargs), replySchemas.make)).instance;
   }
 
   async observationSpace(): Promise<SpaceInfo> {
-    return (await this.request<{ info: SpaceInfo }>({ env: { action: 'observationspace' } })).info;
+    return (await this.#ask(request.observationSpace(), replySchemas.space)).info;
   }
 
   async actionSpace(): Promise<SpaceInfo> {
-    return (await this.request<{ info: SpaceInfo }>({ env: { action: 'actionspace' } })).info;
+    return (await this.#ask(request.actionSpace(), replySchemas.space)).info;
   }
 
   async sample<A = unknown>(): Promise<A> {
-    return (await this.request<{ sample: A }>({ env: { actionspace: 'sample' } })).sample;
+    return (await this.#ask<{ sample: A }>(request.sample(), replySchemas.sample)).sample;
   }
 
-  async reset<O = unknown>(): Promise<{ observation: O; info: Record<string, unknown> }> {
-    return this.request({ env: { action: 'reset' } });
+  reset<O = unknown>(): Promise<ResetReply<O>> {
+    return this.#ask<ResetReply<O>>(request.reset(), replySchemas.reset);
   }
 
   step<O = unknown>(action: unknown, render = false): Promise<StepReply<O>> {
-    return this.request({ step: { action, render: render ? 1 : 0 } });
+    return this.#ask<StepReply<O>>(request.step(action, render), replySchemas.step);
   }
 
-  /** Seeds the action space now and the env at the next reset (see the README). */
+  /** Seeds the action space now and the env at the next reset (docs/protocol.md §6). */
   seed(seed: number | bigint): void {
-    this.sendSilent({ env: { seed: String(seed) } });
+    this.sendSilent(request.seed(seed));
   }
 
   compression(level: number): void {
-    this.sendSilent({ server: { compression: String(level) } });
+    this.sendSilent(request.compression(level));
   }
 
   recordEpisodeStats(enabled = true): void {
-    this.sendSilent({ record_episode_stats: { action: enabled ? 'start' : 'stop' } });
+    this.sendSilent(request.recordEpisodeStats(enabled));
   }
 
   closeEnv(): void {
-    this.sendSilent({ env: { action: 'close' } });
+    this.sendSilent(request.close());
   }
 
   async url(): Promise<string> {
-    return (await this.request<{ url: string }>({ url: { action: 'url' } })).url;
+    return (await this.#ask(request.url(), replySchemas.url)).url;
   }
 
   /** Closes the connection (the server frees its environment). */
@@ -188,8 +180,9 @@ export class GymClient {
       waiter.reject(new Error(`unreadable reply: ${(err as Error).message}`));
       return;
     }
-    const error = reply.error as { code: string; message: string } | undefined;
-    if (error && typeof error === 'object') waiter.reject(new GymServerError(error.code, error.message));
+    // Only a reply with an `error` key is checked as one: the common replies pay no schema for it.
+    const failed = typeof reply === 'object' && reply !== null && 'error' in reply ? replySchemas.error.safeParse(reply) : null;
+    if (failed?.success) waiter.reject(new GymServerError(failed.data.error.code, failed.data.error.message));
     else waiter.resolve(reply);
   }
 

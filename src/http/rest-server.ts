@@ -19,6 +19,7 @@ import type { EnvPool } from '../pool/env-pool.js';
 import { toPyJson } from '../json/pyjson.js';
 import { tokenMatches } from '../net/auth.js';
 import { listen } from '../net/listen.js';
+import { request, requestLine } from '../protocol/messages.js';
 import { EpisodeMonitor, MonitorError } from './monitor.js';
 import {
   HttpError,
@@ -98,11 +99,12 @@ interface Route {
 const json = (body: string, status = 200): Reply => ({ status, body: body + '\n' });
 const NO_CONTENT: Reply = { status: 204 };
 
+/** The requests without arguments, written once. */
 const LINES = {
-  reset: '{"env":{"action": "reset"}}',
-  actionSpace: '{"env":{"action": "actionspace"}}',
-  observationSpace: '{"env":{"action": "observationspace"}}',
-  sample: '{"env":{"actionspace": "sample"}}',
+  reset: requestLine(request.reset()),
+  actionSpace: requestLine(request.actionSpace()),
+  observationSpace: requestLine(request.observationSpace()),
+  sample: requestLine(request.sample()),
 };
 
 export class RestServer {
@@ -329,8 +331,8 @@ export class RestServer {
     let seeded: ProtocolReply | null = null;
     try {
       // Pipelined: the pool keeps the session's order, so the seed applies to the env just made.
-      const making = env.request(JSON.stringify({ env: kwargs === undefined ? { name: envId } : { name: envId, kwargs } }));
-      const seeding = seedText === null ? null : env.request(`{"env":{"seed": "${seedText}"}}`);
+      const making = env.request(requestLine(request.make(envId, kwargs as Record<string, unknown> | undefined)));
+      const seeding = seedText === null ? null : env.request(requestLine(request.seed(seedText)));
       made = await making;
       if (seeding) seeded = await seeding;
     } finally {
@@ -433,7 +435,7 @@ export class RestServer {
           const seed = optionalParam(body.optionalObject(), 'seed', undefined);
           const seedText = seed === undefined ? null : seedParam(seed);
           const monitor = env.monitor;
-          const seeding = seedText === null ? null : this.#ask(env, `{"env":{"seed": "${seedText}"}}`);
+          const seeding = seedText === null ? null : this.#ask(env, requestLine(request.seed(seedText)));
           const onReset = (r: ProtocolReply) => {
             if (r.error === null) monitor?.onReset();
           };
@@ -455,7 +457,7 @@ export class RestServer {
           const render = renderFlag(optionalParam(p, 'render', false));
           const env = this.#lookup(instance_id);
           const monitor = env.monitor;
-          const line = `{"step":{"action": ${JSON.stringify(action)}, "render": ${render}}}`;
+          const line = requestLine(request.step(action, render));
           return json(await this.#ask(env, line, monitor ? (r) => observeStep(r, monitor) : undefined));
         },
       },
@@ -482,7 +484,7 @@ export class RestServer {
         handler: async ({ instance_id, x }) => {
           const env = this.#lookup(instance_id);
           const value = containsValue(x);
-          return json(await this.#ask(env, `{"env":{"contains": {"space": "action", "value": ${JSON.stringify(value)}}}}`));
+          return json(await this.#ask(env, requestLine(request.contains('action', value))));
         },
       },
       {

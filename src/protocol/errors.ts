@@ -1,3 +1,5 @@
+import { commandSchemas, ENV_COMMAND } from './schema.js';
+
 /**
  * Error codes a client can see in `{"error": {"code": …, "message": …}}`. Stable identifiers:
  * clients may branch on them, so codes are only ever added, never renamed.
@@ -6,7 +8,7 @@ export const ERROR_CODES = {
   BAD_ENCODING: 'the line is not valid UTF-8',
   EMPTY_LINE: 'the line is empty',
   BAD_JSON: 'the line is not a JSON object',
-  UNKNOWN_COMMAND: 'the object has no command gym-tcp knows (env, step, server, record_episode_stats, url)',
+  UNKNOWN_COMMAND: `the object has no command gym-tcp knows (${[ENV_COMMAND, ...Object.keys(commandSchemas)].join(', ')})`,
   BAD_REQUEST: 'the command is known but its fields are wrong',
   UNKNOWN_ENV: 'no environment has that id',
   BAD_KWARGS: 'the keyword arguments do not fit the environment',

@@ -1,7 +1,7 @@
 /**
  * What a session answers, typed: the reply's JSON text as the TCP protocol writes it, what kind of
  * reply it is, its error code, and where its one value sits in the text. The fronts read these
- * fields; none of them looks inside the JSON to learn what it got (docs/protocol.md §2, §6).
+ * fields; none of them looks inside the JSON to learn what it got (docs/protocol.md §3, §8).
  */
 import { toPyJson } from '../json/pyjson.js';
 import { ERROR_CODE_LIST, type ErrorCode } from './errors.js';

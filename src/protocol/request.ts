@@ -1,8 +1,11 @@
 import type { z } from 'zod';
 import { ProtocolError } from './errors.js';
-import { commandSchemas, envCommandSchemas, type Request } from './schema.js';
+import { commandSchemas, ENV_COMMAND, envCommandSchemas, type Request } from './schema.js';
 
-const COMMANDS = Object.keys(commandSchemas).concat('env').join(', ');
+const COMMANDS = Object.keys(commandSchemas).concat(ENV_COMMAND).join(', ');
+const ENV_BODIES = Object.keys(envCommandSchemas)
+  .map((key) => `"${key}"`)
+  .join(', ');
 
 /**
  * Agents send the same few lines over and over (`{"step": {"action": 1, "render": 0}}`): a short line
@@ -56,7 +59,7 @@ function parseUncached(line: string): Request {
   }
   const command = keys[0];
   const body = (message as Record<string, unknown>)[command];
-  if (command === 'env') return parseEnvCommand(body);
+  if (command === ENV_COMMAND) return parseEnvCommand(body);
   if (!Object.hasOwn(commandSchemas, command)) {
     throw new ProtocolError('UNKNOWN_COMMAND', `unknown command ${preview(command)}; known: ${COMMANDS}`);
   }
@@ -85,12 +88,12 @@ function nestingDepth(value: unknown): number {
 function parseEnvCommand(body: unknown): Request {
   if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
     for (const key of Object.keys(envCommandSchemas) as (keyof typeof envCommandSchemas)[]) {
-      if (Object.hasOwn(body, key)) return validate(envCommandSchemas[key], body, 'env');
+      if (Object.hasOwn(body, key)) return validate(envCommandSchemas[key], body, ENV_COMMAND);
     }
   }
   throw new ProtocolError(
     'BAD_REQUEST',
-    `"env" takes an object with one of: "name", "action", "actionspace", "seed", "contains"; got ${preview(JSON.stringify(body) ?? 'nothing')}`,
+    `"${ENV_COMMAND}" takes an object with one of: ${ENV_BODIES}; got ${preview(JSON.stringify(body) ?? 'nothing')}`,
   );
 }
 
@@ -102,7 +105,7 @@ function validate<S extends z.ZodType>(schema: S, body: unknown, command: string
     const where = [command, ...issue.path.map(String)].join('.');
     return `${where}: ${issue.message}`;
   });
-  throw new ProtocolError(command === 'env' && /\.seed\b/.test(problems.join()) ? 'BAD_SEED' : 'BAD_REQUEST', problems.join('; '));
+  throw new ProtocolError(command === ENV_COMMAND && /\.seed\b/.test(problems.join()) ? 'BAD_SEED' : 'BAD_REQUEST', problems.join('; '));
 }
 
 function preview(text: string): string {

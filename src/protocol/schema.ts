@@ -1,5 +1,5 @@
 /**
- * Every request a client may send (PROTOCOL.md §2), as zod schemas. A request is a JSON object with
+ * Every request a client may send (docs/protocol.md §3), as zod schemas. A request is a JSON object with
  * exactly one command key; each schema turns the command's body into a tagged `Request`.
  */
 import { z } from 'zod';
@@ -65,6 +65,9 @@ export const commandSchemas = {
     .transform((b) => ({ kind: 'record_episode_stats' as const, enabled: b.action === 'start' })),
   url: z.strictObject({ action: z.literal('url') }).transform(() => ({ kind: 'url' as const })),
 };
+
+/** The key of the command whose bodies are `envCommandSchemas`; every other command is a key of `commandSchemas`. */
+export const ENV_COMMAND = 'env';
 
 export type Request =
   | z.output<(typeof envCommandSchemas)[keyof typeof envCommandSchemas]>

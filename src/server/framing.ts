@@ -1,7 +1,7 @@
 import { constants, deflateSync } from 'node:zlib';
 
 /**
- * The TCP front's framing (docs/protocol.md §1, §4): every reply is its JSON text, compressed as a
+ * The TCP front's framing (docs/protocol.md §2.2, §7): every reply is its JSON text, compressed as a
  * zlib stream when the connection asked for compression, then an uncompressed `\r\n\r\n`, which the
  * C++ client reads up to. The REST front never frames.
  *

@@ -3,7 +3,7 @@ import { ActionError, describeAction, Space, unwrapStringAction } from './space.
 
 export type BoxDtype = 'float32' | 'float64' | 'int64' | 'uint8';
 
-/** The C++ client turns ±1e100 back into ±inf; JSON itself has no infinity (PROTOCOL.md §3). */
+/** The C++ client turns ±1e100 back into ±inf; JSON itself has no infinity (docs/protocol.md §5.2). */
 const WIRE_INFINITY = 1e100;
 
 /**

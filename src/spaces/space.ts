@@ -29,7 +29,7 @@ export abstract class Space<T> {
     this.#rng = NpRandom.fromSeed(seed);
   }
 
-  /** The SPACE object of the protocol (PROTOCOL.md §3), as plain data for `toPyJson`. */
+  /** The SPACE object of the protocol (docs/protocol.md §5.2), as plain data for `toPyJson`. */
   abstract describe(): Record<string, unknown>;
   /** Gymnasium's `space.sample()`, drawing exactly what NumPy would. */
   abstract sample(): T;
