@@ -31,7 +31,10 @@ export interface ServeOption {
   env: `GYM_TCP_${string}`;
   /** What it means, for --help and the README alike; backticks mark code (a README cell is Markdown). */
   help: string;
-  /** Reads the option's text into its value, or fails with the message the CLI prints. */
+  /**
+   * Reads the option's text into its value, or fails with the message the CLI prints; its output is
+   * the type of the value and of the fields it sets. (A switch has no text: its schema only types it.)
+   */
   value: z.ZodType;
   default?: unknown;
   /**
