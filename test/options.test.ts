@@ -1,7 +1,8 @@
 /**
  * The options table of `gym-tcp serve` (src/config/options.ts) and what follows from it: commander's
  * options and --help, the environment variables, the fronts' defaults, the values the CLI passes the
- * fronts, the README's tables. The CLI itself is spawned where only it can say (exit codes, what main.ts passes on).
+ * fronts, the README's tables. The CLI itself is spawned where only it can say: its exit code, and
+ * what main.ts passes on.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
