@@ -1,126 +1,20 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { frontSettings, type OptionValues } from '../config/options.js';
 import { kwargDefaults, loadEnvSpecs } from '../envs/registry.js';
-import { DEFAULT_REST_OPTIONS, RestServer } from '../http/rest-server.js';
-import { DEFAULT_SERVER_OPTIONS, GymTcpServer } from '../server/tcp-server.js';
+import { RestServer } from '../http/rest-server.js';
+import { GymTcpServer } from '../server/tcp-server.js';
+import { addServeOptions } from './serve-options.js';
 
 const { version } = createRequire(import.meta.url)('../../../package.json') as { version: string };
-
-function integer(min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
-    return n;
-  };
-}
 
 const program = new Command('gym-tcp')
   .description('Gymnasium environments over a plain TCP socket, compatible with gym-tcp-api clients.')
   .version(version);
 
-program
-  .command('serve')
-  .description('start the server: TCP, and the gym-http-api REST API with --http-port')
-  .addOption(new Option('-p, --port <port>', 'TCP port to listen on').env('GYM_TCP_PORT').argParser(integer(0, 65535)).default(DEFAULT_SERVER_OPTIONS.port))
-  .addOption(
-    new Option('-H, --host <address>', 'address to listen on (0.0.0.0 for every interface)')
-      .env('GYM_TCP_HOST')
-      .default(DEFAULT_SERVER_OPTIONS.host),
-  )
-  .addOption(
-    new Option('-w, --workers <n>', 'worker threads hosting the environments')
-      .env('GYM_TCP_WORKERS')
-      .argParser(integer(1, 256))
-      .default(DEFAULT_SERVER_OPTIONS.workers),
-  )
-  .addOption(
-    new Option(
-      '--spin-us <µs>',
-      'how long an idle worker keeps looking for the next request before it sleeps, while the cores the server may run on are idle, never on one core (cuts one-client latency ~3×; 0: never spin)',
-    )
-      .env('GYM_TCP_SPIN_US')
-      .argParser(integer(0, 10_000))
-      .default(DEFAULT_SERVER_OPTIONS.spinMicros),
-  )
-  .addOption(
-    new Option('--max-line-bytes <bytes>', 'longest request line; a longer one is answered LINE_TOO_LONG and the connection closed')
-      .env('GYM_TCP_MAX_LINE_BYTES')
-      .argParser(integer(64, 1 << 30))
-      .default(DEFAULT_SERVER_OPTIONS.maxLineBytes),
-  )
-  .addOption(
-    new Option('--max-pipeline <n>', 'requests a connection may have unanswered before the server stops reading it')
-      .env('GYM_TCP_MAX_PIPELINE')
-      .argParser(integer(1, 1 << 20))
-      .default(DEFAULT_SERVER_OPTIONS.maxPipeline),
-  )
-  .addOption(
-    new Option('--public-url <url>', 'base of the links in `url` replies (default: http://<address the client reached>:<port>)').env(
-      'GYM_TCP_PUBLIC_URL',
-    ),
-  )
-  .addOption(
-    new Option('--drain-timeout <ms>', 'on SIGINT/SIGTERM, how long to wait for requests in flight before closing')
-      .env('GYM_TCP_DRAIN_TIMEOUT')
-      .argParser(integer(0, 3_600_000))
-      .default(DEFAULT_SERVER_OPTIONS.drainTimeoutMs),
-  )
-  .addOption(
-    new Option('--http-port <port>', 'also serve the gym-http-api REST API on this port (0 picks a free one); off unless given')
-      .env('GYM_TCP_HTTP_PORT')
-      .argParser(integer(0, 65535)),
-  )
-  .addOption(
-    new Option('--monitor-root <dir>', 'REST monitor directories are confined under this one (created on demand)')
-      .env('GYM_TCP_MONITOR_ROOT')
-      .default(DEFAULT_REST_OPTIONS.monitorRoot),
-  )
-  .addOption(
-    new Option('--rest-idle-timeout <seconds>', 'a REST environment untouched this long is closed (0: never)')
-      .env('GYM_TCP_REST_IDLE_TIMEOUT')
-      .argParser(integer(0, 365 * 24 * 3600))
-      .default(DEFAULT_REST_OPTIONS.idleTimeoutMs / 1000),
-  )
-  .addOption(
-    new Option('--rest-max-envs <n>', 'how many REST environments may exist at once')
-      .env('GYM_TCP_REST_MAX_ENVS')
-      .argParser(integer(1, 10_000_000))
-      .default(DEFAULT_REST_OPTIONS.maxEnvs),
-  )
-  .addOption(new Option('--allow-shutdown', 'let POST /v1/shutdown/ stop the server (REST)').env('GYM_TCP_ALLOW_SHUTDOWN'))
-  .addOption(
-    new Option('--max-connections <n>', 'connections open at once; more are answered TOO_MANY_CONNECTIONS and closed')
-      .env('GYM_TCP_MAX_CONNECTIONS')
-      .argParser(integer(1, 10_000_000))
-      .default(DEFAULT_SERVER_OPTIONS.maxConnections),
-  )
-  .addOption(
-    new Option('--max-connections-per-address <n>', 'connections open at once from one client address')
-      .env('GYM_TCP_MAX_CONNECTIONS_PER_ADDRESS')
-      .argParser(integer(1, 10_000_000))
-      .default(DEFAULT_SERVER_OPTIONS.maxConnectionsPerAddress),
-  )
-  .addOption(
-    new Option('--max-envs <n>', 'environments held at once over all connections (TCP and REST); more are answered TOO_MANY_ENVS')
-      .env('GYM_TCP_MAX_ENVS')
-      .argParser(integer(1, 100_000_000))
-      .default(DEFAULT_SERVER_OPTIONS.maxEnvs),
-  )
-  .addOption(
-    new Option('--idle-timeout <seconds>', 'close a TCP connection with nothing in flight after this long without traffic (0: never)')
-      .env('GYM_TCP_IDLE_TIMEOUT')
-      .argParser(integer(0, 10_000_000))
-      .default(0),
-  )
-  .addOption(
-    new Option('--auth-token <token>', 'require {"auth": "<token>"} as the first line (REST: Authorization: Bearer); prefer the environment variable, which ps does not show')
-      .env('GYM_TCP_AUTH_TOKEN'),
-  )
-  .addOption(new Option('--auth-token-file <file>', 'read the token from a file instead').env('GYM_TCP_AUTH_TOKEN_FILE'))
-  .addOption(new Option('--tls-cert <file>', 'PEM certificate (chain): serve TLS (and HTTPS) instead of plain TCP').env('GYM_TCP_TLS_CERT'))
-  .addOption(new Option('--tls-key <file>', 'PEM private key for --tls-cert').env('GYM_TCP_TLS_KEY'))
-  .action(async (opts) => {
+addServeOptions(program.command('serve').description('start the server: TCP, and the gym-http-api REST API with --http-port'))
+  .action(async (opts: OptionValues) => {
     const fail = (message: string): never => {
       console.error(`gym-tcp serve: ${message}`);
       process.exit(1);
@@ -135,22 +29,11 @@ program
     if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) fail('--tls-cert and --tls-key go together');
     const authToken: string | undefined = opts.authTokenFile ? read(opts.authTokenFile, 'token file').toString('utf8').trim() : opts.authToken;
     if (authToken !== undefined && authToken.length === 0) fail('the auth token is empty');
-    const tls = opts.tlsCert ? { cert: read(opts.tlsCert, 'certificate'), key: read(opts.tlsKey, 'key') } : undefined;
+    const tls = opts.tlsCert && opts.tlsKey ? { cert: read(opts.tlsCert, 'certificate'), key: read(opts.tlsKey, 'key') } : undefined;
     let server: GymTcpServer;
     try {
       server = await GymTcpServer.listen({
-        port: opts.port,
-        host: opts.host,
-        workers: opts.workers,
-        spinMicros: opts.spinUs,
-        maxLineBytes: opts.maxLineBytes,
-        maxPipeline: opts.maxPipeline,
-        publicUrl: opts.publicUrl,
-        drainTimeoutMs: opts.drainTimeout,
-        maxConnections: opts.maxConnections,
-        maxConnectionsPerAddress: opts.maxConnectionsPerAddress,
-        maxEnvs: opts.maxEnvs,
-        idleTimeoutMs: opts.idleTimeout * 1000,
+        ...frontSettings('tcp', opts),
         authToken,
         tls,
         log: (message) => console.error(`gym-tcp: ${message}`),
@@ -193,15 +76,9 @@ program
     if (opts.httpPort !== undefined) {
       try {
         rest = await RestServer.listen(server.pool, {
+          ...frontSettings('rest', opts),
           port: opts.httpPort,
-          host: opts.host,
-          monitorRoot: opts.monitorRoot,
-          idleTimeoutMs: opts.restIdleTimeout * 1000,
-          maxEnvs: opts.restMaxEnvs,
-          allowShutdown: Boolean(opts.allowShutdown),
           onShutdown: () => stop('POST /v1/shutdown/'),
-          maxBodyBytes: opts.maxLineBytes,
-          drainTimeoutMs: opts.drainTimeout,
           // The same token and TLS as the TCP front, so REST is no way around them.
           authToken: server.options.authToken,
           tls: server.options.tls,

@@ -13,8 +13,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
-import path from 'node:path';
+import { frontSettings, type FrontSettings } from '../config/options.js';
 import type { EnvPool } from '../pool/env-pool.js';
 import { toPyJson } from '../json/pyjson.js';
 import { tokenMatches } from '../net/auth.js';
@@ -34,23 +33,14 @@ import {
 } from './params.js';
 import { RestEnv, type ProtocolReply } from './rest-env.js';
 
-export interface RestServerOptions {
+/**
+ * The fields the CLI sets (host, monitorRoot, idleTimeoutMs, maxEnvs, allowShutdown, maxBodyBytes,
+ * drainTimeoutMs) and their defaults are declared with their options in src/config/options.ts.
+ */
+export interface RestServerOptions extends FrontSettings<'rest'> {
   port: number;
-  host: string;
-  /** Monitor directories are confined under this one (created on demand). */
-  monitorRoot: string;
-  /** An env untouched this long (ms) is closed; 0 keeps envs until they are closed. */
-  idleTimeoutMs: number;
-  /** How many REST envs may exist at once; creating one more is a 429. */
-  maxEnvs: number;
-  /** Whether POST /v1/shutdown/ stops the server (otherwise it is a 403). */
-  allowShutdown: boolean;
   /** What POST /v1/shutdown/ does when allowed (the CLI stops both fronts); default: close this server. */
   onShutdown?: () => void;
-  /** Largest request body accepted; a larger one is a 413. */
-  maxBodyBytes: number;
-  /** How long close() waits for requests in flight, in ms. */
-  drainTimeoutMs: number;
   /** How long an idle keep-alive connection is kept, in ms. */
   keepAliveTimeoutMs: number;
   /**
@@ -63,17 +53,8 @@ export interface RestServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
-export const DEFAULT_REST_OPTIONS: RestServerOptions = {
-  port: 5000,
-  host: '127.0.0.1',
-  monitorRoot: path.join(os.tmpdir(), 'monitor'),
-  idleTimeoutMs: 3_600_000,
-  maxEnvs: 10_000,
-  allowShutdown: false,
-  maxBodyBytes: 1024 * 1024,
-  drainTimeoutMs: 10_000,
-  keepAliveTimeoutMs: 30_000,
-};
+/** gym-http-api's port; the CLI serves REST only on the port --http-port gives. */
+export const DEFAULT_REST_OPTIONS: RestServerOptions = { ...frontSettings('rest'), port: 5000, keepAliveTimeoutMs: 30_000 };
 
 /** What a route answers. A JSON body ends with a newline, as Flask's jsonify writes it. */
 interface Reply {

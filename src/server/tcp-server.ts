@@ -1,5 +1,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { frontSettings, type FrontSettings } from '../config/options.js';
 import { EnvPool } from '../pool/env-pool.js';
 import { errorReply } from '../protocol/reply.js';
 import { frameReply } from './framing.js';
@@ -7,47 +8,18 @@ import { Connection, type ConnectionLimits } from './connection.js';
 import { listen } from '../net/listen.js';
 import { adoptWithSharedReads } from './shared-reads.js';
 
-export interface ServerOptions extends ConnectionLimits {
-  port: number;
-  host: string;
-  workers: number;
-  /**
-   * Microseconds a worker (and the main thread) keep looking for more work before sleeping, while
-   * the cores the server may run on are idle (never on one core); 0: never spin. See EnvPoolOptions.spinMicros.
-   */
-  spinMicros: number;
-  /** Longest request line accepted, in bytes; a longer one gets LINE_TOO_LONG and the connection closes. */
-  maxLineBytes: number;
-  /** Requests a connection may have in flight before the server stops reading from it. */
-  maxPipeline: number;
-  /** Base of `url` replies; defaults to http://<address the client connected to>:<port>. */
-  publicUrl?: string;
-  /** How long close() waits for in-flight requests, in ms. */
-  drainTimeoutMs: number;
-  /** Connections open at once, in total and from one client address; more are refused. */
-  maxConnections: number;
-  maxConnectionsPerAddress: number;
-  /** Environments the server holds at once, over all connections. */
-  maxEnvs: number;
+/**
+ * The fields the CLI sets (port, host, workers, spinMicros, the limits and timeouts) and their
+ * defaults are declared with their options in src/config/options.ts.
+ */
+export interface ServerOptions extends FrontSettings<'tcp'>, ConnectionLimits {
   /** Where operational events go (a worker thread stopping); none by default. */
   log?: (message: string) => void;
   /** PEM certificate chain and key: serve TLS instead of plain TCP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
-export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
-  port: 4040,
-  host: '127.0.0.1',
-  workers: 4,
-  spinMicros: 100,
-  maxLineBytes: 1024 * 1024,
-  maxPipeline: 1024,
-  drainTimeoutMs: 10_000,
-  idleTimeoutMs: 0,
-  maxConnections: 10_000,
-  maxConnectionsPerAddress: 1_000,
-  maxEnvs: 100_000,
-};
+export const DEFAULT_SERVER_OPTIONS: ServerOptions = frontSettings('tcp');
 
 /** The gym-tcp TCP front: accepts connections and pins each to a slot of the env worker pool. */
 export class GymTcpServer {
