@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { NpRandom } from '../rng/index.js';
 import type { Space } from '../spaces/index.js';
 import { RenderError } from './errors.js';
@@ -130,4 +130,20 @@ export interface EnvSpec<K extends z.ZodObject = z.ZodObject> {
 /** An env's `metadata`, frozen: `render_modes` as far as gym-tcp draws them (none by default). */
 export function envMetadata(metadata: { render_fps: number | null; render_modes?: readonly RenderMode[] }): EnvMetadata {
   return Object.freeze({ render_modes: Object.freeze([...(metadata.render_modes ?? [])]), render_fps: metadata.render_fps });
+}
+
+/**
+ * The largest magnitude a real-valued kwarg that feeds rewards or dynamics may have. A finite value
+ * can still make sums overflow (FrozenLake's `reward_schedule` of 1e308 made an episode's return
+ * Infinity, which is not JSON): at 1e100 a return needs 1e208 steps to overflow, and squares
+ * (Pendulum's dynamics) stay finite.
+ */
+export const MAX_KWARG_MAGNITUDE = 1e100;
+
+/** A real-valued kwarg bounded by MAX_KWARG_MAGNITUDE, so no reward or observation it feeds can become non-finite. */
+export function boundedReal(): z.ZodNumber {
+  return z
+    .number()
+    .min(-MAX_KWARG_MAGNITUDE, `must be at least -1e100 (larger magnitudes can make rewards non-finite)`)
+    .max(MAX_KWARG_MAGNITUDE, `must be at most 1e100 (larger magnitudes can make rewards non-finite)`);
 }

@@ -8,6 +8,18 @@
  * `type(reward) == float`, so every value that Gymnasium returns as a float goes through `pyFloat`.
  */
 
+/**
+ * A value JSON cannot carry (NaN, ±Infinity). Python's json writes them as `NaN`/`Infinity`, which
+ * most clients' JSON parsers reject, so gym-tcp never writes one: the request that would have
+ * carried it gets an ENV_FAILED error reply instead (docs/protocol.md §5.1). Kwargs are bounded so
+ * that no env produces one (see MAX_KWARG_MAGNITUDE in src/envs/env.ts); this is the last guard.
+ */
+export class NonFiniteNumberError extends Error {
+  constructor(readonly value: number) {
+    super(`the environment produced ${value}, which JSON cannot carry`);
+  }
+}
+
 /** A number that must be written as a float even when its value is integral. */
 export class PyFloat {
   constructor(readonly value: number) {}
@@ -18,8 +30,7 @@ export function pyFloat(x: number): string {
   if (Number.isInteger(x)) {
     if (Math.abs(x) < 1e16) return Object.is(x, -0) ? '-0.0' : x + '.0';
   } else if (!Number.isFinite(x)) {
-    // Python's json writes these, JSON parsers mostly reject them; envs never produce them for clients.
-    return x !== x ? 'NaN' : x > 0 ? 'Infinity' : '-Infinity';
+    throw new NonFiniteNumberError(x);
   } else {
     const a = Math.abs(x);
     // JavaScript uses plain notation for 1e-7 < |x| < 1e21 with the same shortest digits as Python.

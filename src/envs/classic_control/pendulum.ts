@@ -19,7 +19,7 @@
  */
 import { z } from 'zod';
 import { Box } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
+import { boundedReal, Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
 
 const f32 = Math.fround;
 
@@ -30,7 +30,7 @@ const MASS = 1.0;
 const LENGTH = 1.0;
 
 export const pendulumKwargs = z.strictObject({
-  g: z.number().default(10.0),
+  g: boundedReal().default(10.0),
 });
 
 /** Python's float modulo (NumPy's remainder): the result takes the sign of the divisor. */

@@ -20,7 +20,7 @@
 import { z } from 'zod';
 import { NpRandom } from '../../rng/index.js';
 import { Discrete } from '../../spaces/index.js';
-import { constant, type EnvSpec, envMetadata, type EnvMetadata } from '../env.js';
+import { boundedReal, constant, type EnvSpec, envMetadata, type EnvMetadata } from '../env.js';
 import { TabularEnv, type Transition } from './tabular.js';
 
 /** Largest map side: the transition table grows with the square of it. */
@@ -126,7 +126,7 @@ function makeKwargsSchema(defaultMap: '4x4' | '8x8') {
     is_slippery: z.boolean().default(true),
     success_rate: z.number().min(0).max(1).default(1.0 / 3.0),
     /** Rewards for moving onto the goal, a hole, a frozen (or start) tile. */
-    reward_schedule: z.tuple([z.number(), z.number(), z.number()]).default([1, 0, 0]),
+    reward_schedule: z.tuple([boundedReal(), boundedReal(), boundedReal()]).default([1, 0, 0]),
     /**
      * gym-tcp extension, used when desc and map_name are both null: the random map is
      * `generate_random_map(size=map_size, p=map_p, seed=map_seed)`, so a client can reproduce it.
