@@ -75,7 +75,8 @@ export default async function serve(task: ServeTask): Promise<void> {
 function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
   const { reply, compression, instance, episode } = outcome;
   if (reply === null) return { kind: null, code: null, out: null, valueStart: -1, valueEnd: -1, compression, instance, episode };
-  if (framed.has(conn)) {
+  // A `monitor` notice is for the front, never for the wire: it is not framed.
+  if (framed.has(conn) && reply.kind !== 'monitor') {
     return { kind: reply.kind, code: reply.code, out: frameReply(reply.json, compression), valueStart: -1, valueEnd: -1, compression, instance, episode };
   }
   return { kind: reply.kind, code: reply.code, out: reply.json, valueStart: reply.valueStart, valueEnd: reply.valueEnd, compression, instance, episode };

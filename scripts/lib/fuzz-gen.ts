@@ -47,6 +47,8 @@ const WRONG_TYPES = [
   '{"server":{"compression": "10"}}', '{"server":{"compression": "-1"}}', '{"server":{"compression": 9.5}}', '{"server":{"compression": "a"}}', '{"server":{"compression": null}}', '{"server":{}}', '{"server":"9"}',
   '{"record_episode_stats":{"action": "begin"}}', '{"record_episode_stats":{}}', '{"record_episode_stats":true}',
   '{"url":{"action": "URL"}}', '{"url":{}}', '{"url":"url"}',
+  // Older clients' monitor lines: never answered, not even these.
+  '{"monitor":{"action": "close"}}', '{"monitor": 42}', '{"monitor":{"action": "start"}}', '{"monitor":{"action": "start", "force":1, "resume": 0, "directory": "../../x"}}',
   '{"env":{"action": "dance"}}', '{"env":{"action": 1}}', '{"env":{"actionspace": "sampel"}}', '{"env":{"name": 42}}', '{"env":{"name": null}}', '{"env":{"name": ["CartPole-v1"]}}',
   '{"env":{}}', '{"env":null}', '{"env":[]}', '{"env":"CartPole-v1"}', '{}', '[]', 'null', 'true', '42', '"env"', '[{"env":{"action": "reset"}}]',
   '{"env":{"contains": {"space": "action", "value": 1}}}', '{"env":{"contains": {"space": "observation", "value": [0, 0, 0, 0]}}}', '{"env":{"contains": {"space": "reward", "value": 1}}}', '{"env":{"contains": {"space": "action"}}}',

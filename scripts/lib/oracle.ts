@@ -72,6 +72,7 @@ export function expectationFor(line: Buffer, model: ConnectionModel): Expectatio
   }
   switch (request.kind) {
     case 'compression':
+    case 'monitor': // never answered, whatever it holds
       return { type: 'silent', request };
     case 'seed':
     case 'record_episode_stats':

@@ -195,12 +195,11 @@ export const SERVE_OPTIONS = {
   monitorRoot: {
     flags: '--monitor-root <dir>',
     env: 'GYM_TCP_MONITOR_ROOT',
-    help: 'REST monitor directories are confined under this one (created on demand)',
+    help: 'monitor directories (REST `monitor/start`, and older TCP clients\' `monitor` lines) are confined under this one (created on demand)',
     value: z.string(),
     default: path.join(os.tmpdir(), 'monitor'),
     defaultText: '`monitor` in the OS temporary directory',
-    sets: { rest: 'monitorRoot' },
-    rest: true,
+    sets: { rest: 'monitorRoot', tcp: 'monitorRoot' },
   },
   restIdleTimeout: {
     flags: '--rest-idle-timeout <seconds>',

@@ -28,6 +28,10 @@ export const CPP = {
   recordStats: '{"record_episode_stats":{"action": "start"}}',
   close: '{"env":{"action": "close"}}',
   url: '{"url":{"action": "url"}}',
+  /** mlpack's client fork (from before 2022): never answered (docs/protocol.md §4). */
+  monitorStart: (directory = './dummy/', force = 1, resume = 0) =>
+    `{"monitor":{"action": "start", "force":${force}, "resume": ${resume}, "directory": "${directory}"}}`,
+  monitorClose: '{"monitor":{"action": "close"}}',
 };
 
 type EnvCommands = typeof envCommandSchemas;

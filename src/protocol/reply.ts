@@ -6,8 +6,12 @@
 import { toPyJson } from '../json/pyjson.js';
 import { ERROR_CODE_LIST, type ErrorCode } from './errors.js';
 
-/** Every kind of reply, by the request that gets it (`error` for any request that failed). */
-export const REPLY_KINDS = ['instance', 'space', 'sample', 'observation', 'step', 'member', 'url', 'auth', 'error'] as const;
+/**
+ * Every kind of reply, by the request that gets it (`error` for any request that failed). `monitor`
+ * is never written to a client: it carries an older client's silent `monitor` request to the front,
+ * which acts on it (docs/protocol.md §4).
+ */
+export const REPLY_KINDS = ['instance', 'space', 'sample', 'observation', 'step', 'member', 'url', 'auth', 'error', 'monitor'] as const;
 export type ReplyKind = (typeof REPLY_KINDS)[number];
 
 export interface Reply {

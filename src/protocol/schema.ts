@@ -19,6 +19,22 @@ const compressionLevel = z
 /** `render` is 0 or 1 on the wire; booleans are accepted too. */
 const renderFlag = z.union([z.literal(0), z.literal(1), z.boolean()]).transform(Boolean);
 
+/** Gym's 0/1 (and true/false) flags. */
+const intFlag = z.union([z.literal(0), z.literal(1), z.boolean()]).transform(Boolean);
+
+/** A `monitor` body as mlpack's client fork sends it: `start` with a directory and Gym's flags, or `close`. */
+const monitorBody = z.union([
+  z
+    .object({
+      action: z.literal('start'),
+      directory: z.string().min(1).max(4096),
+      force: intFlag.default(false),
+      resume: intFlag.default(false),
+    })
+    .transform((b) => ({ action: 'start' as const, directory: b.directory, force: b.force, resume: b.resume })),
+  z.object({ action: z.literal('close') }).transform(() => ({ action: 'close' as const, directory: null, force: false, resume: false })),
+]);
+
 /** The `env` command's bodies, told apart by their one key. */
 export const envCommandSchemas = {
   name: z
@@ -64,6 +80,17 @@ export const commandSchemas = {
     .strictObject({ action: z.enum(['start', 'stop']) })
     .transform((b) => ({ kind: 'record_episode_stats' as const, enabled: b.action === 'start' })),
   url: z.strictObject({ action: z.literal('url') }).transform(() => ({ kind: 'url' as const })),
+  /**
+   * Older clients' Gym monitor (docs/protocol.md §4): never answered, not even when wrong, because
+   * those clients read no reply to it. So the schema never fails: a body it cannot use becomes a
+   * monitor request that carries its problem, which the front logs.
+   */
+  monitor: z.unknown().transform((body) => {
+    const parsed = monitorBody.safeParse(body);
+    if (parsed.success) return { kind: 'monitor' as const, ...parsed.data, problem: null };
+    const problem = parsed.error.issues.map((issue) => `${['monitor', ...issue.path.map(String)].join('.')}: ${issue.message}`).join('; ');
+    return { kind: 'monitor' as const, action: 'invalid' as const, directory: null, force: false, resume: false, problem };
+  }),
 };
 
 /** The key of the command whose bodies are `envCommandSchemas`; every other command is a key of `commandSchemas`. */

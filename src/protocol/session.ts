@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { BadKwargsError, EnvNotLoaded, RenderError, ResetNeededError, UnknownEnvError } from '../envs/errors.js';
-import { makeEnv } from '../envs/registry.js';
+import { canonicalEnvId, makeEnv } from '../envs/registry.js';
 import { EnvRunner, type EpisodeStats, type RunnerSnapshot } from '../envs/runner.js';
 import { pyFloat, toPyJson } from '../json/pyjson.js';
 import { ActionError } from '../spaces/index.js';
@@ -49,6 +49,29 @@ export interface SessionReply {
   instance: string | null;
   /** Set when this request was a step that ended an episode (counted once, by the EnvRunner). */
   episode: EpisodeStats | null;
+}
+
+/** An older client's `monitor` request as the session hands it to its front (in a `monitor` reply, never written). */
+export interface MonitorRequest {
+  action: 'start' | 'close' | 'invalid';
+  directory: string | null;
+  force: boolean;
+  resume: boolean;
+  /** Why the request could not be used (action `invalid`). */
+  problem: string | null;
+  /** The id of the connection's env, if it has one. */
+  envId: string | null;
+}
+
+/**
+ * mlpack's client programs name envs `<id>-render` (`Pendulum-v1-render`): the env with its episodes
+ * recorded (docs/protocol.md §4). The suffix is taken off ids the catalogue does not know otherwise.
+ */
+function withoutRenderSuffix(name: string): string {
+  const RENDER_SUFFIX = '-render';
+  return name.endsWith(RENDER_SUFFIX) && canonicalEnvId(name) === undefined && canonicalEnvId(name.slice(0, -RENDER_SUFFIX.length)) !== undefined
+    ? name.slice(0, -RENDER_SUFFIX.length)
+    : name;
 }
 
 /** How each domain error of the envs and spaces reads on the wire. */
@@ -186,7 +209,7 @@ export class Session {
   #execute(request: Request): Reply | null {
     switch (request.kind) {
       case 'make': {
-        const { spec, env } = makeEnv(request.name, request.kwargs);
+        const { spec, env } = makeEnv(withoutRenderSuffix(request.name), request.kwargs);
         // Replacing the connection's env keeps the count; a first env needs a free place.
         if (this.#runner) this.#runner.close();
         else if (!this.#envSlots.tryAcquire()) {
@@ -246,6 +269,18 @@ export class Session {
           throw new ProtocolError('NO_ENV', 'no environment has been created on this connection, so there is no recording');
         }
         return valueReply('url', 'url', toPyJson(`${this.#urlBase}/recordings/${this.#lastInstance}.mp4`));
+      case 'monitor': {
+        // Never answered; the front gets what it needs to keep the statistics (see MonitorRequest).
+        const notice: MonitorRequest = {
+          action: request.action,
+          directory: request.directory,
+          force: request.force,
+          resume: request.resume,
+          problem: request.problem,
+          envId: this.#runner?.spec.id ?? null,
+        };
+        return objectReply('monitor', JSON.stringify(notice));
+      }
     }
   }
 }

@@ -7,6 +7,8 @@ import { LineReceiver } from '../protocol/receiver.js';
 import { errorReply } from '../protocol/reply.js';
 import { frameReply } from './framing.js';
 import { tokenMatches } from '../net/auth.js';
+import type { MonitorRequest } from '../protocol/session.js';
+import { ConnectionMonitor } from './connection-monitor.js';
 
 export interface ConnectionLimits {
   maxLineBytes: number;
@@ -16,6 +18,10 @@ export interface ConnectionLimits {
   idleTimeoutMs: number;
   /** When set, the first line must be {"auth": "<token>"}. */
   authToken?: string;
+  /** Older clients' `monitor` directories are confined under this one. */
+  monitorRoot: string;
+  /** Where operational events go (a refused monitor directory). */
+  log?: (message: string) => void;
 }
 
 /**
@@ -34,6 +40,10 @@ export class Connection implements ResultSink {
   #closed = false;
   #corked = false;
   #authenticated: boolean;
+  /** Resolves once an older client's monitor has written its files, after the socket closed. */
+  monitorWritten: Promise<void> = Promise.resolve();
+  /** Made by the first `monitor` line (older clients), null before. */
+  #monitor: ConnectionMonitor | null = null;
   readonly #receiver: LineReceiver;
   /** What it takes to rebuild the session if its worker dies. */
   readonly #recovery: SessionRecovery;
@@ -83,10 +93,29 @@ export class Connection implements ResultSink {
     if (result === null || 'snapshot' in item) return;
     this.#pending -= 1;
     this.#compression = result.compression;
+    const hadEnv = this.#instance;
     this.#instance = result.instance;
     if (result.instance !== null) this.#lastInstance = result.instance;
-    if (result.out !== null) this.#write(result.out);
+    if (result.kind === 'monitor') this.#monitorRequest(result.out!);
+    else if (result.out !== null) this.#write(result.out);
+    if (this.#monitor) this.#feedMonitor(result, hadEnv);
     this.#updateFlow();
+  }
+
+  /** An older client's `monitor` line: acted on, never answered (see ConnectionMonitor). */
+  #monitorRequest(out: string | Uint8Array): void {
+    const request = JSON.parse(typeof out === 'string' ? out : Buffer.from(out).toString('utf8')) as MonitorRequest;
+    this.#monitor ??= new ConnectionMonitor(this.limits.monitorRoot, this.limits.log ?? (() => {}), `connection ${this.id}`);
+    this.#monitor.request(request);
+  }
+
+  /** The monitor's statistics come from the results, as the runner counted them. */
+  #feedMonitor(result: NonNullable<WorkResult>, hadEnv: string | null): void {
+    const monitor = this.#monitor!;
+    // Gym's monitor wraps one env: closing or replacing it ends the monitor (its files are written).
+    if (hadEnv !== null && result.instance !== hadEnv) monitor.close();
+    else if (result.kind === 'observation') monitor.reset();
+    else if (result.episode) monitor.episodeEnd(result.episode.r, result.episode.l);
   }
 
   workerLost(item: WorkItem): void {
@@ -199,6 +228,7 @@ export class Connection implements ResultSink {
     this.#closed = true;
     if (this.#endTimer) clearTimeout(this.#endTimer);
     this.pool.endSession(this.slot, this.id, this);
+    if (this.#monitor) this.monitorWritten = this.#monitor.close();
     this.onClose(this);
   }
 }

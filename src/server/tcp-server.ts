@@ -27,6 +27,8 @@ export class GymTcpServer {
   readonly options: ServerOptions;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
+  /** Older clients' monitors still writing their files after their connection closed (close() waits for them). */
+  readonly #monitorsWriting = new Set<Promise<void>>();
   readonly #perAddress = new Map<string, number>();
   /** The HTTP port that serves /recordings/, once the REST front listens; `url` replies link there. */
   #recordingsPort: number | null = null;
@@ -127,6 +129,8 @@ export class GymTcpServer {
       this.options,
       (closed) => {
         this.#connections.delete(closed);
+        this.#monitorsWriting.add(closed.monitorWritten);
+        void closed.monitorWritten.then(() => this.#monitorsWriting.delete(closed.monitorWritten));
         const left = (this.#perAddress.get(address) ?? 1) - 1;
         if (left > 0) this.#perAddress.set(address, left);
         else this.#perAddress.delete(address);
@@ -149,6 +153,7 @@ export class GymTcpServer {
       while (this.#connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       for (const connection of this.#connections) connection.socket.destroy();
       await closed;
+      await Promise.all(this.#monitorsWriting);
       await this.pool.close();
     })();
     return this.#closing;
