@@ -50,6 +50,15 @@ program
       .default(DEFAULT_SERVER_OPTIONS.maxLineBytes),
   )
   .addOption(
+    new Option(
+      '--max-buffered-bytes <bytes>',
+      'memory all connections together may hold for requests still arriving (unfinished lines, REST bodies); a connection that needs more is answered LINE_TOO_LONG (REST: 413) and closed',
+    )
+      .env('GYM_TCP_MAX_BUFFERED_BYTES')
+      .argParser(integer(64 * 1024, Number.MAX_SAFE_INTEGER))
+      .default(DEFAULT_SERVER_OPTIONS.maxBufferedBytes),
+  )
+  .addOption(
     new Option('--max-pipeline <n>', 'requests a connection may have unanswered before the server stops reading it')
       .env('GYM_TCP_MAX_PIPELINE')
       .argParser(integer(1, 1 << 20))
@@ -145,6 +154,7 @@ program
         spinMicros: opts.spinUs,
         maxLineBytes: opts.maxLineBytes,
         maxPipeline: opts.maxPipeline,
+        maxBufferedBytes: opts.maxBufferedBytes,
         publicUrl: opts.publicUrl,
         drainTimeoutMs: opts.drainTimeout,
         maxConnections: opts.maxConnections,
@@ -201,6 +211,7 @@ program
           allowShutdown: Boolean(opts.allowShutdown),
           onShutdown: () => stop('POST /v1/shutdown/'),
           maxBodyBytes: opts.maxLineBytes,
+          bufferBudget: server.bufferBudget,
           drainTimeoutMs: opts.drainTimeout,
           // The same token and TLS as the TCP front, so REST is no way around them.
           authToken: server.options.authToken,

@@ -6,6 +6,7 @@ import type { ErrorCode } from '../protocol/errors.js';
 import { LineReceiver } from '../protocol/receiver.js';
 import { errorJson, frameReply } from '../protocol/sender.js';
 import { tokenMatches } from '../net/auth.js';
+import type { BufferBudget } from '../net/buffer-budget.js';
 
 export interface ConnectionLimits {
   maxLineBytes: number;
@@ -45,11 +46,12 @@ export class Connection implements ResultSink {
     readonly pool: EnvPool,
     readonly urlBase: string,
     readonly limits: ConnectionLimits,
+    bufferBudget: BufferBudget,
     readonly onClose: (connection: Connection) => void,
   ) {
     this.#authenticated = limits.authToken === undefined;
     this.#recovery = new SessionRecovery(id, urlBase);
-    this.#receiver = new LineReceiver(limits.maxLineBytes, {
+    this.#receiver = new LineReceiver(limits.maxLineBytes, bufferBudget, {
       line: (line) => (this.#authenticated ? this.#sendLine(line) : this.#authenticate(line)),
       reject: (code, message, fatal) => this.#reject(code, message, fatal),
     });
@@ -197,6 +199,8 @@ export class Connection implements ResultSink {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#endTimer) clearTimeout(this.#endTimer);
+    // An unfinished line gives its memory back to the budget.
+    this.#receiver.stop();
     this.pool.endSession(this.slot, this.id, this);
     this.onClose(this);
   }

@@ -4,6 +4,7 @@ import { EnvPool } from '../pool/env-pool.js';
 import { errorJson, frameReply } from '../protocol/sender.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { listen } from '../net/listen.js';
+import { BufferBudget, DEFAULT_MAX_BUFFERED_BYTES } from '../net/buffer-budget.js';
 import { adoptWithSharedReads } from './shared-reads.js';
 
 export interface ServerOptions extends ConnectionLimits {
@@ -19,6 +20,11 @@ export interface ServerOptions extends ConnectionLimits {
   maxLineBytes: number;
   /** Requests a connection may have in flight before the server stops reading from it. */
   maxPipeline: number;
+  /**
+   * Memory all connections may hold for requests still arriving (unfinished lines; REST bodies too
+   * when the REST front is given `bufferBudget`); a connection that needs more gets LINE_TOO_LONG (413).
+   */
+  maxBufferedBytes: number;
   /** Base of `url` replies; defaults to http://<address the client connected to>:<port>. */
   publicUrl?: string;
   /** How long close() waits for in-flight requests, in ms. */
@@ -41,6 +47,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   spinMicros: 100,
   maxLineBytes: 1024 * 1024,
   maxPipeline: 1024,
+  maxBufferedBytes: DEFAULT_MAX_BUFFERED_BYTES,
   drainTimeoutMs: 10_000,
   idleTimeoutMs: 0,
   maxConnections: 10_000,
@@ -52,6 +59,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
 export class GymTcpServer {
   readonly pool: EnvPool;
   readonly options: ServerOptions;
+  /** What unfinished requests hold, over every connection; the REST front shares it (see the CLI). */
+  readonly bufferBudget: BufferBudget;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
   readonly #perAddress = new Map<string, number>();
@@ -62,6 +71,7 @@ export class GymTcpServer {
 
   private constructor(options: ServerOptions) {
     this.options = options;
+    this.bufferBudget = new BufferBudget(options.maxBufferedBytes);
     this.pool = new EnvPool({
       workers: options.workers,
       spinMicros: options.spinMicros,
@@ -152,6 +162,7 @@ export class GymTcpServer {
       this.pool,
       this.options.publicUrl ?? this.#urlBaseOf(socket),
       this.options,
+      this.bufferBudget,
       (closed) => {
         this.#connections.delete(closed);
         const left = (this.#perAddress.get(address) ?? 1) - 1;
