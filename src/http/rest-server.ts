@@ -234,11 +234,7 @@ export class RestServer {
       if (!refused) return;
       rejected = true;
       body.clear();
-      refuse(
-        refused === 'too-long'
-          ? tooLarge
-          : `the server holds as much of unfinished request bodies as it may (${this.#bufferBudget.limit} bytes over all connections, --max-buffered-bytes) and cannot buffer more of this one; closing the connection`,
-      );
+      refuse(refused === 'too-long' ? tooLarge : this.#bufferBudget.refusal('body'));
     });
     // A body never finished (the client went away) gives its memory back too.
     req.once('close', () => body.clear());

@@ -38,6 +38,11 @@ export class BufferBudget {
   give(bytes: number): void {
     this.#used -= bytes;
   }
+
+  /** What a client whose request (`what`: line, body) got no room is told, on either front. */
+  refusal(what: string): string {
+    return `the server already holds all the memory it allows for requests still arriving (${this.limit} bytes over all connections, --max-buffered-bytes), so it cannot buffer more of this ${what}; closing the connection`;
+  }
 }
 
 /** Why bytes could not be appended: past the request's own limit, or the budget has no room. */

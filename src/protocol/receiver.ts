@@ -76,14 +76,8 @@ export class LineReceiver {
 
   #tooLong(why: AppendRefusal): false {
     this.stop();
-    const budget = this.#partial.budget;
-    this.events.reject(
-      'LINE_TOO_LONG',
-      why === 'too-long'
-        ? `a request line is longer than ${this.maxLineBytes} bytes; closing the connection`
-        : `the server holds as much of unfinished request lines as it may (${budget.limit} bytes over all connections, --max-buffered-bytes) and cannot buffer more of this one; closing the connection`,
-      true,
-    );
+    const message = why === 'too-long' ? `a request line is longer than ${this.maxLineBytes} bytes; closing the connection` : this.#partial.budget.refusal('line');
+    this.events.reject('LINE_TOO_LONG', message, true);
     return false;
   }
 }
