@@ -10,10 +10,11 @@
  */
 
 /**
- * Default for --max-buffered-bytes. Lines split across reads hold less than a read (64 KiB) and most are
- * tens of bytes, the largest legitimate ones a few KiB (FrozenLake maps); 256 MiB lets 10,000
- * connections (the default --max-connections) each hold a 16 KiB unfinished request, or 256 hold a
- * whole 1 MiB one, and keeps a server of ~90 MiB under ~350 MiB whatever its clients send.
+ * Default for --max-buffered-bytes. Most lines arrive whole in one read and hold nothing; one split
+ * across reads holds the part that came (tens of bytes for a step, a few KiB for the largest legitimate
+ * requests, FrozenLake maps). 256 MiB lets 10,000 connections (the default --max-connections) each
+ * hold a 16 KiB unfinished request, or 256 hold a whole 1 MiB one, and caps what unfinished requests
+ * add to a server that idles at ~90 MiB.
  */
 export const DEFAULT_MAX_BUFFERED_BYTES = 256 * 1024 * 1024;
 
