@@ -78,6 +78,8 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
         rest = await RestServer.listen(server.pool, {
           ...frontSettings('rest', opts),
           port: opts.httpPort,
+          // One bound on what requests still arriving hold, over both fronts.
+          bufferBudget: server.bufferBudget,
           onShutdown: () => stop('POST /v1/shutdown/'),
           // The same token and TLS as the TCP front, so REST is no way around them.
           authToken: server.options.authToken,

@@ -11,6 +11,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_MAX_BUFFERED_BYTES } from '../net/buffer-budget.js';
 
 /**
  * An integer from min to max. The text is read with `Number()`, as the CLI always has (`0x10` and
@@ -98,6 +99,15 @@ export const SERVE_OPTIONS = {
     value: integer(64, 1 << 30),
     default: 1024 * 1024,
     sets: { tcp: 'maxLineBytes', rest: 'maxBodyBytes' },
+  },
+  maxBufferedBytes: {
+    flags: '--max-buffered-bytes <bytes>',
+    env: 'GYM_TCP_MAX_BUFFERED_BYTES',
+    help: 'memory all connections together may hold for requests still arriving (unfinished lines, REST bodies); a connection that needs more is answered `LINE_TOO_LONG` (REST: 413) and closed',
+    value: integer(64 * 1024, Number.MAX_SAFE_INTEGER),
+    default: DEFAULT_MAX_BUFFERED_BYTES,
+    defaultText: '`268435456` (256 MiB)',
+    sets: { tcp: 'maxBufferedBytes' },
   },
   maxPipeline: {
     flags: '--max-pipeline <n>',

@@ -17,6 +17,7 @@ import { frontSettings, type FrontSettings } from '../config/options.js';
 import type { EnvPool } from '../pool/env-pool.js';
 import { toPyJson } from '../json/pyjson.js';
 import { tokenMatches } from '../net/auth.js';
+import { BufferBudget, DEFAULT_MAX_BUFFERED_BYTES, PendingBytes } from '../net/buffer-budget.js';
 import { listen } from '../net/listen.js';
 import { request, requestLine } from '../protocol/messages.js';
 import { EpisodeMonitor, MonitorError } from './monitor.js';
@@ -41,6 +42,12 @@ export interface RestServerOptions extends FrontSettings<'rest'> {
   port: number;
   /** What POST /v1/shutdown/ does when allowed (the CLI stops both fronts); default: close this server. */
   onShutdown?: () => void;
+  /**
+   * What bodies still arriving may hold in memory, over all connections: the TCP front's
+   * (GymTcpServer.bufferBudget), so that both fronts share one bound. Default: one of this server's
+   * own, of DEFAULT_MAX_BUFFERED_BYTES. A body that needs more is a 413 and the connection closes.
+   */
+  bufferBudget?: BufferBudget;
   /** How long an idle keep-alive connection is kept, in ms. */
   keepAliveTimeoutMs: number;
   /**
@@ -92,6 +99,7 @@ export class RestServer {
   readonly options: RestServerOptions;
   readonly pool: EnvPool;
   readonly #server: http.Server | https.Server;
+  readonly #bufferBudget: BufferBudget;
   readonly #envs = new Map<string, RestEnv>();
   readonly #routes: Route[];
   readonly #help: string;
@@ -103,6 +111,7 @@ export class RestServer {
   private constructor(pool: EnvPool, options: RestServerOptions) {
     this.pool = pool;
     this.options = options;
+    this.#bufferBudget = options.bufferBudget ?? new BufferBudget(DEFAULT_MAX_BUFFERED_BYTES);
     this.#routes = this.#routeTable();
     this.#help = helpJson(this.#routes);
     const accept = (req: http.IncomingMessage, res: http.ServerResponse) => this.#accept(req, res);
@@ -191,28 +200,31 @@ export class RestServer {
       return;
     }
     const limit = this.options.maxBodyBytes;
-    const tooLarge = () =>
-      errorReply(new HttpError(413, `the request body is larger than ${limit} bytes`, { Connection: 'close' }));
-    if (Number(req.headers['content-length'] ?? 0) > limit) {
-      this.#write(res, tooLarge());
+    const refuse = (message: string) => this.#write(res, errorReply(new HttpError(413, message, { Connection: 'close' })));
+    const tooLarge = `the request body is larger than ${limit} bytes`;
+    const declared = Number(req.headers['content-length'] ?? NaN);
+    if (declared > limit) {
+      refuse(tooLarge);
       return;
     }
-    const chunks: Buffer[] = [];
-    let size = 0;
+    // Copied into one buffer charged to the budget shared with the TCP front: kept as they come, the
+    // chunks of a body sent a byte per chunk cost ~450 bytes of RSS per byte (each keeps its read alive).
+    const body = new PendingBytes(this.#bufferBudget, declared >= 0 ? declared : limit);
     let rejected = false;
     req.on('data', (chunk: Buffer) => {
       if (rejected) return;
-      size += chunk.length;
-      if (size > limit) {
-        rejected = true;
-        this.#write(res, tooLarge());
-      } else {
-        chunks.push(chunk);
-      }
+      const refused = body.append(chunk);
+      if (!refused) return;
+      rejected = true;
+      body.clear();
+      refuse(refused === 'too-long' ? tooLarge : this.#bufferBudget.refusal('body'));
     });
+    // A body never finished (the client went away) gives its memory back too.
+    req.once('close', () => body.clear());
     req.on('end', () => {
       if (rejected) return;
-      const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+      const text = body.view().toString('utf8');
+      body.clear();
       this.#dispatch(req.method ?? 'GET', req.url ?? '/', new RequestBody(text)).then(
         (reply) => this.#write(res, reply),
         (err) => this.#write(res, errorReply(err)),

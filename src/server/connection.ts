@@ -9,6 +9,7 @@ import { frameReply } from './framing.js';
 import { tokenMatches } from '../net/auth.js';
 import type { MonitorRequest } from '../protocol/session.js';
 import { ConnectionMonitor } from './connection-monitor.js';
+import type { BufferBudget } from '../net/buffer-budget.js';
 
 export interface ConnectionLimits {
   maxLineBytes: number;
@@ -56,11 +57,12 @@ export class Connection implements ResultSink {
     readonly pool: EnvPool,
     readonly urlBase: string,
     readonly limits: ConnectionLimits,
+    bufferBudget: BufferBudget,
     readonly onClose: (connection: Connection) => void,
   ) {
     this.#authenticated = limits.authToken === undefined;
     this.#recovery = new SessionRecovery(id, urlBase, true);
-    this.#receiver = new LineReceiver(limits.maxLineBytes, {
+    this.#receiver = new LineReceiver(limits.maxLineBytes, bufferBudget, {
       line: (line) => (this.#authenticated ? this.#sendLine(line) : this.#authenticate(line)),
       reject: (code, message, fatal) => this.#reject(code, message, fatal),
     });
@@ -227,6 +229,8 @@ export class Connection implements ResultSink {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#endTimer) clearTimeout(this.#endTimer);
+    // An unfinished line gives its memory back to the budget.
+    this.#receiver.stop();
     this.pool.endSession(this.slot, this.id, this);
     if (this.#monitor) this.monitorWritten = this.#monitor.close();
     this.onClose(this);

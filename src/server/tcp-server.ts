@@ -6,6 +6,7 @@ import { errorReply } from '../protocol/reply.js';
 import { frameReply } from './framing.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { listen } from '../net/listen.js';
+import { BufferBudget, DEFAULT_MAX_BUFFERED_BYTES } from '../net/buffer-budget.js';
 import { adoptWithSharedReads } from './shared-reads.js';
 
 /**
@@ -25,6 +26,8 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = frontSettings('tcp');
 export class GymTcpServer {
   readonly pool: EnvPool;
   readonly options: ServerOptions;
+  /** What unfinished requests hold, over every connection; the REST front shares it (see the CLI). */
+  readonly bufferBudget: BufferBudget;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
   /** Older clients' monitors still writing their files after their connection closed (close() waits for them). */
@@ -37,6 +40,7 @@ export class GymTcpServer {
 
   private constructor(options: ServerOptions) {
     this.options = options;
+    this.bufferBudget = new BufferBudget(options.maxBufferedBytes);
     this.pool = new EnvPool({
       workers: options.workers,
       spinMicros: options.spinMicros,
@@ -127,6 +131,7 @@ export class GymTcpServer {
       this.pool,
       this.options.publicUrl ?? this.#urlBaseOf(socket),
       this.options,
+      this.bufferBudget,
       (closed) => {
         this.#connections.delete(closed);
         this.#monitorsWriting.add(closed.monitorWritten);
