@@ -1,23 +1,9 @@
 /**
- * gym-http-api's request conventions: errors are `{"message": "…"}` with a status (400 unless said),
- * bodies are JSON objects, and a parameter that is missing, null, "" or [] counts as not given
- * (its get_required_param / get_optional_param).
+ * gym-http-api's request conventions: bodies are JSON objects, and a parameter that is missing, null,
+ * "" or [] counts as not given (its get_required_param / get_optional_param). Errors are HttpErrors
+ * (errors.ts).
  */
-
-/** A failed request: becomes `{"message": message}` with `status`. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-export function badRequest(message: string): HttpError {
-  return new HttpError(400, message);
-}
+import { badRequest } from './errors.js';
 
 /** A request body, read whole; its JSON is parsed on first use. */
 export class RequestBody {

@@ -1,0 +1,167 @@
+/**
+ * The REST front's HTTP plumbing on Node's own `http` module (or `https` with TLS): accepting a
+ * request, the checks made before any route (shutting down, token, content encoding), reading the
+ * body within its limit, writing a route's Reply, and the graceful stop that answers the requests in
+ * flight. Routes and envs are not its business: it hands each request to `dispatch`.
+ *
+ * Keep-alive is on (Node's default), with a longer idle timeout than Node's 5 s so an agent that
+ * thinks between steps keeps its connection.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { listen } from '../net/listen.js';
+import { authorizationError } from './authorization.js';
+import { HttpError, errorReply } from './errors.js';
+import { RequestBody } from './params.js';
+import type { Reply } from './router.js';
+
+export interface HttpServerOptions {
+  /** Largest request body accepted; a larger one is a 413. */
+  maxBodyBytes: number;
+  /** How long an idle keep-alive connection is kept, in ms. */
+  keepAliveTimeoutMs: number;
+  /** When set, every request must carry it in its Authorization header (authorization.ts), or 401. */
+  authToken?: string;
+  /** PEM certificate chain and key: serve HTTPS instead of HTTP. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+}
+
+export type Dispatch = (method: string, url: string, body: RequestBody) => Promise<Reply>;
+
+export class HttpServer {
+  readonly #server: http.Server | https.Server;
+  readonly #options: HttpServerOptions;
+  readonly #dispatch: Dispatch;
+  #inFlight = 0;
+  #closing = false;
+
+  /** `options` are read at each request (the RestServer's options). */
+  constructor(options: HttpServerOptions, dispatch: Dispatch) {
+    this.#options = options;
+    this.#dispatch = dispatch;
+    const accept = (req: http.IncomingMessage, res: http.ServerResponse) => this.#accept(req, res);
+    this.#server = options.tls
+      ? https.createServer({ cert: options.tls.cert, key: options.tls.key, requireHostHeader: false }, accept)
+      : http.createServer({ requireHostHeader: false }, accept);
+    this.#server.on('tlsClientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
+    this.#server.keepAliveTimeout = options.keepAliveTimeoutMs;
+    // Node wants the headers timeout above the keep-alive one, or it may cut a reused connection.
+    this.#server.headersTimeout = Math.max(60_000, options.keepAliveTimeoutMs + 1000);
+  }
+
+  listen(port: number, host: string): Promise<void> {
+    return listen(this.#server, port, host);
+  }
+
+  address(): { host: string; port: number } {
+    const address = this.#server.address() as AddressInfo;
+    return { host: address.address, port: address.port };
+  }
+
+  /**
+   * No new connections; from now on every request is answered 503 and every reply closes its
+   * connection. Resolves once the requests in flight are answered (or `drainTimeoutMs` has passed and
+   * the connections left are cut) and the server is closed.
+   */
+  async close(drainTimeoutMs: number): Promise<void> {
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const deadline = Date.now() + drainTimeoutMs;
+    while (this.#inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  #accept(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.#inFlight += 1;
+    let counted = true;
+    const done = () => {
+      if (counted) {
+        counted = false;
+        this.#inFlight -= 1;
+      }
+    };
+    res.once('finish', done);
+    res.once('close', done);
+    req.on('error', () => {});
+    res.on('error', () => {});
+
+    if (this.#closing) {
+      this.#write(res, errorReply(new HttpError(503, 'the server is shutting down')));
+      return;
+    }
+    if (this.#options.authToken !== undefined) {
+      const refused = authorizationError(req.headers.authorization, this.#options.authToken);
+      if (refused) {
+        this.#write(res, errorReply(refused));
+        return;
+      }
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      this.#write(res, errorReply(new HttpError(415, `Content-Encoding ${encoding} is not supported: send the JSON body as it is`)));
+      return;
+    }
+    readBody(
+      req,
+      this.#options.maxBodyBytes,
+      (text) =>
+        this.#dispatch(req.method ?? 'GET', req.url ?? '/', new RequestBody(text)).then(
+          (reply) => this.#write(res, reply),
+          (err) => this.#write(res, errorReply(err)),
+        ),
+      (refusal) => this.#write(res, refusal),
+    );
+  }
+
+  #write(res: http.ServerResponse, reply: Reply): void {
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string | number> = { ...reply.headers };
+    if (this.#closing) headers.Connection = 'close';
+    if (reply.status === 204) {
+      res.writeHead(204, headers);
+      res.end();
+    } else {
+      const body = reply.body ?? '';
+      headers['Content-Type'] = reply.contentType ?? 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+      res.writeHead(reply.status, headers);
+      res.end(body);
+    }
+    if (reply.after) res.once('finish', () => setImmediate(reply.after!));
+  }
+}
+
+/**
+ * Reads a request's body whole, up to `limit` bytes, and hands its text to `receive`. A body over the
+ * limit (declared in Content-Length, or as it arrives) is refused: `refuse` gets the 413, which closes
+ * the connection, and `receive` is never called.
+ */
+function readBody(req: http.IncomingMessage, limit: number, receive: (text: string) => void, refuse: (reply: Reply) => void): void {
+  const tooLarge = () =>
+    errorReply(new HttpError(413, `the request body is larger than ${limit} bytes`, { Connection: 'close' }));
+  if (Number(req.headers['content-length'] ?? 0) > limit) {
+    refuse(tooLarge());
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let rejected = false;
+  req.on('data', (chunk: Buffer) => {
+    if (rejected) return;
+    size += chunk.length;
+    if (size > limit) {
+      rejected = true;
+      refuse(tooLarge());
+    } else {
+      chunks.push(chunk);
+    }
+  });
+  req.on('end', () => {
+    if (rejected) return;
+    const text = chunks.length === 0 ? '' : chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    receive(text);
+  });
+}
