@@ -7,7 +7,7 @@ import { LINES, ask } from '../ask.js';
 import type { EnvTable } from '../env-table.js';
 import { HttpError, badRequest } from '../errors.js';
 import type { EpisodeMonitor } from '../monitor.js';
-import { flagParam, optionalParam, preview, pyStr, requiredParam, seedParam } from '../params.js';
+import { optionalParam, preview, pyStr, renderParam, requiredParam, seedParam } from '../params.js';
 import type { ProtocolReply } from '../rest-env.js';
 import { NO_CONTENT, json, type Reply, type RouteSpec } from '../router.js';
 
@@ -85,7 +85,7 @@ export function envRoutes(envs: EnvTable) {
       handler: async ({ instance_id }, body) => {
         const p = body.object();
         const action = requiredParam(p, 'action');
-        const render = renderFlag(optionalParam(p, 'render', false));
+        const render = renderParam(optionalParam(p, 'render', false));
         const env = envs.lookup(instance_id);
         const monitor = env.monitor;
         const line = requestLine(request.step(action, render));
@@ -110,13 +110,4 @@ export function envRoutes(envs: EnvTable) {
 /** The monitor records an episode the step ended, as the EnvRunner counted it; it never fails the request. */
 function observeStep(reply: ProtocolReply, monitor: EpisodeMonitor): void {
   if (reply.episode) monitor.onEpisodeEnd(reply.episode.r, reply.episode.l);
-}
-
-/** `render` never fails a step (there is no display): flags as flagParam reads them, anything else by truthiness. */
-function renderFlag(value: unknown): boolean {
-  try {
-    return flagParam(value, 'render');
-  } catch {
-    return Boolean(value);
-  }
 }
