@@ -8,13 +8,10 @@ import type { EnvPool } from '../pool/env-pool.js';
 import { request, requestLine } from '../protocol/messages.js';
 import { HttpError, badRequest, lostError, protocolError } from './errors.js';
 import { RestEnv, type ProtocolReply } from './rest-env.js';
+import type { RestServerOptions } from './rest-server.js';
 
-export interface EnvTableOptions {
-  /** An env untouched this long (ms) is closed; 0 keeps envs until they are closed. */
-  idleTimeoutMs: number;
-  /** How many envs may exist at once; making one more is a 429. */
-  maxEnvs: number;
-}
+/** The options the table reads (RestServer's; declared there). */
+export type EnvTableOptions = Pick<RestServerOptions, 'idleTimeoutMs' | 'maxEnvs'>;
 
 export class EnvTable {
   readonly #envs = new Map<string, RestEnv>();

@@ -14,18 +14,11 @@ import { listen } from '../net/listen.js';
 import { authorizationError } from './authorization.js';
 import { HttpError, errorReply } from './errors.js';
 import { RequestBody } from './params.js';
+import type { RestServerOptions } from './rest-server.js';
 import type { Reply } from './router.js';
 
-export interface HttpServerOptions {
-  /** Largest request body accepted; a larger one is a 413. */
-  maxBodyBytes: number;
-  /** How long an idle keep-alive connection is kept, in ms. */
-  keepAliveTimeoutMs: number;
-  /** When set, every request must carry it in its Authorization header (authorization.ts), or 401. */
-  authToken?: string;
-  /** PEM certificate chain and key: serve HTTPS instead of HTTP. */
-  tls?: { cert: string | Buffer; key: string | Buffer };
-}
+/** The options this part reads (RestServer's; declared there). */
+export type HttpServerOptions = Pick<RestServerOptions, 'maxBodyBytes' | 'keepAliveTimeoutMs' | 'authToken' | 'tls'>;
 
 export type Dispatch = (method: string, url: string, body: RequestBody) => Promise<Reply>;
 

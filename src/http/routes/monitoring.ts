@@ -6,10 +6,11 @@ import type { EnvTable } from '../env-table.js';
 import { HttpError, badRequest } from '../errors.js';
 import { EpisodeMonitor, MonitorError } from '../monitor.js';
 import { flagParam, optionalParam, preview, requiredParam } from '../params.js';
+import type { RestServerOptions } from '../rest-server.js';
 import { NO_CONTENT, type RouteSpec } from '../router.js';
 
 /** `settings.monitorRoot`: monitor directories are confined under it (read at each start). */
-export function monitorRoutes(envs: EnvTable, settings: { readonly monitorRoot: string }) {
+export function monitorRoutes(envs: EnvTable, settings: Pick<RestServerOptions, 'monitorRoot'>) {
   return {
     start: {
       pattern: '/v1/envs/<instance_id>/monitor/start/',

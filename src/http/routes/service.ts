@@ -4,6 +4,7 @@
  */
 import { HttpError } from '../errors.js';
 import { requiredParam } from '../params.js';
+import type { RestServerOptions } from '../rest-server.js';
 import { json, type RouteSpec } from '../router.js';
 
 /**
@@ -11,7 +12,7 @@ import { json, type RouteSpec } from '../router.js';
  * allowed shutdown has no `onShutdown`; `help` is /v1/help's body.
  */
 export function serviceRoutes(
-  settings: { readonly allowShutdown: boolean; readonly onShutdown?: () => void },
+  settings: Pick<RestServerOptions, 'allowShutdown' | 'onShutdown'>,
   close: () => Promise<void>,
   help: () => string,
 ) {
