@@ -253,6 +253,30 @@ describe('errors, as gym-http-api gives them: {"message": …}', () => {
     expect(Object.keys((await ok('GET', '/v1/envs/')).all_envs)).toHaveLength(0);
   });
 
+  it("seeds follow the protocol's rule (a number or a string of digits); render never fails a step", async () => {
+    const observed = async (seed: unknown) => {
+      const id = await create('CartPole-v1');
+      const { observation } = await ok('POST', `/v1/envs/${id}/reset/`, { seed });
+      await call('POST', `/v1/envs/${id}/close/`);
+      return observation;
+    };
+    const byNumber = await observed(42);
+    expect(await observed('42')).toEqual(byNumber);
+    expect(await observed('0042')).toEqual(byNumber);
+    expect(await observed('18446744073709551657')).not.toEqual(byNumber); // beyond 2^64: any size, as over TCP
+    const id = await create('CartPole-v1');
+    for (const seed of [-1, 1.5, 2 ** 53, '4 2', 'x', true, [42]]) {
+      await expectError(call('POST', `/v1/envs/${id}/reset/`, { seed }), 400, "'seed' must be a non-negative integer");
+    }
+    await ok('POST', `/v1/envs/${id}/reset/`, { seed: 42 });
+    // The protocol's flags (0, 1, booleans), flags as clients write them ("false"), and anything else by truthiness.
+    for (const [i, render] of [0, 1, true, false, 'false', 'yes', 2, null, [1], 'maybe'].entries()) {
+      const step = await call('POST', `/v1/envs/${id}/step/`, { action: i % 2, render });
+      expect(step.status, `render ${JSON.stringify(render)}: ${step.text}`).toBe(200);
+    }
+    await call('POST', `/v1/envs/${id}/close/`);
+  });
+
   it('bodies that are not JSON are a 400, not a crash', async () => {
     await expectError(call('POST', '/v1/envs/', '{"env_id": '), 400, 'Request is not a valid json');
     await expectError(call('POST', '/v1/envs/', 'env_id=CartPole-v0'), 400, 'Request is not a valid json');

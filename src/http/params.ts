@@ -1,23 +1,11 @@
 /**
- * gym-http-api's request conventions: errors are `{"message": "…"}` with a status (400 unless said),
- * bodies are JSON objects, and a parameter that is missing, null, "" or [] counts as not given
- * (its get_required_param / get_optional_param).
+ * gym-http-api's request conventions: bodies are JSON objects, and a parameter that is missing, null,
+ * "" or [] counts as not given (its get_required_param / get_optional_param). Errors are HttpErrors
+ * (errors.ts). Seeds and the step's render flag follow the protocol's rules (src/protocol/schema.ts),
+ * read here with gym-http-api's error messages and leniency.
  */
-
-/** A failed request: becomes `{"message": message}` with `status`. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-export function badRequest(message: string): HttpError {
-  return new HttpError(400, message);
-}
+import { renderFlagSchema, seedSchema } from '../protocol/schema.js';
+import { badRequest } from './errors.js';
 
 /** A request body, read whole; its JSON is parsed on first use. */
 export class RequestBody {
@@ -97,13 +85,28 @@ export function flagParam(value: unknown, name: string): boolean {
   throw badRequest(`'${name}' must be true or false, got ${preview(JSON.stringify(value) ?? String(value))}`);
 }
 
-/** A seed as the protocol takes it: a non-negative integer, or a string of digits for any size. */
+/** A seed as the protocol takes it (schema.ts's rule), as the text of its digits for the protocol line. */
 export function seedParam(value: unknown): string {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
-  if (typeof value === 'string' && /^[0-9]{1,1000}$/.test(value)) return value;
+  const seed = seedSchema.safeParse(value);
+  if (seed.success) return String(seed.data);
   throw badRequest(
     `'seed' must be a non-negative integer (a JSON number up to 2^53-1, or a string of digits for larger seeds); got ${preview(JSON.stringify(value) ?? String(value))}`,
   );
+}
+
+/**
+ * A step's `render`: a flag the protocol takes (schema.ts's rule: 0, 1, true, false) means what it
+ * means there. Anything else never fails the step, as in gym-http-api (there is no display): it is
+ * read as flagParam reads flags ("false" is false), or else by Python's truthiness.
+ */
+export function renderParam(value: unknown): boolean {
+  const flag = renderFlagSchema.safeParse(value);
+  if (flag.success) return flag.data;
+  try {
+    return flagParam(value, 'render');
+  } catch {
+    return Boolean(value);
+  }
 }
 
 /** Python's str() of a value in messages: strings bare, the rest as JSON. */

@@ -4,20 +4,25 @@
  */
 import { z } from 'zod';
 
-/** Seeds are strings of digits on the wire (`"42"`); plain JSON integers are accepted too. */
-const seed = z
-  .union([
-    z.string().regex(/^[0-9]{1,1000}$/, 'must be a string of digits, e.g. "42"'),
-    z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-  ])
-  .transform((s) => BigInt(s));
+/**
+ * Seeds are strings of digits on the wire (`"42"`); plain JSON integers are accepted too. The one seed
+ * rule of both fronts: the REST front reads its `seed` parameters with it.
+ */
+export const seedSchema = z.union([
+  z.string().regex(/^[0-9]{1,1000}$/, 'must be a string of digits, e.g. "42"'),
+  z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+]);
+const seed = seedSchema.transform((s) => BigInt(s));
 
 const compressionLevel = z
   .union([z.string().regex(/^[0-9]$/, 'must be "0" to "9"'), z.number().int().min(0).max(9)])
   .transform(Number);
 
-/** `render` is 0 or 1 on the wire; booleans are accepted too. */
-const renderFlag = z.union([z.literal(0), z.literal(1), z.boolean()]).transform(Boolean);
+/**
+ * `render` is 0 or 1 on the wire; booleans are accepted too. The one render-flag rule of both fronts:
+ * the REST front reads a step's `render` with it (lenient only where this refuses, as gym-http-api was).
+ */
+export const renderFlagSchema = z.union([z.literal(0), z.literal(1), z.boolean()]).transform(Boolean);
 
 /** Gym's 0/1 (and true/false) flags. */
 const intFlag = z.union([z.literal(0), z.literal(1), z.boolean()]).transform(Boolean);
@@ -70,7 +75,7 @@ export const commandSchemas = {
   step: z
     .strictObject({
       action: z.unknown().refine((a) => a !== undefined, 'is required'),
-      render: renderFlag.optional(),
+      render: renderFlagSchema.optional(),
     })
     .transform((b) => ({ kind: 'step' as const, action: b.action, render: b.render ?? false })),
   server: z

@@ -6,7 +6,7 @@ import type { ErrorCode } from '../protocol/errors.js';
 import { LineReceiver } from '../protocol/receiver.js';
 import { errorReply } from '../protocol/reply.js';
 import { frameReply } from './framing.js';
-import { tokenMatches } from '../net/auth.js';
+import { WRONG_TOKEN, tokenMatches } from '../net/auth.js';
 import type { MonitorRequest } from '../protocol/session.js';
 import { ConnectionMonitor } from './connection-monitor.js';
 import type { BufferBudget } from '../net/buffer-budget.js';
@@ -150,7 +150,7 @@ export class Connection implements ResultSink {
     if (typeof token !== 'string') {
       this.#refuse('AUTH_REQUIRED', 'this server needs {"auth": "<token>"} as the first line');
     } else if (!tokenMatches(token, this.limits.authToken!)) {
-      this.#refuse('AUTH_FAILED', 'wrong token');
+      this.#refuse('AUTH_FAILED', WRONG_TOKEN);
     } else {
       this.#authenticated = true;
       this.#write(frameReply('{"auth": "ok"}', 0));

@@ -1,0 +1,137 @@
+/**
+ * The REST envs alive now, by instance_id, and their lifetime: making one (within the table's limit),
+ * looking one up for a request, the idle sweep that closes an env untouched for the idle timeout, and
+ * disposing of an env (its session, then its monitor's files).
+ */
+import { randomBytes } from 'node:crypto';
+import type { EnvPool } from '../pool/env-pool.js';
+import { request, requestLine } from '../protocol/messages.js';
+import { HttpError, badRequest, lostError, protocolError } from './errors.js';
+import { RestEnv, type ProtocolReply } from './rest-env.js';
+import type { RestServerOptions } from './rest-server.js';
+
+/** The options the table reads (RestServer's; declared there). */
+export type EnvTableOptions = Pick<RestServerOptions, 'idleTimeoutMs' | 'maxEnvs'>;
+
+export class EnvTable {
+  readonly #envs = new Map<string, RestEnv>();
+  /** Envs being made: they count against the limit before they are in the table. */
+  #creating = 0;
+  #sweeper: NodeJS.Timeout | null = null;
+  #closing = false;
+
+  constructor(
+    readonly pool: EnvPool,
+    readonly options: EnvTableOptions,
+  ) {
+    if (options.idleTimeoutMs > 0) {
+      const every = Math.min(60_000, Math.max(20, Math.floor(options.idleTimeoutMs / 4)));
+      this.#sweeper = setInterval(() => this.#sweep(), every);
+      this.#sweeper.unref();
+    }
+  }
+
+  get size(): number {
+    return this.#envs.size;
+  }
+
+  values(): IterableIterator<RestEnv> {
+    return this.#envs.values();
+  }
+
+  /** gym-http-api's _lookup_env; `allowLost` for the routes that still serve an env whose worker stopped. */
+  lookup(id: string, { allowLost = false } = {}): RestEnv {
+    const env = this.#envs.get(id);
+    if (!env) throw badRequest(`Instance_id ${id} unknown`);
+    env.lastUsed = Date.now();
+    if (env.lost && !allowLost) throw lostError(env);
+    return env;
+  }
+
+  /**
+   * Makes an env of `envId` (with gym.make keyword arguments, seeded when `seedText` is given) and
+   * adds it to the table; the REST error when it cannot be made.
+   */
+  async make(envId: string, kwargs: Record<string, unknown> | undefined, seedText: string | null): Promise<RestEnv> {
+    if (this.#envs.size + this.#creating >= this.options.maxEnvs) {
+      throw new HttpError(
+        429,
+        `too many environments: this server holds at most ${this.options.maxEnvs} (--rest-max-envs); close some with POST /v1/envs/<instance_id>/close/`,
+      );
+    }
+    const env = new RestEnv(this.#newId(), envId, this.pool);
+    this.#creating += 1;
+    let made: ProtocolReply;
+    let seeded: ProtocolReply | null = null;
+    try {
+      // Pipelined: the pool keeps the session's order, so the seed applies to the env just made.
+      const making = env.request(requestLine(request.make(envId, kwargs)));
+      const seeding = seedText === null ? null : env.request(requestLine(request.seed(seedText)));
+      made = await making;
+      if (seeding) seeded = await seeding;
+    } finally {
+      this.#creating -= 1;
+    }
+    const error = made.error ?? seeded?.error;
+    if (error) {
+      env.close();
+      if (error.code === 'UNKNOWN_ENV') {
+        throw badRequest(`Attempted to look up malformed environment ID '${envId}' (${error.message})`);
+      }
+      throw protocolError(error, env);
+    }
+    if (this.#closing) {
+      env.close();
+      throw new HttpError(503, 'the server is shutting down');
+    }
+    this.#envs.set(env.id, env);
+    return env;
+  }
+
+  /** Takes `env` out of the table and disposes of it; rejects when its monitor's files could not be written. */
+  remove(env: RestEnv): Promise<void> {
+    this.#envs.delete(env.id);
+    return this.#dispose(env);
+  }
+
+  /** The server is closing: no more idle sweeps, and an env still being made is closed instead of added. */
+  closing(): void {
+    this.#closing = true;
+    if (this.#sweeper) clearInterval(this.#sweeper);
+  }
+
+  /** Disposes of every env (at the end of close, once the requests in flight are answered). */
+  async disposeAll(): Promise<void> {
+    const envs = [...this.#envs.values()];
+    this.#envs.clear();
+    await Promise.all(envs.map((env) => this.#dispose(env).catch(() => {})));
+  }
+
+  #newId(): string {
+    for (;;) {
+      const id = randomBytes(7).toString('hex').slice(0, 13);
+      if (!this.#envs.has(id)) return id;
+    }
+  }
+
+  /** Closes an env that is already out of the table: its session, then its monitor's files. */
+  async #dispose(env: RestEnv): Promise<void> {
+    env.close();
+    const monitor = env.monitor;
+    env.monitor = null;
+    if (monitor) {
+      await env.settled();
+      await monitor.close();
+    }
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    for (const env of this.#envs.values()) {
+      if (env.pending === 0 && now - env.lastUsed >= this.options.idleTimeoutMs) {
+        this.#envs.delete(env.id);
+        void this.#dispose(env).catch(() => {});
+      }
+    }
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The REST front's HTTP plumbing on Node's own `http` module (or `https` with TLS): accepting a
+ * request, the checks made before any route (shutting down, token, content encoding), reading the
+ * body within its limit, writing a route's Reply, and the graceful stop that answers the requests in
+ * flight. Routes and envs are not its business: it hands each request to `dispatch`.
+ *
+ * Keep-alive is on (Node's default), with a longer idle timeout than Node's 5 s so an agent that
+ * thinks between steps keeps its connection.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { BufferBudget, DEFAULT_MAX_BUFFERED_BYTES, PendingBytes } from '../net/buffer-budget.js';
+import { listen } from '../net/listen.js';
+import { authorizationError } from './authorization.js';
+import { HttpError, errorReply } from './errors.js';
+import { RequestBody } from './params.js';
+import type { RestServerOptions } from './rest-server.js';
+import type { Reply } from './router.js';
+
+/** The options this part reads (RestServer's; declared there). */
+export type HttpServerOptions = Pick<RestServerOptions, 'maxBodyBytes' | 'keepAliveTimeoutMs' | 'authToken' | 'tls' | 'bufferBudget'>;
+
+export type Dispatch = (method: string, url: string, body: RequestBody) => Promise<Reply>;
+
+export class HttpServer {
+  readonly #server: http.Server | https.Server;
+  readonly #options: HttpServerOptions;
+  /** What bodies still arriving hold, over all connections (shared with the TCP front when the CLI runs both). */
+  readonly #bufferBudget: BufferBudget;
+  readonly #dispatch: Dispatch;
+  #inFlight = 0;
+  #closing = false;
+
+  /** `options` are read at each request (the RestServer's options). */
+  constructor(options: HttpServerOptions, dispatch: Dispatch) {
+    this.#options = options;
+    this.#bufferBudget = options.bufferBudget ?? new BufferBudget(DEFAULT_MAX_BUFFERED_BYTES);
+    this.#dispatch = dispatch;
+    const accept = (req: http.IncomingMessage, res: http.ServerResponse) => this.#accept(req, res);
+    this.#server = options.tls
+      ? https.createServer({ cert: options.tls.cert, key: options.tls.key, requireHostHeader: false }, accept)
+      : http.createServer({ requireHostHeader: false }, accept);
+    this.#server.on('tlsClientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
+    this.#server.keepAliveTimeout = options.keepAliveTimeoutMs;
+    // Node wants the headers timeout above the keep-alive one, or it may cut a reused connection.
+    this.#server.headersTimeout = Math.max(60_000, options.keepAliveTimeoutMs + 1000);
+  }
+
+  listen(port: number, host: string): Promise<void> {
+    return listen(this.#server, port, host);
+  }
+
+  address(): { host: string; port: number } {
+    const address = this.#server.address() as AddressInfo;
+    return { host: address.address, port: address.port };
+  }
+
+  /**
+   * No new connections; from now on every request is answered 503 and every reply closes its
+   * connection. Resolves once the requests in flight are answered (or `drainTimeoutMs` has passed and
+   * the connections left are cut) and the server is closed.
+   */
+  async close(drainTimeoutMs: number): Promise<void> {
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const deadline = Date.now() + drainTimeoutMs;
+    while (this.#inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  #accept(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.#inFlight += 1;
+    let counted = true;
+    const done = () => {
+      if (counted) {
+        counted = false;
+        this.#inFlight -= 1;
+      }
+    };
+    res.once('finish', done);
+    res.once('close', done);
+    req.on('error', () => {});
+    res.on('error', () => {});
+
+    if (this.#closing) {
+      this.#write(res, errorReply(new HttpError(503, 'the server is shutting down')));
+      return;
+    }
+    if (this.#options.authToken !== undefined) {
+      const refused = authorizationError(req.headers.authorization, this.#options.authToken);
+      if (refused) {
+        this.#write(res, errorReply(refused));
+        return;
+      }
+    }
+    const encoding = req.headers['content-encoding'];
+    if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+      this.#write(res, errorReply(new HttpError(415, `Content-Encoding ${encoding} is not supported: send the JSON body as it is`)));
+      return;
+    }
+    readBody(
+      req,
+      this.#options.maxBodyBytes,
+      this.#bufferBudget,
+      (text) =>
+        this.#dispatch(req.method ?? 'GET', req.url ?? '/', new RequestBody(text)).then(
+          (reply) => this.#write(res, reply),
+          (err) => this.#write(res, errorReply(err)),
+        ),
+      (refusal) => this.#write(res, refusal),
+    );
+  }
+
+  #write(res: http.ServerResponse, reply: Reply): void {
+    if (res.headersSent || res.destroyed) return;
+    const headers: Record<string, string | number> = { ...reply.headers };
+    if (this.#closing) headers.Connection = 'close';
+    if (reply.status === 204) {
+      res.writeHead(204, headers);
+      res.end();
+    } else {
+      const body = reply.body ?? '';
+      headers['Content-Type'] = reply.contentType ?? 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(body);
+      res.writeHead(reply.status, headers);
+      res.end(body);
+    }
+    if (reply.after) res.once('finish', () => setImmediate(reply.after!));
+  }
+}
+
+/**
+ * Reads a request's body whole, up to `limit` bytes, and hands its text to `receive`. A body over the
+ * limit (declared in Content-Length, or as it arrives) is refused: `refuse` gets the 413, which closes
+ * the connection, and `receive` is never called.
+ */
+function readBody(
+  req: http.IncomingMessage,
+  limit: number,
+  budget: BufferBudget,
+  receive: (text: string) => void,
+  refuse: (reply: Reply) => void,
+): void {
+  const refusal = (message: string) => errorReply(new HttpError(413, message, { Connection: 'close' }));
+  const tooLarge = `the request body is larger than ${limit} bytes`;
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) {
+    refuse(refusal(tooLarge));
+    return;
+  }
+  // Copied into one buffer charged to the budget shared with the TCP front: kept as they come, the
+  // chunks of a body sent a byte per chunk cost ~450 bytes of RSS per byte (each keeps its read alive).
+  const body = new PendingBytes(budget, declared >= 0 ? declared : limit);
+  let rejected = false;
+  req.on('data', (chunk: Buffer) => {
+    if (rejected) return;
+    const refused = body.append(chunk);
+    if (!refused) return;
+    rejected = true;
+    body.clear();
+    refuse(refusal(refused === 'too-long' ? tooLarge : budget.refusal('body')));
+  });
+  // A body never finished (the client went away) gives its memory back too.
+  req.once('close', () => body.clear());
+  req.on('end', () => {
+    if (rejected) return;
+    const text = body.view().toString('utf8');
+    body.clear();
+    receive(text);
+  });
+}

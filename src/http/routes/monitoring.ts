@@ -1,0 +1,78 @@
+/**
+ * gym-http-api's monitor routes: start and close the Gym Monitor statistics files of an env (the files
+ * themselves: ../monitor.ts).
+ */
+import type { EnvTable } from '../env-table.js';
+import { HttpError, badRequest } from '../errors.js';
+import { EpisodeMonitor, MonitorError } from '../monitor.js';
+import { flagParam, optionalParam, preview, requiredParam } from '../params.js';
+import type { RestServerOptions } from '../rest-server.js';
+import { NO_CONTENT, type RouteSpec } from '../router.js';
+
+/** `settings.monitorRoot`: monitor directories are confined under it (read at each start). */
+export function monitorRoutes(envs: EnvTable, settings: Pick<RestServerOptions, 'monitorRoot'>) {
+  return {
+    start: {
+      pattern: '/v1/envs/<instance_id>/monitor/start/',
+      method: 'POST',
+      doc:
+        'Start monitoring: episode statistics are written to files in directory (below the server\'s monitor root) ' +
+        'when the monitor closes. Parameters: directory, force (default false: clear the directory\'s "openaigym." ' +
+        'files), resume (default false: keep the data already there), video_callable (false, or record every n-th episode).',
+      handler: async ({ instance_id }, body) => {
+        const p = body.object();
+        const directory = requiredParam(p, 'directory');
+        const force = flagParam(optionalParam(p, 'force', false), 'force');
+        const resume = flagParam(optionalParam(p, 'resume', false), 'resume');
+        const videoEvery = videoCallable(optionalParam(p, 'video_callable', false));
+        const env = envs.lookup(instance_id);
+        if (typeof directory !== 'string') throw badRequest(`'directory' must be a string, got ${preview(JSON.stringify(directory))}`);
+        // A second start closes the first monitor (its files are written), as closing it would.
+        const previous = env.monitor;
+        env.monitor = null;
+        if (previous) {
+          await env.settled();
+          await previous.close().catch(() => {});
+        }
+        let monitor: EpisodeMonitor;
+        try {
+          monitor = await EpisodeMonitor.start({ root: settings.monitorRoot, directory, force, resume, videoEvery, envId: env.envId });
+        } catch (err) {
+          if (err instanceof MonitorError) throw badRequest(err.message);
+          throw new HttpError(500, `could not prepare the monitor directory: ${(err as Error).message}`);
+        }
+        if (env.closed) await monitor.close();
+        else env.monitor = monitor;
+        return NO_CONTENT;
+      },
+    },
+    close: {
+      pattern: '/v1/envs/<instance_id>/monitor/close/',
+      method: 'POST',
+      doc: 'Flush all monitor data to disk (the stats and manifest files), and stop monitoring.',
+      handler: async ({ instance_id }) => {
+        const env = envs.lookup(instance_id, { allowLost: true });
+        const monitor = env.monitor;
+        env.monitor = null;
+        if (monitor) {
+          await env.settled();
+          await monitor.close().catch((err) => {
+            throw new HttpError(500, `could not write the monitor files: ${(err as Error).message}`);
+          });
+        }
+        return NO_CONTENT;
+      },
+    },
+  } satisfies Record<string, RouteSpec>;
+}
+
+/**
+ * gym-http-api: `video_callable == False` disables videos, an integer n records every n-th episode
+ * (`count % n == 0`; True counts as 1). Videos come with rendering; the setting is validated and kept.
+ */
+function videoCallable(value: unknown): number {
+  if (value === false || value === 0 || value === null || value === undefined) return 0;
+  if (value === true) return 1;
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  throw badRequest(`'video_callable' must be false or a positive integer n (record every n-th episode), got ${preview(JSON.stringify(value))}`);
+}
