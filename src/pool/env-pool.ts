@@ -1,3 +1,7 @@
+// Longer than 400 lines because one class owns each slot's state: the queue, the items in flight,
+// the ring, the wake-ups and the rebuild after a worker died all change it on the hot path, and split
+// across files they would share every field. The pieces that stand alone are files of their own
+// (channel, ring, doorbell, fair-queue, spare-cpu, session-recovery, env-budget).
 import { Piscina } from 'piscina';
 import { Doorbell } from './doorbell.js';
 import { EnvBudget } from './env-budget.js';
