@@ -33,6 +33,7 @@ import {
   seedParam,
 } from './params.js';
 import { RestEnv, type ProtocolReply } from './rest-env.js';
+import { countOne, type RestStats } from '../stats.js';
 
 export interface RestServerOptions {
   port: number;
@@ -118,6 +119,12 @@ export class RestServer {
   #inFlight = 0;
   #sweeper: NodeJS.Timeout | null = null;
   #closing: Promise<void> | null = null;
+  /** Counters for stats(). */
+  #received = 0;
+  #envsCreated = 0;
+  #envsExpired = 0;
+  readonly #routeCounts = new Map<string, number>();
+  readonly #errorCounts = new Map<number, number>();
 
   private constructor(pool: EnvPool, options: RestServerOptions) {
     this.pool = pool;
@@ -156,6 +163,16 @@ export class RestServer {
     return this.#envs.size;
   }
 
+  /** The REST front's figures (src/stats.ts; its requests to the pool are in the pool's, under `rest`); reading them resets nothing. */
+  stats(): RestStats {
+    return {
+      envs: { open: this.#envs.size, created: this.#envsCreated, expired: this.#envsExpired },
+      received: this.#received,
+      routes: Object.fromEntries(this.#routeCounts),
+      errors: Object.fromEntries(this.#errorCounts),
+    };
+  }
+
   /**
    * Graceful stop: no new connections; requests in flight are answered (up to the drain timeout);
    * then every REST env is closed, its monitor files written, its session dropped. Call it before
@@ -180,6 +197,7 @@ export class RestServer {
   // ---------------------------------------------------------------- HTTP
 
   #accept(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.#received += 1;
     this.#inFlight += 1;
     let counted = true;
     const done = () => {
@@ -241,6 +259,7 @@ export class RestServer {
 
   #write(res: http.ServerResponse, reply: Reply): void {
     if (res.headersSent || res.destroyed) return;
+    if (reply.status >= 400) countOne(this.#errorCounts, reply.status);
     const headers: Record<string, string | number> = { ...reply.headers };
     if (this.#closing) headers.Connection = 'close';
     if (reply.status === 204) {
@@ -290,6 +309,7 @@ export class RestServer {
       if (method === 'OPTIONS') return { status: 204, headers: { Allow: allow } };
       throw new HttpError(405, `${method} is not allowed on ${pathname}: use ${allowed.join(' or ')}`, { Allow: allow });
     }
+    countOne(this.#routeCounts, `${found.route.method} ${found.route.pattern}`);
     return found.route.handler(found.params, body);
   }
 
@@ -351,6 +371,7 @@ export class RestServer {
       throw new HttpError(503, 'the server is shutting down');
     }
     this.#envs.set(env.id, env);
+    this.#envsCreated += 1;
     return json(`{"instance_id": "${env.id}"}`, status);
   }
 
@@ -370,6 +391,7 @@ export class RestServer {
     for (const env of this.#envs.values()) {
       if (env.pending === 0 && now - env.lastUsed >= this.options.idleTimeoutMs) {
         this.#envs.delete(env.id);
+        this.#envsExpired += 1;
         void this.#dispose(env).catch(() => {});
       }
     }

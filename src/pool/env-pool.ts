@@ -4,10 +4,16 @@ import { EnvBudget } from './env-budget.js';
 import { FairQueue } from './fair-queue.js';
 import { MainChannel, STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP } from './channel.js';
 import { SpareCpu } from './spare-cpu.js';
+import { CounterReader, WidenedCounter } from './counters.js';
 import type { ServeTask, WorkItem, WorkResult } from './work.js';
+import { ERROR_CODE_LIST } from '../protocol/errors.js';
+import { REQUEST_KINDS } from '../protocol/schema.js';
+import { zeroCounts, type Front, type PoolStats, type RequestCounts } from '../stats.js';
 
 /** One connection as the pool sees it: it receives results in the order it sent the items. */
 export interface ResultSink {
+  /** The front whose requests these are, for the stats (null: the pool's own no-op items, which get no reply). */
+  readonly front: Front | null;
   deliver(result: WorkResult, item: WorkItem): void;
   /**
    * The worker died before answering `item`, twice: the pool re-runs what a dead worker had not
@@ -65,6 +71,14 @@ interface Slot {
   idleWaiters: (() => void)[];
   /** The share of time the worker was busy lately. */
   load: number;
+  /** Microseconds the slot's workers spent handling items, and spinning (counters, across restarts). */
+  busy: WidenedCounter;
+  spun: WidenedCounter;
+  /** The packing's own reader of `busy`. */
+  busyReader: CounterReader;
+  /** Times the slot's worker died and was replaced, and sessions rebuilt on a successor since. */
+  restarts: number;
+  sessionsRebuilt: number;
   /** Workers in a row that died on this slot before answering anything (a broken install, not a client). */
   stillborn: number;
 }
@@ -90,6 +104,7 @@ const stopPoolsAtExit = () => {
 
 /** The internal sink of `start`'s and `sessionCounts`' no-op items (conn 0 is never a session). */
 class NotifySink implements ResultSink {
+  readonly front = null;
   sessionGeneration = -1;
   constructor(readonly done: () => void) {}
   deliver(): void {
@@ -129,8 +144,12 @@ export class EnvPool {
   #loadSince = performance.now();
   readonly #spareCpu = new SpareCpu();
   readonly #spareCpuTimer: NodeJS.Timeout;
-  /** Microseconds the main thread spun since the last SpareCpu sample. */
-  #spunMicros = 0;
+  /** Microseconds the main thread spun (a counter). */
+  #mainSpunMicros = 0;
+  /** SpareCpu's reader of the microseconds every thread of the pool spun. */
+  readonly #spunReader: CounterReader;
+  /** Requests answered, by front (counted on the main thread where each result is read). */
+  readonly #counts: Record<Front, RequestCounts> = { tcp: newRequestCounts(), rest: newRequestCounts() };
 
   constructor(options: EnvPoolOptions) {
     const workers = options.workers;
@@ -160,21 +179,30 @@ export class EnvPool {
     // reports alone a worker that could not even load: that fails start().
     this.piscina.on('error', (err: Error) => this.#failStart?.(new Error(`worker threads cannot start: ${err.message}`)));
     const doorbells = Doorbell.create(workers);
-    this.#slots = Array.from({ length: workers }, (_, index) => ({
-      index,
-      threadId: null,
-      generation: 0,
-      channel: null as unknown as MainChannel,
-      doorbell: doorbells?.[index] ?? null,
-      queue: new FairQueue<ResultSink, WorkItem>(),
-      sent: { sinks: [], items: [], head: 0 },
-      flushScheduled: false,
-      waiting: false,
-      idleWaiters: [],
-      load: 0,
-      stillborn: 0,
-    }));
+    this.#slots = Array.from({ length: workers }, (_, index) => {
+      const busy = new WidenedCounter(STAT_BUSY_MICROS);
+      return {
+        index,
+        threadId: null,
+        generation: 0,
+        channel: null as unknown as MainChannel,
+        doorbell: doorbells?.[index] ?? null,
+        queue: new FairQueue<ResultSink, WorkItem>(),
+        sent: { sinks: [], items: [], head: 0 },
+        flushScheduled: false,
+        waiting: false,
+        idleWaiters: [],
+        load: 0,
+        stillborn: 0,
+        busy,
+        spun: new WidenedCounter(STAT_SPUN_MICROS),
+        busyReader: new CounterReader(() => busy.read()),
+        restarts: 0,
+        sessionsRebuilt: 0,
+      };
+    });
     for (const slot of this.#slots) this.#serve(slot);
+    this.#spunReader = new CounterReader(() => this.#slots.reduce((sum, slot) => sum + slot.spun.read(), this.#mainSpunMicros));
     this.#spareCpuTimer = setInterval(() => this.#tick(), SPARE_CPU_SAMPLE_MS).unref();
     if (stopAtExit.size === 0) process.on('exit', stopPoolsAtExit);
     stopAtExit.add(this.#stopWorkers);
@@ -226,6 +254,33 @@ export class EnvPool {
     );
   }
 
+  /**
+   * The pool's figures now (src/stats.ts). Reading them changes nothing: every counter is cumulative
+   * and each reader (this, the packing, SpareCpu) keeps its own last value.
+   */
+  stats(): PoolStats {
+    const copy = (counts: RequestCounts): RequestCounts => ({ requests: { ...counts.requests }, errors: { ...counts.errors } });
+    return {
+      workers: this.#slots.map((slot) => ({
+        busyMicros: slot.busy.read(),
+        spunMicros: slot.spun.read(),
+        sessions: Atomics.load(slot.channel.stats, STAT_SESSIONS),
+        envs: this.envBudget.heldBy(slot.index),
+        queued: slot.queue.size,
+        inFlight: this.#inFlight(slot),
+        restarts: slot.restarts,
+        sessionsRebuilt: slot.sessionsRebuilt,
+        load: slot.load,
+      })),
+      sessionsOpened: this.#nextSessionId - 1,
+      envs: this.envBudget.total,
+      envLimit: this.envBudget.limit,
+      mainSpunMicros: this.#mainSpunMicros,
+      spinning: this.#spareCpu.allowed,
+      byFront: { tcp: copy(this.#counts.tcp), rest: copy(this.#counts.rest) },
+    };
+  }
+
   /** A session id unique in this pool (the `conn` of WorkItems), for any front: TCP, HTTP, … */
   allocateSessionId(): number {
     return this.#nextSessionId++;
@@ -248,10 +303,7 @@ export class EnvPool {
   }
 
   #sampleSpareCpu(): void {
-    let spun = this.#spunMicros;
-    this.#spunMicros = 0;
-    for (const slot of this.#slots) spun += Atomics.exchange(slot.channel.stats, STAT_SPUN_MICROS, 0);
-    const allowed = this.#spareCpu.update(spun) ? 1 : 0;
+    const allowed = this.#spareCpu.update(this.#spunReader.delta()) ? 1 : 0;
     for (const slot of this.#slots) Atomics.store(slot.channel.stats, STAT_SPIN, allowed);
   }
 
@@ -260,7 +312,7 @@ export class EnvPool {
     const elapsed = now - this.#loadSince;
     if (elapsed < LOAD_WINDOW_MS) return;
     for (const slot of this.#slots) {
-      const busyMs = Atomics.exchange(slot.channel.stats, STAT_BUSY_MICROS, 0) / 1000;
+      const busyMs = slot.busyReader.delta() / 1000;
       // Half the weight on the last window, half on the history: a burst moves it, noise does not.
       slot.load = 0.5 * slot.load + 0.5 * Math.min(1, busyMs / elapsed);
     }
@@ -303,7 +355,9 @@ export class EnvPool {
       const sink = sinks[i];
       // A connection new to this worker (or to its successor) first has its session made there.
       if (sink.sessionGeneration !== slot.generation) {
-        if (!write(sink, sink.sessionInit())) break;
+        const init = sink.sessionInit();
+        if (!write(sink, init)) break;
+        if (sink.sessionGeneration >= 0 && 'restore' in init) slot.sessionsRebuilt += 1;
         sink.sessionGeneration = slot.generation;
       }
       if (!write(sink, items[i])) break;
@@ -323,7 +377,7 @@ export class EnvPool {
     if (slot.waiting || this.#inFlight(slot) === 0) return;
     const { channel } = slot;
     if (this.#spinMicros > 0 && this.#spareCpu.allowed && this.#inFlight(slot) <= SPIN_ITEMS) {
-      this.#spunMicros += channel.results.spinUntilReadable(this.#spinMicros);
+      this.#mainSpunMicros += channel.results.spinUntilReadable(this.#spinMicros);
       if (channel.results.readable) return this.#readResults(slot);
     }
     const readable = channel.results.whenReadable();
@@ -356,6 +410,12 @@ export class EnvPool {
       sent.sinks[i] = undefined as unknown as ResultSink;
       sent.items[i] = undefined as unknown as WorkItem;
       slot.stillborn = 0;
+      // Counted here, where the result is read anyway: plain numbers on the main thread, no shared memory.
+      if (result !== null && sink.front !== null && !('snapshot' in item)) {
+        const counts = this.#counts[sink.front];
+        counts.requests[result.command ?? 'invalid'] += 1;
+        if (result.code !== null) counts.errors[result.code] += 1;
+      }
       sink.deliver(result, item);
     }
     channel.results.release();
@@ -372,6 +432,8 @@ export class EnvPool {
   #serve(slot: Slot): void {
     const channel = new MainChannel(slot.doorbell);
     slot.channel = channel;
+    slot.busy.moveTo(channel.stats);
+    slot.spun.moveTo(channel.stats);
     const task: ServeTask & { [key: symbol]: unknown } = {
       channel: channel.ends,
       slot: slot.index,
@@ -414,19 +476,29 @@ export class EnvPool {
     for (let i = head; i < items.length; i++) {
       // Sessions are made again from scratch on the successor: their old init items are not rerun.
       if ('init' in items[i]) continue;
-      if (this.#closed || this.#retried.has(items[i])) sinks[i].workerLost(items[i]);
-      else {
+      if (this.#closed || this.#retried.has(items[i])) {
+        this.#countLost(sinks[i], items[i]);
+        sinks[i].workerLost(items[i]);
+      } else {
         this.#retried.add(items[i]);
         again.sinks.push(sinks[i]);
         again.items.push(items[i]);
       }
     }
     if (this.#closed) return;
+    slot.restarts += 1;
     // While the pool starts, a dying worker is a broken install, which start() reports.
     if (!this.#failStart) this.#onWorkerLost(slot.index);
     slot.queue.unshift(again.sinks, again.items);
     this.#serve(slot);
     this.#flush(slot);
+  }
+
+  /** A request the pool answers ENV_LOST for its sink (the worker died on it twice): counted as its reply would have been. */
+  #countLost(sink: ResultSink, item: WorkItem): void {
+    if (sink.front === null || !('line' in item || 'fail' in item)) return;
+    this.#counts[sink.front].requests.lost += 1;
+    this.#counts[sink.front].errors.ENV_LOST += 1;
   }
 
   async close(): Promise<void> {
@@ -443,4 +515,8 @@ export class EnvPool {
     if (stopAtExit.size === 0) process.off('exit', stopPoolsAtExit);
     for (const slot of this.#slots) slot.doorbell?.close();
   }
+}
+
+function newRequestCounts(): RequestCounts {
+  return { requests: zeroCounts([...REQUEST_KINDS, 'invalid', 'lost']), errors: zeroCounts(ERROR_CODE_LIST) };
 }

@@ -6,6 +6,7 @@ import { frameReply } from './framing.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { listen } from '../net/listen.js';
 import { adoptWithSharedReads } from './shared-reads.js';
+import { REFUSAL_REASONS, zeroCounts, type TcpStats } from '../stats.js';
 
 export interface ServerOptions extends ConnectionLimits {
   port: number;
@@ -60,6 +61,9 @@ export class GymTcpServer {
   #recordingsPort: number | null = null;
   #closing: Promise<void> | null = null;
   #sharedReadsMissingLogged = false;
+  /** Counters for stats(). */
+  #accepted = 0;
+  readonly #refused = zeroCounts(REFUSAL_REASONS);
 
   private constructor(options: ServerOptions) {
     this.options = options;
@@ -112,6 +116,14 @@ export class GymTcpServer {
     return this.#connections.size;
   }
 
+  /** The TCP front's figures and the pool's (src/stats.ts); reading them resets nothing. */
+  stats(): TcpStats {
+    return {
+      connections: { open: this.#connections.size, accepted: this.#accepted, refused: { ...this.#refused } },
+      pool: this.pool.stats(),
+    };
+  }
+
   /** Plain TCP: the socket reads into a buffer shared by all connections (see shared-reads.ts). */
   #acceptPlain(accepted: net.Socket): void {
     let connection: Connection | null = null;
@@ -132,6 +144,7 @@ export class GymTcpServer {
   /** Makes the socket a Connection, or answers and closes it when the server is full or closing. */
   #accept(socket: net.Socket): Connection | null {
     if (this.#closing) {
+      this.#refused.closing += 1;
       socket.destroy();
       return null;
     }
@@ -139,13 +152,16 @@ export class GymTcpServer {
     const fromAddress = this.#perAddress.get(address) ?? 0;
     if (this.#connections.size >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
       // Said before any request, so it is the reply a client reads first; then the connection ends.
-      const limit = this.#connections.size >= this.options.maxConnections ? `${this.options.maxConnections} connections` : `${this.options.maxConnectionsPerAddress} connections from one address`;
+      const overall = this.#connections.size >= this.options.maxConnections;
+      const limit = overall ? `${this.options.maxConnections} connections` : `${this.options.maxConnectionsPerAddress} connections from one address`;
+      this.#refused[overall ? 'maxConnections' : 'maxConnectionsPerAddress'] += 1;
       socket.on('error', () => {});
       socket.end(frameReply(errorReply('TOO_MANY_CONNECTIONS', `the server allows ${limit}; try again later`).json, 0));
       setTimeout(() => socket.destroy(), 5000).unref();
       return null;
     }
     this.#perAddress.set(address, fromAddress + 1);
+    this.#accepted += 1;
     const connection = new Connection(
       this.pool.allocateSessionId(),
       socket,
@@ -154,6 +170,7 @@ export class GymTcpServer {
       this.options.publicUrl ?? this.#urlBaseOf(socket),
       this.options,
       (closed) => {
+        if (closed.refusedWith !== null) this.#refused[closed.refusedWith === 'AUTH_FAILED' ? 'authFailed' : 'authRequired'] += 1;
         this.#connections.delete(closed);
         const left = (this.#perAddress.get(address) ?? 1) - 1;
         if (left > 0) this.#perAddress.set(address, left);
