@@ -3,6 +3,9 @@
  * readers (the pool's packing, SpareCpu, a metrics exporter, a test) each see every increment
  * without taking samples from each other (src/stats.ts says which figures are counters).
  */
+import { ERROR_CODE_LIST, type ErrorCode } from '../protocol/errors.js';
+import { REQUEST_KINDS } from '../protocol/schema.js';
+import { zeroCounts, type Front, type RequestCommand, type RequestCounts } from '../stats.js';
 
 /**
  * A microsecond counter a worker adds to in shared memory (one `Atomics.add` on an Int32 per batch),
@@ -55,4 +58,28 @@ export class CounterReader {
     this.#last = now;
     return delta;
   }
+}
+
+/**
+ * Requests answered through the pool, by front, command and error code. Counted on the main thread
+ * where the pool reads each result anyway: plain numbers, no shared memory, nothing on the workers.
+ */
+export class RequestCounter {
+  readonly #counts: Record<Front, RequestCounts> = { tcp: newRequestCounts(), rest: newRequestCounts() };
+
+  count(front: Front, command: RequestCommand, code: ErrorCode | null): void {
+    const counts = this.#counts[front];
+    counts.requests[command] += 1;
+    if (code !== null) counts.errors[code] += 1;
+  }
+
+  /** A copy, by front. */
+  snapshot(): Record<Front, RequestCounts> {
+    const copy = ({ requests, errors }: RequestCounts): RequestCounts => ({ requests: { ...requests }, errors: { ...errors } });
+    return { tcp: copy(this.#counts.tcp), rest: copy(this.#counts.rest) };
+  }
+}
+
+function newRequestCounts(): RequestCounts {
+  return { requests: zeroCounts([...REQUEST_KINDS, 'invalid', 'lost']), errors: zeroCounts(ERROR_CODE_LIST) };
 }

@@ -1,14 +1,18 @@
+/**
+ * The worker pool's main-thread side. Over ~400 lines on purpose: the slots, the packing, the flush
+ * to the rings, reading results and rebuilding a dead worker's sessions all act on the same Slot
+ * state in the same event-loop turns; what stands alone is beside it (channel, ring, doorbell,
+ * fair-queue, spare-cpu, counters, session-recovery, env-budget).
+ */
 import { Piscina } from 'piscina';
 import { Doorbell } from './doorbell.js';
 import { EnvBudget } from './env-budget.js';
 import { FairQueue } from './fair-queue.js';
 import { MainChannel, STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP } from './channel.js';
 import { SpareCpu } from './spare-cpu.js';
-import { CounterReader, WidenedCounter } from './counters.js';
+import { CounterReader, RequestCounter, WidenedCounter } from './counters.js';
 import type { ServeTask, WorkItem, WorkResult } from './work.js';
-import { ERROR_CODE_LIST } from '../protocol/errors.js';
-import { REQUEST_KINDS } from '../protocol/schema.js';
-import { zeroCounts, type Front, type PoolStats, type RequestCounts } from '../stats.js';
+import type { Front, PoolStats } from '../stats.js';
 
 /** One connection as the pool sees it: it receives results in the order it sent the items. */
 export interface ResultSink {
@@ -148,8 +152,8 @@ export class EnvPool {
   #mainSpunMicros = 0;
   /** SpareCpu's reader of the microseconds every thread of the pool spun. */
   readonly #spunReader: CounterReader;
-  /** Requests answered, by front (counted on the main thread where each result is read). */
-  readonly #counts: Record<Front, RequestCounts> = { tcp: newRequestCounts(), rest: newRequestCounts() };
+  /** Requests answered, by front (counted where each result is read). */
+  readonly #requests = new RequestCounter();
 
   constructor(options: EnvPoolOptions) {
     const workers = options.workers;
@@ -259,7 +263,6 @@ export class EnvPool {
    * and each reader (this, the packing, SpareCpu) keeps its own last value.
    */
   stats(): PoolStats {
-    const copy = (counts: RequestCounts): RequestCounts => ({ requests: { ...counts.requests }, errors: { ...counts.errors } });
     return {
       workers: this.#slots.map((slot) => ({
         busyMicros: slot.busy.read(),
@@ -277,7 +280,7 @@ export class EnvPool {
       envLimit: this.envBudget.limit,
       mainSpunMicros: this.#mainSpunMicros,
       spinning: this.#spareCpu.allowed,
-      byFront: { tcp: copy(this.#counts.tcp), rest: copy(this.#counts.rest) },
+      byFront: this.#requests.snapshot(),
     };
   }
 
@@ -410,12 +413,7 @@ export class EnvPool {
       sent.sinks[i] = undefined as unknown as ResultSink;
       sent.items[i] = undefined as unknown as WorkItem;
       slot.stillborn = 0;
-      // Counted here, where the result is read anyway: plain numbers on the main thread, no shared memory.
-      if (result !== null && sink.front !== null && !('snapshot' in item)) {
-        const counts = this.#counts[sink.front];
-        counts.requests[result.command ?? 'invalid'] += 1;
-        if (result.code !== null) counts.errors[result.code] += 1;
-      }
+      if (result !== null && sink.front !== null && !('snapshot' in item)) this.#requests.count(sink.front, result.command ?? 'invalid', result.code);
       sink.deliver(result, item);
     }
     channel.results.release();
@@ -477,7 +475,9 @@ export class EnvPool {
       // Sessions are made again from scratch on the successor: their old init items are not rerun.
       if ('init' in items[i]) continue;
       if (this.#closed || this.#retried.has(items[i])) {
-        this.#countLost(sinks[i], items[i]);
+        // Answered ENV_LOST by its sink; what it asked was never read.
+        const { front } = sinks[i];
+        if (front !== null && ('line' in items[i] || 'fail' in items[i])) this.#requests.count(front, 'lost', 'ENV_LOST');
         sinks[i].workerLost(items[i]);
       } else {
         this.#retried.add(items[i]);
@@ -494,13 +494,6 @@ export class EnvPool {
     this.#flush(slot);
   }
 
-  /** A request the pool answers ENV_LOST for its sink (the worker died on it twice): counted as its reply would have been. */
-  #countLost(sink: ResultSink, item: WorkItem): void {
-    if (sink.front === null || !('line' in item || 'fail' in item)) return;
-    this.#counts[sink.front].requests.lost += 1;
-    this.#counts[sink.front].errors.ENV_LOST += 1;
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#spareCpuTimer);
@@ -515,8 +508,4 @@ export class EnvPool {
     if (stopAtExit.size === 0) process.off('exit', stopPoolsAtExit);
     for (const slot of this.#slots) slot.doorbell?.close();
   }
-}
-
-function newRequestCounts(): RequestCounts {
-  return { requests: zeroCounts([...REQUEST_KINDS, 'invalid', 'lost']), errors: zeroCounts(ERROR_CODE_LIST) };
 }
