@@ -10,7 +10,7 @@ import { CPP } from '../src/protocol/messages.js';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
 import type { TcpStats } from '../src/stats.js';
 import { ReplySocket } from '../scripts/lib/reply-socket.js';
-import { sleep } from '../scripts/lib/wait.js';
+import { until } from '../scripts/lib/wait.js';
 import { RawClient, startServer } from './helpers.js';
 
 /** The figures of a snapshot that are values now rather than counters (src/stats.ts marks each). */
@@ -35,10 +35,9 @@ function growth(before: TcpStats, after: TcpStats): Record<string, number> {
 
 const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); await sleep(20)) {
-    if (Date.now() > deadline) throw new Error('timed out');
-  }
+/** Waits for a condition the test needs before it goes on. */
+async function reached(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  expect(await until(condition, timeoutMs), 'timed out waiting').toBe(true);
 }
 
 describe('widened counters', () => {
@@ -89,11 +88,11 @@ describe('stats() of the TCP front and the pool', () => {
       const others = [await RawClient.connect(server), await RawClient.connect(server)];
       const refused = await RawClient.connect(server);
       expect((await refused.nextJson()).error.code).toBe('TOO_MANY_CONNECTIONS');
-      await until(() => server.stats().connections.refused.maxConnections === 1);
+      await reached(() => server.stats().connections.refused.maxConnections === 1);
       const during = server.stats();
       expect(during.connections.open).toBe(3);
       for (const other of [...others, refused, c]) other.destroy();
-      await until(() => server.connectionCount === 0);
+      await reached(() => server.connectionCount === 0);
     } finally {
       clearInterval(scraper);
     }
@@ -250,7 +249,7 @@ describe('stats() when worker threads die', () => {
       expect(sum(before.workers.map((w) => w.envs))).toBe(2);
       const threads = [...server.pool.piscina.threads];
       await Promise.all(threads.map((thread) => thread.terminate()));
-      await until(() => sum(server.stats().pool.workers.map((w) => w.restarts)) === threads.length);
+      await reached(() => sum(server.stats().pool.workers.map((w) => w.restarts)) === threads.length);
       // Sessions are rebuilt on the successor at their next request, and carry on.
       for (const c of clients) expect(await c.ask(CPP.step('1'))).toHaveProperty('reward');
       const after = server.stats().pool;
@@ -277,7 +276,7 @@ describe('stats() of refused authentications', () => {
       const right = await RawClient.connect(server);
       expect(await right.ask('{"auth": "sesame"}')).toEqual({ auth: 'ok' });
       right.destroy();
-      await until(() => server.connectionCount === 0);
+      await reached(() => server.connectionCount === 0);
       expect(server.stats().connections).toEqual({
         open: 0,
         accepted: 3,
