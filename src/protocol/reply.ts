@@ -7,7 +7,7 @@ import { toPyJson } from '../json/pyjson.js';
 import { ERROR_CODE_LIST, type ErrorCode } from './errors.js';
 
 /** Every kind of reply, by the request that gets it (`error` for any request that failed). */
-export const REPLY_KINDS = ['instance', 'space', 'sample', 'observation', 'step', 'member', 'url', 'auth', 'error'] as const;
+export const REPLY_KINDS = ['instance', 'space', 'sample', 'observation', 'step', 'member', 'url', 'auth', 'error', 'frame', 'text'] as const;
 export type ReplyKind = (typeof REPLY_KINDS)[number];
 
 export interface Reply {
