@@ -17,8 +17,10 @@ export function envAt(sidecar: FrameSidecar): Env {
   return env;
 }
 
+/** A frame, copied: the renderer reuses its bytes for the next frame (src/render/canvas.ts). */
 function render(env: Env): RgbFrame {
-  return env.render('rgb_array') as RgbFrame;
+  const frame = env.render('rgb_array') as RgbFrame;
+  return { width: frame.width, height: frame.height, data: frame.data.slice() };
 }
 
 const TARGET = 0.995;

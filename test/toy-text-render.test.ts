@@ -56,7 +56,9 @@ describe('toy-text rendering', () => {
       expect(runner.env.metadata.render_fps).toBe(g.rgb_array.render_fps);
       runner.seed(3n);
       const start = JSON.stringify(runner.reset().obs);
-      const first = runner.render('rgb_array') as RgbFrame;
+      const shown = runner.render('rgb_array') as RgbFrame;
+      // Copied: the renderer reuses its bytes for the next frame (src/render/canvas.ts).
+      const first = { ...shown, data: shown.data.slice() };
       expect([first.height, first.width, 3]).toEqual(g.rgb_array.shape);
       expect(first.data.length).toBe(first.height * first.width * 3);
       expect(colours(first)).toBeGreaterThan(4);

@@ -11,7 +11,7 @@ export class Board {
   readonly canvas: Canvas;
 
   constructor(width: number, height: number, background: Rgb) {
-    this.canvas = new Canvas(width, height, background);
+    this.canvas = Canvas.reused(width, height, background);
   }
 
   /** Fills the rectangle [x, x + w) × [y, y + h), clipped. */

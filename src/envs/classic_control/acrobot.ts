@@ -152,7 +152,7 @@ export class AcrobotEnv extends Env<number[], number> {
   /** Gymnasium's Acrobot frame (acrobot.py `render`): 500×500, the goal line one link above the pivot. */
   override render(mode: RenderMode): RgbFrame | string {
     if (mode !== 'rgb_array') return super.render(mode);
-    const canvas = new Canvas(SCREEN_DIM, SCREEN_DIM);
+    const canvas = Canvas.reused(SCREEN_DIM, SCREEN_DIM);
     const [theta1, theta2] = this.state;
     const linkLength2 = 1.0;
     const bound = LINK_LENGTH_1 + linkLength2 + 0.2;

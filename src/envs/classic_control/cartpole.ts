@@ -102,7 +102,7 @@ export class CartPoleEnv extends Env<number[], number> {
   /** Gymnasium's CartPole frame (cartpole.py `render`): 600×400, the cart 100 px above the bottom. */
   override render(mode: RenderMode): RgbFrame | string {
     if (mode !== 'rgb_array') return super.render(mode);
-    const canvas = new Canvas(SCREEN_WIDTH, SCREEN_HEIGHT);
+    const canvas = Canvas.reused(SCREEN_WIDTH, SCREEN_HEIGHT);
     const scale = SCREEN_WIDTH / (X_THRESHOLD * 2);
     const poleWidth = 10.0;
     const poleLength = scale * (2 * LENGTH);

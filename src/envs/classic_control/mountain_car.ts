@@ -62,7 +62,7 @@ const TRACK = (() => {
  * the flag at `goalPosition`.
  */
 export function renderMountainCar(position: number, goalPosition: number): RgbFrame {
-  const canvas = new Canvas(SCREEN_WIDTH, SCREEN_HEIGHT);
+  const canvas = Canvas.reused(SCREEN_WIDTH, SCREEN_HEIGHT);
   const scale = SCREEN_WIDTH / (MAX_POSITION - MIN_POSITION);
   const carWidth = 40;
   const carHeight = 20;

@@ -107,7 +107,7 @@ export class PendulumEnv extends Env<number[], number[]> {
    */
   override render(mode: RenderMode): RgbFrame | string {
     if (mode !== 'rgb_array') return super.render(mode);
-    const canvas = new Canvas(SCREEN_DIM, SCREEN_DIM);
+    const canvas = Canvas.reused(SCREEN_DIM, SCREEN_DIM);
     const scale = SCREEN_DIM / (2.2 * 2);
     const offset = Math.floor(SCREEN_DIM / 2);
     const rodLength = 1 * scale;
