@@ -60,3 +60,15 @@ describe('classic-control frames match Gymnasium 1.3.0', () => {
     });
   }
 });
+
+describe('frames survive a snapshot', () => {
+  it("Pendulum's last torque (its arrow) travels in the snapshot, so a rebuilt env draws the same frame", () => {
+    const sidecar = frameSidecar('Pendulum-v1__state__upright_u_plus_2');
+    const env = envAt(sidecar);
+    const before = render(env);
+    const { env: rebuilt } = makeEnv(sidecar.env_id);
+    rebuilt.restore(JSON.parse(JSON.stringify(env.snapshot())));
+    expect((rebuilt as unknown as { lastU: number | null }).lastU).toBe(sidecar.internal.last_u);
+    expect(Buffer.from(render(rebuilt).data).equals(Buffer.from(before.data))).toBe(true);
+  });
+});

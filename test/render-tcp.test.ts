@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
 import { CPP, replySchemas, request, requestLine } from '../src/protocol/messages.js';
+import { GymClient } from '../src/client/client.js';
 import { RawClient, startServer } from './helpers.js';
 import { compareFrames, fixturePng, frameSidecar, toyTextGolden } from './frames-golden.js';
 
@@ -73,6 +74,19 @@ describe('render over TCP', () => {
     }
     expect(frameBytes(await c.ask(RENDER)).shape).toEqual(g.rgb_array.shape);
     await c.end();
+  });
+
+  it("gives the TypeScript client frames and text (GymClient.frame, GymClient.text)", async () => {
+    const client = await GymClient.connect(server.address().port, '127.0.0.1');
+    const g = toyTextGolden('Taxi-v4.json');
+    await client.make('Taxi-v4');
+    client.seed(g.ansi.episodes[0].reset_seed);
+    await client.reset();
+    expect(await client.text()).toBe(g.ansi.episodes[0].frames[0].text);
+    const frame = await client.frame();
+    expect([frame.height, frame.width, 3]).toEqual(g.rgb_array.shape);
+    expect(frame.data.length).toBe(frame.width * frame.height * 3);
+    await client.end();
   });
 
   it('refuses a render before reset, a mode the env lacks and a misplaced mode, and the connection keeps working', async () => {
