@@ -52,7 +52,7 @@ export interface SessionReply {
   episode: EpisodeStats | null;
 }
 
-/** FRAME of docs/protocol.md §3: the RGB bytes in base64, with their dtype and shape. */
+/** FRAME of docs/protocol.md §9.8: the RGB bytes in base64, with their dtype and shape. */
 function frameJson(frame: RgbFrame): string {
   const data = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString('base64');
   return `{"dtype": "uint8", "shape": [${frame.height}, ${frame.width}, 3], "data": "${data}"}`;
