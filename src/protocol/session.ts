@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BadKwargsError, EnvNotLoaded, RenderError, ResetNeededError, UnknownEnvError } from '../envs/errors.js';
 import { canonicalEnvId, makeEnv } from '../envs/registry.js';
+import type { RgbFrame } from '../envs/env.js';
 import { EnvRunner, type EpisodeStats, type RunnerSnapshot } from '../envs/runner.js';
 import { pyFloat, toPyJson } from '../json/pyjson.js';
 import { ActionError } from '../spaces/index.js';
@@ -74,6 +75,12 @@ function withoutRenderSuffix(name: string): string {
   return name.endsWith(RENDER_SUFFIX) && canonicalEnvId(name) === undefined && canonicalEnvId(name.slice(0, -RENDER_SUFFIX.length)) !== undefined
     ? name.slice(0, -RENDER_SUFFIX.length)
     : name;
+}
+
+/** FRAME of docs/protocol.md §9.8: the RGB bytes in base64, with their dtype and shape. */
+function frameJson(frame: RgbFrame): string {
+  const data = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString('base64');
+  return `{"dtype": "uint8", "shape": [${frame.height}, ${frame.width}, 3], "data": "${data}"}`;
 }
 
 /** How each domain error of the envs and spaces reads on the wire. */
@@ -255,6 +262,10 @@ export class Session {
         const env = this.#requireEnv().env;
         const space = request.space === 'action' ? env.actionSpace : env.observationSpace;
         return valueReply('member', 'member', String(space.contains(request.value)));
+      }
+      case 'render': {
+        const rendered = this.#requireEnv().render(request.mode);
+        return typeof rendered === 'string' ? valueReply('text', 'text', toPyJson(rendered)) : valueReply('frame', 'frame', frameJson(rendered));
       }
       case 'seed':
         this.#requireEnv().seed(request.seed);
