@@ -12,6 +12,7 @@ import { LunarLanderEnv, lunarLanderKwargs } from '../src/envs/box2d/lunar_lande
 import { BipedalWalkerEnv } from '../src/envs/box2d/bipedal_walker.js';
 import type { Env } from '../src/envs/env.js';
 import { replayEpisode } from '../scripts/lib/box2d-golden.js';
+import { landerHeuristic } from '../scripts/lib/box2d-heuristics.js';
 
 /** A fixture, with seeds beyond 2^53 kept as decimal strings. */
 function fixture(file: string): any {
@@ -184,4 +185,19 @@ describe('Box2D ids', () => {
     expect(windy.torqueIdx).toBe(-9999 + rng.integers(19998) + 1);
     expect(windy.step(0).obs).not.toEqual(calm.step(0).obs);
   });
+});
+
+describe("Gymnasium's LunarLander heuristic, ported", () => {
+  for (const file of ['LunarLander-v3.json', 'LunarLander-v3__continuous_True.json']) {
+    it(`chooses Gymnasium's recorded actions (${file})`, () => {
+      const g = fixture(file);
+      const continuous = g.make_kwargs.continuous === true;
+      for (const episode of g.heuristic_episodes) {
+        // The policy sees the observation just returned: Gymnasium's own, so no physics is involved.
+        const observations = [episode.reset.obs, ...episode.steps.map((s: any) => s.obs)];
+        const chosen = episode.steps.map((_: unknown, i: number) => landerHeuristic(observations[i], continuous));
+        expect(chosen).toEqual(episode.steps.map((s: any) => s.action));
+      }
+    });
+  }
 });

@@ -38,6 +38,13 @@ export interface EpisodeAgreement {
   maxRewardError: number;
 }
 
+/** 'random', 'out-of-bounds' or 'heuristic', from a golden episode's description of its policy. */
+function policyName(policy: string): string {
+  if (policy.startsWith('env.action_space')) return 'random';
+  if (policy.includes('heuristic') || policy.includes('Heuristic')) return 'heuristic';
+  return policy.split(' ')[0];
+}
+
 function maxAbsDiff(a: readonly number[], b: readonly number[]): number {
   let max = 0;
   for (let i = 0; i < b.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
@@ -51,7 +58,7 @@ export function replayEpisode(make: () => Env, episode: GoldenBox2DEpisode, wind
   const reset = env.reset();
   const result: EpisodeAgreement = {
     seed: episode.reset_seed,
-    policy: (episode.policy ?? '').startsWith('env.action_space') ? 'random' : (episode.policy ?? '').split(' ')[0],
+    policy: policyName(episode.policy ?? ''),
     length: episode.steps.length,
     resetError: maxAbsDiff(reset.obs, episode.reset.obs),
     firstDivergence: null,
