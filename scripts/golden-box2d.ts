@@ -8,7 +8,8 @@
  * With `--behaviour`, it also plays whole episodes over many seeds (in-process, fresh env per
  * episode, as Gymnasium's figures were made) and prints their returns beside Gymnasium's
  * (box2d_behaviour.json): Gymnasium's LunarLander heuristic over seeds 0..49 and the random policy
- * over seeds 0..99; `--walker` adds BipedalWalker's random episodes (slow: ~600 steps each).
+ * over seeds 0..99; `--walker` adds BipedalWalker's: the heuristic over 0..19 and random episodes
+ * over 0..99 (slow: ~600-1600 steps each).
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,7 +19,7 @@ import { LunarLanderEnv, lunarLanderKwargs } from '../src/envs/box2d/lunar_lande
 import { BipedalWalkerEnv } from '../src/envs/box2d/bipedal_walker.js';
 import type { Env } from '../src/envs/env.js';
 import { NpRandom } from '../src/rng/index.js';
-import { landerHeuristic } from './lib/box2d-heuristics.js';
+import { WalkerHeuristic, landerHeuristic } from './lib/box2d-heuristics.js';
 
 const opts = new Command('golden')
   .option('--box2d', 'the Box2D envs (the only set this script reports)', true)
@@ -70,13 +71,22 @@ interface BehaviourRecord {
 }
 
 /** Whole episodes from fresh envs, returns summed in float64; the time limit as Gymnasium's TimeLimit. */
-function playEpisodes(make: () => Env, seeds: number, limit: number, policy: (env: Env, obs: number[]) => unknown): number[] {
+function playEpisodes(
+  make: () => Env,
+  seeds: number,
+  limit: number,
+  newPolicy: () => (env: Env, obs: number[] | null) => unknown,
+  /** The policy's first action comes before it sees an observation (the walker's heuristic). */
+  blindStart = false,
+): number[] {
   const returns: number[] = [];
   for (let seed = 0; seed < seeds; seed++) {
     const env = make() as Env<number[], unknown>;
+    const policy = newPolicy();
     env.actionSpace.seed(BigInt(seed));
     env.npRandom = NpRandom.fromSeed(seed);
-    let obs = env.reset().obs;
+    const reset = env.reset().obs;
+    let obs: number[] | null = blindStart ? null : reset;
     let total = 0;
     for (let t = 1; t <= limit; t++) {
       const step = env.step(policy(env, obs));
@@ -114,15 +124,22 @@ if (opts.behaviour) {
   for (const continuous of [false, true]) {
     const kwargs = continuous ? { continuous: true } : {};
     const make = () => new LunarLanderEnv(lunarLanderKwargs.parse(kwargs));
-    const heuristic = playEpisodes(make, 50, 1000, (_env, obs) => landerHeuristic(obs, continuous));
+    const heuristic = playEpisodes(make, 50, 1000, () => (_env, obs) => landerHeuristic(obs!, continuous));
     describeReturns(`LunarLander${continuous ? ' continuous' : ''} heuristic, seeds 0..49`, heuristic, find('heuristic', 'LunarLander-v3', kwargs));
-    const random = playEpisodes(make, 100, 1000, (env) => env.actionSpace.sample());
+    const random = playEpisodes(make, 100, 1000, () => (env) => env.actionSpace.sample());
     describeReturns(`LunarLander${continuous ? ' continuous' : ''} random, seeds 0..99`, random, find('random', 'LunarLander-v3', kwargs));
   }
   if (opts.walker) {
     for (const hardcore of [false, true]) {
       const kwargs = hardcore ? { hardcore: true } : {};
-      const random = playEpisodes(() => new BipedalWalkerEnv({ hardcore }), 100, 1600, (env) => env.actionSpace.sample());
+      const make = () => new BipedalWalkerEnv({ hardcore });
+      // As bipedal_walker.py's __main__: [0, 0, 0, 0] first, the reset observation unused.
+      const heuristic = playEpisodes(make, 20, hardcore ? 2000 : 1600, () => {
+        const walker = new WalkerHeuristic();
+        return (_env, obs) => (obs === null ? [0, 0, 0, 0] : walker.step(obs));
+      }, true);
+      describeReturns(`BipedalWalker${hardcore ? ' hardcore' : ''} heuristic, seeds 0..19`, heuristic, find('heuristic', 'BipedalWalker-v3', kwargs));
+      const random = playEpisodes(make, 100, 1600, () => (env) => env.actionSpace.sample());
       describeReturns(`BipedalWalker${hardcore ? ' hardcore' : ''} random, seeds 0..99`, random, find('random', 'BipedalWalker-v3', kwargs));
     }
   }

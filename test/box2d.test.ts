@@ -12,7 +12,7 @@ import { LunarLanderEnv, lunarLanderKwargs } from '../src/envs/box2d/lunar_lande
 import { BipedalWalkerEnv } from '../src/envs/box2d/bipedal_walker.js';
 import type { Env } from '../src/envs/env.js';
 import { replayEpisode } from '../scripts/lib/box2d-golden.js';
-import { landerHeuristic } from '../scripts/lib/box2d-heuristics.js';
+import { WalkerHeuristic, landerHeuristic } from '../scripts/lib/box2d-heuristics.js';
 
 /** A fixture, with seeds beyond 2^53 kept as decimal strings. */
 function fixture(file: string): any {
@@ -200,4 +200,17 @@ describe("Gymnasium's LunarLander heuristic, ported", () => {
       }
     });
   }
+});
+
+describe("Gymnasium's BipedalWalker heuristic, ported", () => {
+  it('chooses the recorded actions from the recorded observations (NumPy 1 arithmetic)', () => {
+    const g = fixture('BipedalWalker-v3.heuristic.json');
+    for (const episode of g.heuristic_episodes) {
+      const walker = new WalkerHeuristic();
+      expect(episode.steps[0].action).toEqual([0, 0, 0, 0]);
+      for (let i = 1; i < episode.steps.length; i++) {
+        expect(walker.step(episode.steps[i - 1].obs), `seed ${episode.reset_seed} step ${i}`).toEqual(episode.steps[i].action);
+      }
+    }
+  });
 });
