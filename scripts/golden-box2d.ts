@@ -56,7 +56,7 @@ for (const { files, window, make } of configs) {
     const r = replayEpisode(make, episode, window);
     const off = r.firstDivergence === null ? `none (of ${r.length})` : `${r.firstDivergence}`;
     console.log(
-      `  ${String(r.seed).padStart(4)} ${r.policy.padEnd(10)} ${String(r.length).padStart(5)}  ${e(r.resetError).padStart(9)}  ${(e(r.maxErrorInWindow) + ` (${window})`).padStart(17)}  ${off.padStart(19)}  ${e(r.maxRewardError).padStart(8)}`,
+      `  ${String(r.seed).padStart(4)} ${r.policy.padEnd(13)} ${String(r.length).padStart(5)}  ${e(r.resetError).padStart(9)}  ${(e(r.maxErrorInWindow) + ` (${window})`).padStart(17)}  ${off.padStart(19)}  ${e(r.maxRewardError).padStart(8)}`,
     );
   }
 }
