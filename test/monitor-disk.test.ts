@@ -173,6 +173,23 @@ describe('the monitor on a shared disk', () => {
     await rest.close();
   });
 
+  it('stops keeping episodes a stats file could not hold (its memory bounded too): monitor/close is a 507', async () => {
+    const root = await tmp('gym-tcp-mon-root-');
+    const { rest, call, env } = await restOn(root, { monitorDirMaxBytes: 1024 });
+    const id = await env();
+    expect((await call(`/v1/envs/${id}/monitor/start/`, { directory: 'long-run' })).status).toBe(204);
+    // 1024 bytes hold 12 episodes at the generous 80 bytes each; play 13 (always pushing right: ~10 steps each).
+    for (let episode = 0; episode < 13; episode++) {
+      await call(`/v1/envs/${id}/reset/`);
+      while (!JSON.parse((await call(`/v1/envs/${id}/step/`, { action: 1 })).body).done);
+    }
+    const close = await call(`/v1/envs/${id}/monitor/close/`);
+    expect(close.status).toBe(507);
+    expect(close.message).toMatch(/recorded more episodes than a stats file of --monitor-dir-max-bytes \(1024 bytes\) holds/);
+    expect(await readdir(path.join(root, 'long-run'))).toEqual([]);
+    await rest.close();
+  });
+
   it('answers names no file system takes with a 400 that says why', async () => {
     const root = await tmp('gym-tcp-mon-root-');
     const { rest, call, env } = await restOn(root);
@@ -203,7 +220,7 @@ describe('the monitor on a shared disk', () => {
     c.write(`${CPP.monitorStart('run')}\r\n`);
     expect((await c.ask(CPP.reset)).observation).toHaveLength(4);
     // Wait for the start to have made the directory, then swap it for a link.
-    for (let i = 0; i < 100 && !(await readdir(root).catch(() => [])).includes('run'); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && !(await readdir(root).catch(() => [] as string[])).includes('run'); i++) await new Promise((r) => setTimeout(r, 10));
     await rename(path.join(root, 'run'), path.join(root, 'run-moved'));
     await symlink(outside, path.join(root, 'run'));
     c.write(`${CPP.monitorClose}\r\n`);

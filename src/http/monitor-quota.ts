@@ -94,7 +94,10 @@ export class RootQuota {
     else this.#reservedIn.delete(key);
   }
 
-  /** Refuses (507) writing `bytes` more into a directory whose files hold `inDirectory` already. */
+  /**
+   * Counts `bytes` about to be written into a directory whose files hold `inDirectory` already, or
+   * refuses (507). Counted before the write, so that writes at once cannot pass the total together.
+   */
   async admitBytes(bytes: number, inDirectory: number): Promise<void> {
     const { monitorMaxBytes, monitorDirMaxBytes } = this.limits;
     if (inDirectory + bytes > monitorDirMaxBytes) {
@@ -112,6 +115,7 @@ export class RootQuota {
         507,
       );
     }
+    this.#bytes += bytes;
   }
 
   /** Files (and directories) made or removed under the root, and their bytes. */

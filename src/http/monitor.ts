@@ -227,11 +227,19 @@ async function openDirectory(settings: MonitorSettings, parts: readonly string[]
   }
 }
 
-/** Writes `name` in `directory` (whole or not at all) and counts it under the root. */
+/**
+ * Writes `name` in `directory` (whole or not at all) and counts the file under the root (its bytes
+ * were counted by admitBytes; a file it replaces is taken off).
+ */
 async function writeFile(directory: OpenDirectory, name: string, text: string, quota: RootQuota): Promise<void> {
   const before = await lstat(directory.at(name)).catch(() => null);
-  await directory.writeAtomically(name, text);
-  quota.changed(before ? 0 : 1, Buffer.byteLength(text) - (before?.isFile() ? before.size : 0));
+  try {
+    await directory.writeAtomically(name, text);
+  } catch (err) {
+    quota.changed(0, -Buffer.byteLength(text));
+    throw err;
+  }
+  quota.changed(before ? 0 : 1, before?.isFile() ? -before.size : 0);
 }
 
 /** force: one of the directory's `openaigym.*` files goes (a directory so named stays). */
