@@ -104,3 +104,27 @@ export const ENV_COMMAND = 'env';
 export type Request =
   | z.output<(typeof envCommandSchemas)[keyof typeof envCommandSchemas]>
   | z.output<(typeof commandSchemas)[keyof typeof commandSchemas]>;
+
+/**
+ * Every request's kind, in a fixed order: a kind's index travels in the worker channel's records
+ * (src/pool/channel.ts), and the stats count requests by kind. Checked against the schemas below, so
+ * a new command cannot be left out.
+ */
+export const REQUEST_KINDS = [
+  'make',
+  'reset',
+  'step',
+  'sample',
+  'observationspace',
+  'actionspace',
+  'contains',
+  'seed',
+  'close',
+  'compression',
+  'record_episode_stats',
+  'url',
+  'monitor',
+] as const satisfies readonly Request['kind'][];
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+const everyKindListed: [Exclude<Request['kind'], RequestKind>] extends [never] ? true : never = true;
+void everyKindListed;

@@ -7,7 +7,7 @@ import { ActionError } from '../spaces/index.js';
 import { ProtocolError, type ErrorCode } from './errors.js';
 import { errorReply, objectReply, valueReply, type Reply } from './reply.js';
 import { parseRequest } from './request.js';
-import type { Request } from './schema.js';
+import type { Request, RequestKind } from './schema.js';
 
 /** What a session needs from the transport: where recordings are served, and state carried over. */
 export interface SessionInit {
@@ -43,6 +43,8 @@ const UNLIMITED: EnvSlots = { tryAcquire: () => true, release: () => {} };
 /** The outcome of one request: its reply (null for the silent requests) and state the transport mirrors. */
 export interface SessionReply {
   reply: Reply | null;
+  /** What the request was (for the stats); null when the line was not a request (it did not parse, or the transport refused it). */
+  command: RequestKind | null;
   /** The compression level after this request (the TCP front frames with it). */
   compression: number;
   /** The connection's env instance id after this request, or null. */
@@ -122,20 +124,23 @@ export class Session {
    */
   handle(line: string): SessionReply {
     let reply: Reply | null;
+    let command: RequestKind | null = null;
     this.#episode = null;
     try {
-      reply = this.#execute(parseRequest(line));
+      const request = parseRequest(line);
+      command = request.kind;
+      reply = this.#execute(request);
     } catch (err) {
       if (err instanceof EnvNotLoaded) throw err;
       reply = errorReplyFor(err);
     }
-    return this.#outcome(reply);
+    return this.#outcome(reply, command);
   }
 
   /** A failure the transport detected before the line could be parsed (bad UTF-8, line too long). */
   fail(code: ErrorCode, message: string): SessionReply {
     this.#episode = null;
-    return this.#outcome(errorReply(code, message));
+    return this.#outcome(errorReply(code, message), null);
   }
 
   /** The current env instance id, or null. */
@@ -193,8 +198,8 @@ export class Session {
     this.#instance = null;
   }
 
-  #outcome(reply: Reply | null): SessionReply {
-    return { reply, compression: this.#compression, instance: this.#instance, episode: this.#episode };
+  #outcome(reply: Reply | null, command: RequestKind | null): SessionReply {
+    return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode };
   }
 
   #requireEnv(): EnvRunner {

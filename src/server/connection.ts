@@ -30,7 +30,10 @@ export interface ConnectionLimits extends MonitorSettings {
  * mirrors the little session state it needs if the worker dies (compression level, env id).
  */
 export class Connection implements ResultSink {
+  readonly front = 'tcp';
   sessionGeneration = -1;
+  /** Set when the connection was refused at its first line (no token, a wrong one): the server counts it. */
+  refusedWith: ErrorCode | null = null;
   #pending = 0;
   #compression = 0;
   #instance: string | null = null;
@@ -158,6 +161,7 @@ export class Connection implements ResultSink {
 
   /** Answers with an error before any session exists, and closes. */
   #refuse(code: ErrorCode, message: string): void {
+    this.refusedWith = code;
     this.#write(frameReply(errorReply(code, message).json, 0));
     this.drain();
   }
