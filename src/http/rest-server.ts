@@ -12,6 +12,7 @@
  */
 import { frontSettings, type FrontSettings } from '../config/options.js';
 import type { BufferBudget } from '../net/buffer-budget.js';
+import type { ConnectionLimit } from '../net/connection-limit.js';
 import type { EnvPool } from '../pool/env-pool.js';
 import { EnvTable } from './env-table.js';
 import { HttpServer } from './http-server.js';
@@ -35,6 +36,12 @@ export interface RestServerOptions extends FrontSettings<'rest'> {
    * own, of DEFAULT_MAX_BUFFERED_BYTES. A body that needs more is a 413 and the connection closes.
    */
   bufferBudget?: BufferBudget;
+  /**
+   * The count of open connections against --max-connections(-per-address): the TCP front's
+   * (GymTcpServer.connectionLimit), so that one count covers both fronts. Default: one of this
+   * server's own, with the options' default limits.
+   */
+  connectionLimit?: ConnectionLimit;
   /** How long an idle keep-alive connection is kept, in ms. */
   keepAliveTimeoutMs: number;
   /**
