@@ -75,8 +75,12 @@ export class GymTcpServer {
     server.#connectionLimit.guard(server.#server, 'TCP', (socket, refusal) => {
       // Before a TLS handshake nothing can be said that the client would read: closed at once.
       if (server.options.tls) socket.destroy();
-      // Said before any request, so it is the reply a client reads first; then the connection ends.
-      else socket.end(frameReply(errorReply('TOO_MANY_CONNECTIONS', refusal.message).json, 0));
+      else {
+        // Said before any request, so it is the reply a client reads first; then the connection ends.
+        // Read (and dropped) so that the client's close is seen and frees the descriptor at once.
+        socket.end(frameReply(errorReply('TOO_MANY_CONNECTIONS', refusal.message).json, 0));
+        socket.resume();
+      }
     });
     await listen(server.#server, server.options.port, server.options.host);
     return server;
