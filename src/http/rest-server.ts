@@ -23,7 +23,7 @@ import { serviceRoutes } from './routes/service.js';
 import { spaceRoutes } from './routes/spaces.js';
 
 /**
- * The fields the CLI sets (host, monitorRoot, idleTimeoutMs, maxEnvs, allowShutdown, maxBodyBytes,
+ * The fields the CLI sets (host, monitorRoot, idleTimeoutMs, maxEnvs, allowShutdown, maxBodyBytes, requestTimeoutMs, handshakeTimeoutMs,
  * drainTimeoutMs) and their defaults are declared with their options in src/config/options.ts.
  */
 export interface RestServerOptions extends FrontSettings<'rest'> {
