@@ -80,6 +80,8 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
           port: opts.httpPort,
           // One bound on what requests still arriving hold, over both fronts.
           bufferBudget: server.bufferBudget,
+          // One count of connections over both fronts, against --max-connections(-per-address).
+          connectionLimit: server.connectionLimit,
           onShutdown: () => stop('POST /v1/shutdown/'),
           // The same token and TLS as the TCP front, so REST is no way around them.
           authToken: server.options.authToken,

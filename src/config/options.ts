@@ -136,7 +136,9 @@ export const SERVE_OPTIONS = {
   maxConnections: {
     flags: '--max-connections <n>',
     env: 'GYM_TCP_MAX_CONNECTIONS',
-    help: 'TCP connections open at once; more are answered `TOO_MANY_CONNECTIONS` and closed',
+    help:
+      'connections open at once, TCP and REST together, counted from accept (a TLS handshake included); more are answered `TOO_MANY_CONNECTIONS` ' +
+      '(REST: 503) and closed, or closed at once before a TLS handshake. Less is taken when the file-descriptor limit cannot hold it, which the server says at start',
     value: integer(1, 10_000_000),
     default: 10_000,
     sets: { tcp: 'maxConnections' },
@@ -144,7 +146,7 @@ export const SERVE_OPTIONS = {
   maxConnectionsPerAddress: {
     flags: '--max-connections-per-address <n>',
     env: 'GYM_TCP_MAX_CONNECTIONS_PER_ADDRESS',
-    help: 'TCP connections open at once from one client address',
+    help: 'connections open at once from one client address, TCP and REST together; more are refused as above (REST: 429)',
     value: integer(1, 10_000_000),
     default: 1_000,
     sets: { tcp: 'maxConnectionsPerAddress' },
@@ -165,6 +167,28 @@ export const SERVE_OPTIONS = {
     default: 0,
     defaultText: '`0` (1800 in the Docker image)',
     sets: { tcp: 'idleTimeoutMs' },
+    seconds: true,
+  },
+  requestTimeout: {
+    flags: '--request-timeout <seconds>',
+    env: 'GYM_TCP_REQUEST_TIMEOUT',
+    help: 'a request must arrive whole within this long once it has begun: a TCP line, a REST request\'s headers and body (past it, REST answers 408 and closes the connection; 0: no deadline)',
+    value: integer(0, 10_000_000),
+    // A REST body of --max-line-bytes (1 MiB) at a slow 64 KiB/s arrives in 16 s; a trickle of one
+    // byte a second held a connection for Node's 300 s before.
+    default: 30,
+    sets: { tcp: 'requestTimeoutMs', rest: 'requestTimeoutMs' },
+    seconds: true,
+  },
+  handshakeTimeout: {
+    flags: '--handshake-timeout <seconds>',
+    env: 'GYM_TCP_HANDSHAKE_TIMEOUT',
+    help: 'with TLS, a connection whose handshake has not ended this long after accept is closed (it counts against the connection limits meanwhile)',
+    value: integer(1, 3600),
+    // A handshake takes a few round trips: milliseconds, a second over a bad link. Node's 120 s let
+    // one address hold hundreds of half-open handshakes.
+    default: 10,
+    sets: { tcp: 'handshakeTimeoutMs', rest: 'handshakeTimeoutMs' },
     seconds: true,
   },
   authToken: {
@@ -258,9 +282,11 @@ export const SERVE_OPTIONS = {
   restMaxEnvs: {
     flags: '--rest-max-envs <n>',
     env: 'GYM_TCP_REST_MAX_ENVS',
-    help: 'REST environments that may exist at once',
-    value: integer(1, 10_000_000),
-    default: 10_000,
+    help:
+      'REST environments that may exist at once: REST\'s share of `--max-envs`, so that REST environments, which outlive their connections, ' +
+      'cannot take the places TCP clients need (more are answered 429)',
+    value: integer(1, 100_000_000),
+    defaultText: 'half of `--max-envs`',
     sets: { rest: 'maxEnvs' },
     rest: true,
   },

@@ -13,7 +13,20 @@ import type { RestServerOptions } from './rest-server.js';
 /** The options the table reads (RestServer's; declared there). */
 export type EnvTableOptions = Pick<RestServerOptions, 'idleTimeoutMs' | 'maxEnvs'>;
 
+/** REST's share of the server-wide env limit when --rest-max-envs is not given: half (at least one). */
+export function restShareOf(maxEnvs: number): number {
+  return Math.max(1, Math.floor(maxEnvs / 2));
+}
+
 export class EnvTable {
+  /**
+   * REST envs that may exist at once: --rest-max-envs, by default half of the pool's --max-envs.
+   * REST's share: a REST env outlives its connection (until --rest-idle-timeout, an hour by default),
+   * so without one, 50 REST envs made and left held a --max-envs of 50 and every TCP client got
+   * TOO_MANY_ENVS for an hour. TCP envs each need an open connection (so --max-connections bounds
+   * them) and go when it closes.
+   */
+  readonly maxEnvs: number;
   readonly #envs = new Map<string, RestEnv>();
   /** Envs being made: they count against the limit before they are in the table. */
   #creating = 0;
@@ -27,6 +40,7 @@ export class EnvTable {
     readonly pool: EnvPool,
     readonly options: EnvTableOptions,
   ) {
+    this.maxEnvs = options.maxEnvs ?? restShareOf(pool.envBudget.limit);
     if (options.idleTimeoutMs > 0) {
       const every = Math.min(60_000, Math.max(20, Math.floor(options.idleTimeoutMs / 4)));
       this.#sweeper = setInterval(() => this.#sweep(), every);
@@ -56,10 +70,10 @@ export class EnvTable {
    * adds it to the table; the REST error when it cannot be made.
    */
   async make(envId: string, kwargs: Record<string, unknown> | undefined, seedText: string | null): Promise<RestEnv> {
-    if (this.#envs.size + this.#creating >= this.options.maxEnvs) {
+    if (this.#envs.size + this.#creating >= this.maxEnvs) {
       throw new HttpError(
         429,
-        `too many environments: this server holds at most ${this.options.maxEnvs} (--rest-max-envs); close some with POST /v1/envs/<instance_id>/close/`,
+        `too many environments: REST may hold at most ${this.maxEnvs} (--rest-max-envs, REST's share of --max-envs); close some with POST /v1/envs/<instance_id>/close/`,
       );
     }
     const env = new RestEnv(this.#newId(), envId, this.pool);

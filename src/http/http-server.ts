@@ -5,12 +5,15 @@
  * flight. Routes and envs are not its business: it hands each request to `dispatch`.
  *
  * Keep-alive is on (Node's default), with a longer idle timeout than Node's 5 s so an agent that
- * thinks between steps keeps its connection.
+ * thinks between steps keeps its connection. Every connection counts against the connection limits
+ * shared with the TCP front (ConnectionLimit), from accept, a TLS handshake included.
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { SERVE_OPTIONS } from '../config/options.js';
 import { BufferBudget, DEFAULT_MAX_BUFFERED_BYTES, PendingBytes } from '../net/buffer-budget.js';
+import { ConnectionLimit, type ConnectionRefusal } from '../net/connection-limit.js';
 import { listen } from '../net/listen.js';
 import { countOne } from '../stats.js';
 import { authorizationError } from './authorization.js';
@@ -20,7 +23,10 @@ import type { RestServerOptions } from './rest-server.js';
 import type { Reply } from './router.js';
 
 /** The options this part reads (RestServer's; declared there). */
-export type HttpServerOptions = Pick<RestServerOptions, 'maxBodyBytes' | 'keepAliveTimeoutMs' | 'authToken' | 'tls' | 'bufferBudget'>;
+export type HttpServerOptions = Pick<
+  RestServerOptions,
+  'maxBodyBytes' | 'keepAliveTimeoutMs' | 'requestTimeoutMs' | 'handshakeTimeoutMs' | 'authToken' | 'tls' | 'bufferBudget' | 'connectionLimit'
+>;
 
 export type Dispatch = (method: string, url: string, body: RequestBody) => Promise<Reply>;
 
@@ -42,13 +48,28 @@ export class HttpServer {
     this.#bufferBudget = options.bufferBudget ?? new BufferBudget(DEFAULT_MAX_BUFFERED_BYTES);
     this.#dispatch = dispatch;
     const accept = (req: http.IncomingMessage, res: http.ServerResponse) => this.#accept(req, res);
+    const timeouts: http.ServerOptions = {
+      requireHostHeader: false,
+      keepAliveTimeout: options.keepAliveTimeoutMs,
+      // A request's headers and body must arrive within --request-timeout of its first byte; past it
+      // Node answers 408 and closes the connection. Node's own deadlines (60 s for headers, 300 s for
+      // the whole request) let a body at one byte a second hold a connection for five minutes. An idle
+      // keep-alive connection is not inside a request: keepAliveTimeout closes it, not these.
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: options.requestTimeoutMs > 0 ? options.requestTimeoutMs : 60_000,
+      // Node checks these deadlines on an interval (30 s by default, which would make a 30 s deadline
+      // up to 60 s): a tenth of the deadline, within 250 ms .. 30 s. Each check walks only the
+      // connections inside a request.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor((options.requestTimeoutMs || 300_000) / 10))),
+    };
     this.#server = options.tls
-      ? https.createServer({ cert: options.tls.cert, key: options.tls.key, requireHostHeader: false }, accept)
-      : http.createServer({ requireHostHeader: false }, accept);
+      ? https.createServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key, handshakeTimeout: options.handshakeTimeoutMs }, accept)
+      : http.createServer(timeouts, accept);
     this.#server.on('tlsClientError', (_err: Error, socket: { destroy(): void }) => socket.destroy());
-    this.#server.keepAliveTimeout = options.keepAliveTimeoutMs;
-    // Node wants the headers timeout above the keep-alive one, or it may cut a reused connection.
-    this.#server.headersTimeout = Math.max(60_000, options.keepAliveTimeoutMs + 1000);
+    // Alone (no TCP front's count to share), a count of its own with the options' defaults.
+    const connectionLimit =
+      options.connectionLimit ?? new ConnectionLimit(SERVE_OPTIONS.maxConnections.default, SERVE_OPTIONS.maxConnectionsPerAddress.default);
+    connectionLimit.guard(this.#server, 'REST', (socket, refusal) => (options.tls ? socket.destroy() : refuseConnection(socket, refusal)));
   }
 
   listen(port: number, host: string): Promise<void> {
@@ -136,6 +157,21 @@ export class HttpServer {
     }
     if (reply.after) res.once('finish', () => setImmediate(reply.after!));
   }
+}
+
+/**
+ * Answers a connection over the limits before reading any request from it (503 when the server is
+ * full, 429 when its address is), then ends it; what the client sends meanwhile is read and dropped,
+ * so that its close is seen.
+ */
+function refuseConnection(socket: Socket, refusal: ConnectionRefusal): void {
+  const reply = errorReply(new HttpError(refusal.limit === 'server' ? 503 : 429, refusal.message));
+  const status = refusal.limit === 'server' ? '503 Service Unavailable' : '429 Too Many Requests';
+  socket.end(
+    `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(reply.body!)}\r\n` +
+      `Retry-After: 1\r\nConnection: close\r\n\r\n${reply.body}`,
+  );
+  socket.resume();
 }
 
 /**

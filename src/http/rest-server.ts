@@ -13,6 +13,7 @@
 import { frontSettings, type FrontSettings } from '../config/options.js';
 import type { BufferBudget } from '../net/buffer-budget.js';
 import type { RestStats } from '../stats.js';
+import type { ConnectionLimit } from '../net/connection-limit.js';
 import type { EnvPool } from '../pool/env-pool.js';
 import { EnvTable } from './env-table.js';
 import { HttpServer } from './http-server.js';
@@ -23,7 +24,7 @@ import { serviceRoutes } from './routes/service.js';
 import { spaceRoutes } from './routes/spaces.js';
 
 /**
- * The fields the CLI sets (host, monitorRoot, idleTimeoutMs, maxEnvs, allowShutdown, maxBodyBytes,
+ * The fields the CLI sets (host, monitorRoot, idleTimeoutMs, maxEnvs, allowShutdown, maxBodyBytes, requestTimeoutMs, handshakeTimeoutMs,
  * drainTimeoutMs) and their defaults are declared with their options in src/config/options.ts.
  */
 export interface RestServerOptions extends FrontSettings<'rest'> {
@@ -36,6 +37,12 @@ export interface RestServerOptions extends FrontSettings<'rest'> {
    * own, of DEFAULT_MAX_BUFFERED_BYTES. A body that needs more is a 413 and the connection closes.
    */
   bufferBudget?: BufferBudget;
+  /**
+   * The count of open connections against --max-connections(-per-address): the TCP front's
+   * (GymTcpServer.connectionLimit), so that one count covers both fronts. Default: one of this
+   * server's own, with the options' default limits.
+   */
+  connectionLimit?: ConnectionLimit;
   /** How long an idle keep-alive connection is kept, in ms. */
   keepAliveTimeoutMs: number;
   /**

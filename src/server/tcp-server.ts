@@ -6,7 +6,8 @@ import { errorReply } from '../protocol/reply.js';
 import { frameReply } from './framing.js';
 import { Connection, type ConnectionLimits } from './connection.js';
 import { listen } from '../net/listen.js';
-import { BufferBudget, DEFAULT_MAX_BUFFERED_BYTES } from '../net/buffer-budget.js';
+import { BufferBudget } from '../net/buffer-budget.js';
+import { ConnectionLimit, fileDescriptors } from '../net/connection-limit.js';
 import { adoptWithSharedReads } from './shared-reads.js';
 import { REFUSAL_REASONS, zeroCounts, type TcpStats } from '../stats.js';
 
@@ -31,9 +32,10 @@ export class GymTcpServer {
   readonly bufferBudget: BufferBudget;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
+  /** Connections of both fronts (the REST front shares it, see the CLI); made once the workers run. */
+  #connectionLimit: ConnectionLimit | null = null;
   /** Older clients' monitors still writing their files after their connection closed (close() waits for them). */
   readonly #monitorsWriting = new Set<Promise<void>>();
-  readonly #perAddress = new Map<string, number>();
   /** The HTTP port that serves /recordings/, once the REST front listens; `url` replies link there. */
   #recordingsPort: number | null = null;
   #closing: Promise<void> | null = null;
@@ -59,7 +61,10 @@ export class GymTcpServer {
       options.log?.('cannot make doorbell pipes (mkfifo in the temporary directory): idle workers sleep in Atomics.wait (slower under load)');
     }
     this.#server = options.tls
-      ? tls.createServer({ cert: options.tls.cert, key: options.tls.key, noDelay: true, allowHalfOpen: true }, (socket) => this.#acceptTls(socket))
+      ? tls.createServer(
+          { cert: options.tls.cert, key: options.tls.key, noDelay: true, allowHalfOpen: true, handshakeTimeout: options.handshakeTimeoutMs },
+          (socket) => this.#acceptTls(socket),
+        )
       : net.createServer({ noDelay: true, allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.#acceptPlain(socket));
     // A client that fails the TLS handshake never becomes a connection; nothing to do but drop it.
     this.#server.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
@@ -69,6 +74,19 @@ export class GymTcpServer {
   static async listen(options: Partial<ServerOptions> = {}): Promise<GymTcpServer> {
     const server = new GymTcpServer({ ...DEFAULT_SERVER_OPTIONS, ...options });
     await server.pool.start();
+    // After the workers start, so that the descriptors they hold (doorbell pipes) count as in use.
+    server.#connectionLimit = new ConnectionLimit(server.options.maxConnections, server.options.maxConnectionsPerAddress, server.options.log, fileDescriptors());
+    server.#connectionLimit.guard(server.#server, 'TCP', (socket, refusal) => {
+      server.#refused[refusal.limit === 'server' ? 'maxConnections' : 'maxConnectionsPerAddress'] += 1;
+      // Before a TLS handshake nothing can be said that the client would read: closed at once.
+      if (server.options.tls) socket.destroy();
+      else {
+        // Said before any request, so it is the reply a client reads first; then the connection ends.
+        // Read (and dropped) so that the client's close is seen and frees the descriptor at once.
+        socket.end(frameReply(errorReply('TOO_MANY_CONNECTIONS', refusal.message).json, 0));
+        socket.resume();
+      }
+    });
     await listen(server.#server, server.options.port, server.options.host);
     return server;
   }
@@ -88,6 +106,11 @@ export class GymTcpServer {
     const host = socket.localAddress ?? '127.0.0.1';
     const scheme = this.options.tls ? 'https' : 'http';
     return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${this.#recordingsPort ?? socket.localPort}`;
+  }
+
+  /** The count of connections over both fronts, against --max-connections(-per-address): the REST front takes it too. */
+  get connectionLimit(): ConnectionLimit {
+    return this.#connectionLimit!;
   }
 
   get connectionCount(): number {
@@ -119,26 +142,16 @@ export class GymTcpServer {
     if (connection) socket.on('data', (chunk: Buffer) => connection.receive(chunk));
   }
 
-  /** Makes the socket a Connection, or answers and closes it when the server is full or closing. */
+  /**
+   * Makes the socket a Connection, or closes it when the server is closing. (The connection limits
+   * were checked when it was accepted: see ConnectionLimit.guard.)
+   */
   #accept(socket: net.Socket): Connection | null {
     if (this.#closing) {
       this.#refused.closing += 1;
       socket.destroy();
       return null;
     }
-    const address = socket.remoteAddress ?? '';
-    const fromAddress = this.#perAddress.get(address) ?? 0;
-    if (this.#connections.size >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
-      // Said before any request, so it is the reply a client reads first; then the connection ends.
-      const overall = this.#connections.size >= this.options.maxConnections;
-      const limit = overall ? `${this.options.maxConnections} connections` : `${this.options.maxConnectionsPerAddress} connections from one address`;
-      this.#refused[overall ? 'maxConnections' : 'maxConnectionsPerAddress'] += 1;
-      socket.on('error', () => {});
-      socket.end(frameReply(errorReply('TOO_MANY_CONNECTIONS', `the server allows ${limit}; try again later`).json, 0));
-      setTimeout(() => socket.destroy(), 5000).unref();
-      return null;
-    }
-    this.#perAddress.set(address, fromAddress + 1);
     this.#accepted += 1;
     const connection = new Connection(
       this.pool.allocateSessionId(),
@@ -153,9 +166,6 @@ export class GymTcpServer {
         this.#connections.delete(closed);
         this.#monitorsWriting.add(closed.monitorWritten);
         void closed.monitorWritten.then(() => this.#monitorsWriting.delete(closed.monitorWritten));
-        const left = (this.#perAddress.get(address) ?? 1) - 1;
-        if (left > 0) this.#perAddress.set(address, left);
-        else this.#perAddress.delete(address);
       },
     );
     this.#connections.add(connection);
