@@ -10,7 +10,7 @@ import type { WorkItem, WorkResult } from '../pool/work.js';
 import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import type { ReplyKind } from '../protocol/reply.js';
-import type { EpisodeMonitor } from './monitor.js';
+import type { EpisodeMonitor } from '../monitor/episode-monitor.js';
 
 /**
  * A protocol reply as the REST front reads it: its kind, its JSON text and the text of its one value

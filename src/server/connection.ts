@@ -8,8 +8,8 @@ import { errorReply } from '../protocol/reply.js';
 import { frameReply } from './framing.js';
 import { WRONG_TOKEN, tokenMatches } from '../net/auth.js';
 import type { MonitorRequest } from '../protocol/session.js';
-import { ConnectionMonitor } from './connection-monitor.js';
-import type { MonitorSettings } from '../http/monitor.js';
+import { ConnectionMonitor } from '../monitor/connection-monitor.js';
+import type { MonitorSettings } from '../monitor/episode-monitor.js';
 import type { BufferBudget } from '../net/buffer-budget.js';
 
 export interface ConnectionLimits extends MonitorSettings {

@@ -6,7 +6,7 @@ import { request, requestLine } from '../../protocol/messages.js';
 import { LINES, ask } from '../ask.js';
 import type { EnvTable } from '../env-table.js';
 import { HttpError, badRequest } from '../errors.js';
-import type { EpisodeMonitor } from '../monitor.js';
+import type { EpisodeMonitor } from '../../monitor/episode-monitor.js';
 import { optionalParam, preview, pyStr, renderParam, requiredParam, seedParam } from '../params.js';
 import type { ProtocolReply } from '../rest-env.js';
 import { NO_CONTENT, json, type Reply, type RouteSpec } from '../router.js';

@@ -4,7 +4,7 @@
  */
 import type { EnvTable } from '../env-table.js';
 import { HttpError, badRequest } from '../errors.js';
-import { EpisodeMonitor, MonitorError, type MonitorSettings } from '../monitor.js';
+import { EpisodeMonitor, MonitorError, type MonitorSettings } from '../../monitor/episode-monitor.js';
 import { flagParam, optionalParam, preview, requiredParam } from '../params.js';
 import type { RestServerOptions } from '../rest-server.js';
 import { NO_CONTENT, type RouteSpec } from '../router.js';

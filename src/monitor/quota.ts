@@ -11,7 +11,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { MonitorError } from './monitor-directory.js';
+import { MonitorError } from './directory.js';
 
 /** The option table's limits (src/config/options.ts): the root's totals and one directory's. */
 export interface MonitorLimits {

@@ -1,4 +1,4 @@
-import { EpisodeMonitor, type MonitorSettings } from '../http/monitor.js';
+import { EpisodeMonitor, type MonitorSettings } from './episode-monitor.js';
 import type { MonitorRequest } from '../protocol/session.js';
 
 /**

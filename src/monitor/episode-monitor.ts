@@ -26,11 +26,11 @@ import { readFileSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { PyFloat, toPyJson } from '../json/pyjson.js';
-import { MonitorError, directoryComponents, openMonitorDirectory, openRoot, type OpenDirectory } from './monitor-directory.js';
-import { RootQuota, type MonitorLimits } from './monitor-quota.js';
+import { MonitorError, directoryComponents, openMonitorDirectory, openRoot, type OpenDirectory } from './directory.js';
+import { RootQuota, type MonitorLimits } from './quota.js';
 
-export { MonitorError } from './monitor-directory.js';
-export type { MonitorLimits } from './monitor-quota.js';
+export { MonitorError } from './directory.js';
+export type { MonitorLimits } from './quota.js';
 
 /** Gym's FILE_PREFIX: every file a monitor writes starts with `openaigym.` (force=true deletes those). */
 export const FILE_PREFIX = 'openaigym';
