@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_BUFFERED_BYTES } from '../net/buffer-budget.js';
+import { NODE_ID, nodeIdFromHostname } from '../protocol/instance-id.js';
 
 /**
  * An integer from min to max. The text is read with `Number()`, as the CLI always has (`0x10` and
@@ -72,6 +73,17 @@ export const SERVE_OPTIONS = {
     value: z.string(),
     default: '127.0.0.1',
     sets: { tcp: 'host', rest: 'host' },
+  },
+  nodeId: {
+    flags: '--node-id <name>',
+    env: 'GYM_TCP_NODE_ID',
+    help:
+      'this server\'s name in the instance ids it makes (`<node>-<hex>`, TCP and REST), so a load balancer can route an id to its server: ' +
+      'lowercase letters and digits, up to 16; give each server behind one balancer its own',
+    value: z.string().regex(NODE_ID, { error: 'expected 1 to 16 lowercase letters and digits' }),
+    default: nodeIdFromHostname(os.hostname()),
+    defaultText: 'the host name, its first label in lowercase letters and digits (`gymtcp0` on host `gym-tcp-0`)',
+    sets: { tcp: 'nodeId', rest: 'nodeId' },
   },
   workers: {
     flags: '-w, --workers <n>',
