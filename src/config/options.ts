@@ -214,6 +214,24 @@ export const SERVE_OPTIONS = {
     defaultText: 'off',
     rest: true,
   },
+  healthPort: {
+    flags: '--health-port <port>',
+    env: 'GYM_TCP_HEALTH_PORT',
+    help:
+      'serve `GET /healthz` (alive) and `GET /readyz` (503 while draining, at a limit, or with no live worker) on this port, ' +
+      'plain HTTP without the token, for load balancers and orchestrators (the REST port answers both too)',
+    value: integer(0, 65535),
+    defaultText: 'off',
+  },
+  drainDelay: {
+    flags: '--drain-delay <seconds>',
+    env: 'GYM_TCP_DRAIN_DELAY',
+    help:
+      'on SIGTERM/SIGINT, how long `/readyz` answers 503 while the server still serves as usual, so a load balancer stops ' +
+      'sending it clients, before it stops accepting and drains',
+    value: integer(0, 3600),
+    default: 0,
+  },
   monitorRoot: {
     flags: '--monitor-root <dir>',
     env: 'GYM_TCP_MONITOR_ROOT',

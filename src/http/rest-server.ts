@@ -14,6 +14,7 @@ import { frontSettings, type FrontSettings } from '../config/options.js';
 import type { BufferBudget } from '../net/buffer-budget.js';
 import type { EnvPool } from '../pool/env-pool.js';
 import { EnvTable } from './env-table.js';
+import { healthRoutes, type Readiness } from './health.js';
 import { HttpServer } from './http-server.js';
 import { Router } from './router.js';
 import { envRoutes } from './routes/envs.js';
@@ -45,6 +46,8 @@ export interface RestServerOptions extends FrontSettings<'rest'> {
   authToken?: string;
   /** PEM certificate chain and key: serve HTTPS instead of HTTP (the TCP front's TLS settings). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** What `/readyz` answers (the CLI's: draining, limits, workers); default: ready until close(). */
+  readiness?: Readiness;
 }
 
 /** gym-http-api's port; the CLI serves REST only on the port --http-port gives. */
@@ -65,6 +68,7 @@ export class RestServer {
     const spaces = spaceRoutes(this.#envs);
     const monitor = monitorRoutes(this.#envs, options);
     const service = serviceRoutes(options, () => this.close(), () => router.help);
+    const health = healthRoutes(options.readiness ?? (() => (this.#closing ? 'draining: the server is shutting down' : null)));
     // gym-http-api's order, which /v1/help keeps.
     const router = new Router([
       envs.create,
@@ -85,6 +89,8 @@ export class RestServer {
       service.shutdown,
       service.recordings,
       service.help,
+      health.healthz,
+      health.readyz,
     ]);
     this.#http = new HttpServer(options, (method, url, body) => router.dispatch(method, url, body));
   }
