@@ -10,6 +10,7 @@
  * `/readyz` already stops new connections and leaves established ones alone, which is what `drain`
  * does, and one check over HTTP is also what Kubernetes and Compose can use.
  */
+import { toPyJson } from '../json/pyjson.js';
 import type { GymTcpServer } from '../server/tcp-server.js';
 import { HttpServer } from './http-server.js';
 import type { RestServer } from './rest-server.js';
@@ -47,7 +48,7 @@ export function healthRoutes(readiness: Readiness) {
       doc: 'Readiness for a load balancer: 200, or 503 with the reason (draining, a limit reached, no live worker thread).',
       handler: () => {
         const reason = readiness();
-        return reason === null ? json('{"ready": true}') : json(JSON.stringify({ ready: false, reason }), 503);
+        return reason === null ? json('{"ready": true}') : json(toPyJson({ ready: false, reason }), 503);
       },
     },
   } satisfies Record<string, RouteSpec>;
