@@ -252,7 +252,7 @@ describe('many connections trickling unfinished requests (--max-buffered-bytes)'
       }
       const made = await late.next(5000);
       expect(made).toBeInstanceOf(Buffer);
-      expect((made as Buffer).toString()).toMatch(/^\{"instance": "[0-9a-f]{13}"\}$/);
+      expect((made as Buffer).toString()).toMatch(/^\{"instance": "[a-z0-9]{1,16}-[0-9a-f]{13}"\}$/);
       late.destroy();
     } finally {
       for (const c of clients) c.destroy();

@@ -58,7 +58,7 @@ describe('one Gymnasium episode of every golden file, through the server', () =>
       const make = Object.keys(g.make_kwargs).length
         ? JSON.stringify({ env: { name: g.requested_id, kwargs: g.make_kwargs } })
         : CPP.make(g.requested_id);
-      expect((await c.ask(make)).instance).toMatch(/^[0-9a-f]{13}$/);
+      expect((await c.ask(make)).instance).toMatch(/^[a-z0-9]{1,16}-[0-9a-f]{13}$/);
       const actionSpace = (await c.ask(CPP.actionSpace)).info;
       expect(actionSpace.name).toBe(g.action_space.class);
       const episode = g.episodes[0];

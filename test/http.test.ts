@@ -63,7 +63,7 @@ async function ok(method: string, route: string, body?: unknown, at = base): Pro
 
 async function create(envId: string, extra: Record<string, unknown> = {}, at = base): Promise<string> {
   const { instance_id } = await ok('POST', '/v1/envs/', { env_id: envId, ...extra }, at);
-  expect(instance_id).toMatch(/^[0-9a-f]{13}$/);
+  expect(instance_id).toMatch(/^[a-z0-9]{1,16}-[0-9a-f]{13}$/);
   return instance_id;
 }
 
@@ -599,7 +599,7 @@ describe('the TCP front\'s token, TLS and environment limit apply to REST too', 
       req.on('error', reject);
       req.end('{"env_id": "CartPole-v1"}');
     });
-    expect(JSON.parse(body).instance_id).toMatch(/^[0-9a-f]{13}$/);
+    expect(JSON.parse(body).instance_id).toMatch(/^[a-z0-9]{1,16}-[0-9a-f]{13}$/);
     await r.close();
     await rm(dir, { recursive: true });
   });

@@ -16,7 +16,7 @@ describe('monitor lines over TCP', () => {
     const logged: string[] = [];
     const s = await startServer({ workers: 1, monitorRoot: root, log: (m) => logged.push(m) });
     const c = await RawClient.connect(s);
-    expect((await c.ask(CPP.make('Pendulum-v1-render'))).instance).toMatch(/^[0-9a-f]+$/);
+    expect((await c.ask(CPP.make('Pendulum-v1-render'))).instance).toMatch(/^[a-z0-9]{1,16}-[0-9a-f]{13}$/);
     expect((await c.ask(CPP.observationSpace)).info.name).toBe('Box');
     expect((await c.ask(CPP.actionSpace)).info.shape).toEqual([1]);
     c.write(`${CPP.monitorStart('./dummy/')}\r\n`);
@@ -33,7 +33,7 @@ describe('monitor lines over TCP', () => {
     expect(reply.truncated).toBe(true);
     c.write(`${CPP.monitorClose}\r\n`);
     c.write(`${CPP.close}\r\n`);
-    expect((await c.ask(CPP.url)).url).toMatch(/\/recordings\/[0-9a-f]+\.mp4$/);
+    expect((await c.ask(CPP.url)).url).toMatch(/\/recordings\/[a-z0-9]{1,16}-[0-9a-f]{13}\.mp4$/);
     await c.end();
     await s.close();
     const dir = join(root, 'dummy');

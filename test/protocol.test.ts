@@ -24,7 +24,7 @@ describe('the C++ client session', () => {
     const c = await RawClient.connect(server);
     c.send(CPP.make('CartPole-v1') + '\r\n');
     const made = (await c.nextRaw()).toString();
-    expect(made).toMatch(/^\{"instance": "[0-9a-f]{13}"\}$/);
+    expect(made).toMatch(/^\{"instance": "[a-z0-9]{1,16}-[0-9a-f]{13}"\}$/);
     const instance = JSON.parse(made).instance;
 
     c.send(CPP.observationSpace + '\r\n');
@@ -79,7 +79,7 @@ describe('the C++ client session', () => {
     expect((await c.nextJson(true)).error.code).toBe('NO_ENV');
     // name resets compression to 0: the instance reply is plain.
     c.send(CPP.make('CartPole-v0') + '\r\n');
-    expect((await c.nextRaw()).toString()).toMatch(/^\{"instance": "[0-9a-f]{13}"\}$/);
+    expect((await c.nextRaw()).toString()).toMatch(/^\{"instance": "[a-z0-9]{1,16}-[0-9a-f]{13}"\}$/);
     expect((await c.ask(CPP.reset)).observation).toHaveLength(4);
     await c.end();
   });
@@ -142,7 +142,7 @@ describe('framing and order', () => {
       c.send(ch);
       await new Promise((r) => setImmediate(r));
     }
-    expect((await c.nextJson()).instance).toMatch(/^[0-9a-f]{13}$/);
+    expect((await c.nextJson()).instance).toMatch(/^[a-z0-9]{1,16}-[0-9a-f]{13}$/);
     c.send(`${CPP.reset}\r\n${CPP.step('0')}\r\n${CPP.step('1')}\r\n`);
     expect((await c.nextJson()).observation).toHaveLength(4);
     expect((await c.nextJson()).reward).toBe(1);
@@ -363,7 +363,7 @@ describe('bad input gets an error reply and the connection goes on (docs/protoco
     original.handle(CPP.reset);
     original.handle(CPP.step('1'));
     const snapshot = original.snapshot(); // JSON text, as it crosses threads
-    const copy = Session.restore('http://h:1', snapshot);
+    const copy = Session.restore({ urlBase: 'http://h:1' }, snapshot);
     expect(copy.handle(CPP.step('0')).reply?.json).toBe(original.handle(CPP.step('0')).reply?.json);
     expect(copy.handle(CPP.sample).reply?.json).toBe(original.handle(CPP.sample).reply?.json);
     // An env whose constructor drew randomness (an unseeded random map) is remade identical, and
@@ -373,11 +373,11 @@ describe('bad input gets an error reply and the connection goes on (docs/protoco
     lake.handle(CPP.reset);
     const lakeSnapshot = lake.snapshot();
     expect(lakeSnapshot.length).toBeLessThan(4000);
-    const lakeCopy = Session.restore('http://h:1', lakeSnapshot);
+    const lakeCopy = Session.restore({ urlBase: 'http://h:1' }, lakeSnapshot);
     for (const action of [2, 2, 1, 1, 2, 1, 1, 2, 2, 1]) {
       expect(lakeCopy.handle(CPP.step(String(action))).reply?.json).toBe(lake.handle(CPP.step(String(action))).reply?.json);
     }
-    const full = Session.restore('http://h:1', snapshot, { tryAcquire: () => false, release: () => {} });
+    const full = Session.restore({ urlBase: 'http://h:1' }, snapshot, { tryAcquire: () => false, release: () => {} });
     expect(JSON.parse(String(full.handle(CPP.step('0')).reply?.json).trim()).error.code).toBe('ENV_LOST');
     expect(JSON.parse(String(full.handle(CPP.url).reply?.json).trim()).url).toContain(original.instance);
   });

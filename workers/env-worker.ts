@@ -108,7 +108,7 @@ function handleItem(item: WorkItem): WorkResult {
     else framed.delete(item.conn);
     let session: Session;
     if (item.restore) {
-      session = item.restore.snapshot ? Session.restore(item.init.urlBase, item.restore.snapshot, envSlots) : new Session(item.init, envSlots);
+      session = item.restore.snapshot ? Session.restore(item.init, item.restore.snapshot, envSlots) : new Session(item.init, envSlots);
       try {
         for (const line of item.restore.replay) session.handle(line);
       } catch (err) {

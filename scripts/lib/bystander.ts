@@ -37,7 +37,7 @@ export async function bystander(
     stats.maxLatencyMs = Math.max(stats.maxLatencyMs, performance.now() - t0);
     if (typeof raw === 'string') throw new Error(`bystander: no reply to ${line} (${raw})`);
     const got = raw.toString('utf8');
-    if (line.includes('"name"') ? !/^\{"instance": "[0-9a-f]{13}"\}$/.test(got) : got !== expected) {
+    if (line.includes('"name"') ? !/^\{"instance": "[a-z0-9]{1,16}-[0-9a-f]{13}"\}$/.test(got) : got !== expected) {
       stats.mismatches.push(`${line} → ${got.slice(0, 160)} (expected ${expected.slice(0, 160)})`);
       return false;
     }

@@ -170,7 +170,7 @@ export function checkReply(expect: Expectation, raw: Buffer, model: ConnectionMo
     if (!error) {
       if (predicted !== null) return ret(`make ${JSON.stringify(r.name)} succeeded, expected ${predicted}`);
       const instance = (value as { instance?: unknown }).instance;
-      if (typeof instance !== 'string' || !/^[0-9a-f]{13}$/.test(instance)) return ret(`bad instance reply ${JSON.stringify(value)}`);
+      if (typeof instance !== 'string' || !/^[a-z0-9]{1,16}-[0-9a-f]{13}$/.test(instance)) return ret(`bad instance reply ${JSON.stringify(value)}`);
       model.hasEnv = model.everHadEnv = true;
       model.compression = 0;
       return ret(null);

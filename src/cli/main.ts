@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { frontSettings, type OptionValues } from '../config/options.js';
 import { kwargDefaults, loadEnvSpecs } from '../envs/registry.js';
+import { HealthServer, serverReadiness } from '../http/health.js';
 import { RestServer } from '../http/rest-server.js';
 import { GymTcpServer } from '../server/tcp-server.js';
 import { addServeOptions } from './serve-options.js';
@@ -42,6 +43,7 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
       return fail(`cannot serve on ${opts.host}:${opts.port}: ${(err as Error).message}`);
     }
     let rest: RestServer | null = null;
+    let health: HealthServer | null = null;
     // Signals are handled before the server says it listens: a supervisor that stops it as soon as it
     // has read that line gets the graceful stop, not the default death by SIGTERM.
     let stopping = false;
@@ -51,10 +53,16 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
         process.exit(1);
       }
       stopping = true;
-      console.log(`${signal}: no new connections; answering requests in flight (up to ${opts.drainTimeout} ms)`);
+      // /readyz fails from here on. With --drain-delay the server goes on serving (and accepting) for
+      // that long, so that a load balancer's health checks see it and stop sending clients before the
+      // listening socket closes: a client sent here meanwhile is served, not refused.
+      if (opts.drainDelay > 0) console.log(`${signal}: /readyz answers 503; serving on for ${opts.drainDelay} s (--drain-delay) before draining`);
       (async () => {
+        if (opts.drainDelay > 0) await new Promise((r) => setTimeout(r, opts.drainDelay * 1000));
+        console.log(`${signal}: no new connections; answering requests in flight (up to ${opts.drainTimeout} ms)`);
         await rest?.close();
         await server.close();
+        await health?.close();
       })().then(
         () => {
           console.log('gym-tcp stopped');
@@ -68,6 +76,7 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+    const readiness = serverReadiness(server, () => rest, () => stopping);
     const { host, port } = server.address();
     console.log(
       `gym-tcp ${version} listening on ${host.includes(':') ? `[${host}]` : host}:${port} with ${opts.workers} worker threads` +
@@ -83,6 +92,7 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
           // One count of connections over both fronts, against --max-connections(-per-address).
           connectionLimit: server.connectionLimit,
           onShutdown: () => stop('POST /v1/shutdown/'),
+          readiness,
           // The same token and TLS as the TCP front, so REST is no way around them.
           authToken: server.options.authToken,
           tls: server.options.tls,
@@ -97,6 +107,18 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
       console.log(
         `HTTP listening on ${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port} (gym-http-api REST${server.options.tls ? ', HTTPS' : ''})`,
       );
+    }
+    if (opts.healthPort !== undefined) {
+      try {
+        health = await HealthServer.listen(opts.healthPort, opts.host, readiness);
+      } catch (err) {
+        console.error(`cannot serve health checks on ${opts.host}:${opts.healthPort}: ${(err as Error).message}`);
+        await rest?.close();
+        await server.close();
+        process.exit(1);
+      }
+      const at = health.address();
+      console.log(`health checks on ${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port} (GET /healthz, GET /readyz)`);
     }
   });
 

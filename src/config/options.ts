@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_MAX_BUFFERED_BYTES } from '../net/buffer-budget.js';
+import { NODE_ID, nodeIdFromHostname } from '../protocol/instance-id.js';
 
 /**
  * An integer from min to max. The text is read with `Number()`, as the CLI always has (`0x10` and
@@ -72,6 +73,17 @@ export const SERVE_OPTIONS = {
     value: z.string(),
     default: '127.0.0.1',
     sets: { tcp: 'host', rest: 'host' },
+  },
+  nodeId: {
+    flags: '--node-id <name>',
+    env: 'GYM_TCP_NODE_ID',
+    help:
+      'this server\'s name in the instance ids it makes (`<node>-<hex>`, TCP and REST), so a load balancer can route an id to its server: ' +
+      'lowercase letters and digits, up to 16; give each server behind one balancer its own',
+    value: z.string().regex(NODE_ID, { error: 'expected 1 to 16 lowercase letters and digits' }),
+    default: nodeIdFromHostname(os.hostname()),
+    defaultText: 'the host name, its first label in lowercase letters and digits (`gymtcp0` on host `gym-tcp-0`)',
+    sets: { tcp: 'nodeId', rest: 'nodeId' },
   },
   workers: {
     flags: '-w, --workers <n>',
@@ -225,6 +237,24 @@ export const SERVE_OPTIONS = {
     value: integer(0, 65535),
     defaultText: 'off',
     rest: true,
+  },
+  healthPort: {
+    flags: '--health-port <port>',
+    env: 'GYM_TCP_HEALTH_PORT',
+    help:
+      'serve `GET /healthz` (alive) and `GET /readyz` (503 while draining, at a limit, or with no live worker) on this port, ' +
+      'plain HTTP without the token, for load balancers and orchestrators (the REST port answers both too)',
+    value: integer(0, 65535),
+    defaultText: 'off',
+  },
+  drainDelay: {
+    flags: '--drain-delay <seconds>',
+    env: 'GYM_TCP_DRAIN_DELAY',
+    help:
+      'on SIGTERM/SIGINT, how long `/readyz` answers 503 while the server still serves as usual, so a load balancer stops ' +
+      'sending it clients, before it stops accepting and drains',
+    value: integer(0, 3600),
+    default: 0,
   },
   monitorRoot: {
     flags: '--monitor-root <dir>',

@@ -3,15 +3,15 @@
  * looking one up for a request, the idle sweep that closes an env untouched for the idle timeout, and
  * disposing of an env (its session, then its monitor's files).
  */
-import { randomBytes } from 'node:crypto';
 import type { EnvPool } from '../pool/env-pool.js';
+import { newInstanceId } from '../protocol/instance-id.js';
 import { request, requestLine } from '../protocol/messages.js';
 import { HttpError, badRequest, lostError, protocolError } from './errors.js';
 import { RestEnv, type ProtocolReply } from './rest-env.js';
 import type { RestServerOptions } from './rest-server.js';
 
 /** The options the table reads (RestServer's; declared there). */
-export type EnvTableOptions = Pick<RestServerOptions, 'idleTimeoutMs' | 'maxEnvs'>;
+export type EnvTableOptions = Pick<RestServerOptions, 'idleTimeoutMs' | 'maxEnvs' | 'nodeId'>;
 
 /** REST's share of the server-wide env limit when --rest-max-envs is not given: half (at least one). */
 export function restShareOf(maxEnvs: number): number {
@@ -127,7 +127,7 @@ export class EnvTable {
 
   #newId(): string {
     for (;;) {
-      const id = randomBytes(7).toString('hex').slice(0, 13);
+      const id = newInstanceId(this.options.nodeId);
       if (!this.#envs.has(id)) return id;
     }
   }

@@ -16,6 +16,7 @@ import type { RestStats } from '../stats.js';
 import type { ConnectionLimit } from '../net/connection-limit.js';
 import type { EnvPool } from '../pool/env-pool.js';
 import { EnvTable } from './env-table.js';
+import { healthRoutes, type Readiness } from './health.js';
 import { HttpServer } from './http-server.js';
 import { Router } from './router.js';
 import { envRoutes } from './routes/envs.js';
@@ -53,6 +54,8 @@ export interface RestServerOptions extends FrontSettings<'rest'> {
   authToken?: string;
   /** PEM certificate chain and key: serve HTTPS instead of HTTP (the TCP front's TLS settings). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** What `/readyz` answers (the CLI's: draining, limits, workers); default: ready until close(). */
+  readiness?: Readiness;
 }
 
 /** gym-http-api's port; the CLI serves REST only on the port --http-port gives. */
@@ -80,6 +83,7 @@ export class RestServer {
     const spaces = spaceRoutes(this.#envs);
     const monitor = monitorRoutes(this.#envs, options);
     const service = serviceRoutes(options, () => this.close(), () => router.help);
+    const health = healthRoutes(options.readiness ?? (() => (this.#closing ? 'draining: the server is shutting down' : null)));
     // gym-http-api's order, which /v1/help keeps.
     const router = new Router([
       envs.create,
@@ -100,6 +104,8 @@ export class RestServer {
       service.shutdown,
       service.recordings,
       service.help,
+      health.healthz,
+      health.readyz,
     ]);
     this.#router = router;
     this.#http = new HttpServer(options, (method, url, body) => router.dispatch(method, url, body));
@@ -119,6 +125,11 @@ export class RestServer {
   /** REST envs alive now. */
   get envCount(): number {
     return this.#envs.size;
+  }
+
+  /** How many REST envs may exist at once (--rest-max-envs, or REST's share of --max-envs). */
+  get maxEnvs(): number {
+    return this.#envs.maxEnvs;
   }
 
   /** The REST front's figures (src/stats.ts; its requests to the pool are in the pool's, under `rest`); reading them resets nothing. */

@@ -35,6 +35,11 @@ export class SessionRecovery {
     readonly urlBase: string,
     /** Whether the session's replies leave framed for the TCP wire (see WorkItem). */
     readonly frame: boolean,
+    /**
+     * The server's --node-id, for the instance ids the session makes (SessionInit). The REST front
+     * names its envs itself (env-table.ts) and gives none.
+     */
+    readonly nodeId?: string,
   ) {}
 
   /** A request line is going to the worker. */
@@ -63,7 +68,7 @@ export class SessionRecovery {
 
   /** The item that creates the session on a worker: fresh the first time, rebuilt after a worker died. */
   initItem(mirror: SessionMirror): WorkItem {
-    const fresh = { urlBase: this.urlBase, compression: 0, lastInstance: null, lost: false };
+    const fresh = { urlBase: this.urlBase, nodeId: this.nodeId, compression: 0, lastInstance: null, lost: false };
     if (!this.#initialised) {
       this.#initialised = true;
       return { conn: this.conn, init: fresh, frame: this.frame };
@@ -71,7 +76,7 @@ export class SessionRecovery {
     if (!this.#restorable) {
       return {
         conn: this.conn,
-        init: { urlBase: this.urlBase, compression: mirror.compression, lastInstance: mirror.lastInstance, lost: mirror.hadEnv },
+        init: { urlBase: this.urlBase, nodeId: this.nodeId, compression: mirror.compression, lastInstance: mirror.lastInstance, lost: mirror.hadEnv },
         frame: this.frame,
       };
     }

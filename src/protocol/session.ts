@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { BadKwargsError, EnvNotLoaded, RenderError, ResetNeededError, UnknownEnvError } from '../envs/errors.js';
 import { canonicalEnvId, makeEnv } from '../envs/registry.js';
 import type { RgbFrame } from '../envs/env.js';
@@ -6,6 +5,7 @@ import { EnvRunner, type EpisodeStats, type RunnerSnapshot } from '../envs/runne
 import { pyFloat, toPyJson } from '../json/pyjson.js';
 import { ActionError } from '../spaces/index.js';
 import { ProtocolError, type ErrorCode } from './errors.js';
+import { newInstanceId } from './instance-id.js';
 import { errorReply, objectReply, valueReply, type Reply } from './reply.js';
 import { parseRequest } from './request.js';
 import type { Request, RequestKind } from './schema.js';
@@ -14,6 +14,11 @@ import type { Request, RequestKind } from './schema.js';
 export interface SessionInit {
   /** e.g. `http://127.0.0.1:4040`; `url` replies point below it. */
   urlBase: string;
+  /**
+   * The server's --node-id: instance ids are `<node>-<hex>`, so a load balancer can route them
+   * (instance-id.ts). Absent (a session embedded in a test): the bare hex.
+   */
+  nodeId?: string;
   compression: number;
   /** The connection's current or last env, kept across a lost worker so `url` still answers. */
   lastInstance: string | null;
@@ -114,12 +119,14 @@ export class Session {
   #compression: number;
   #lost: boolean;
   readonly #urlBase: string;
+  readonly #nodeId: string | undefined;
 
   readonly #envSlots: EnvSlots;
 
   constructor(init: SessionInit, envSlots: EnvSlots = UNLIMITED) {
     this.#envSlots = envSlots;
     this.#urlBase = init.urlBase;
+    this.#nodeId = init.nodeId;
     this.#compression = init.compression;
     this.#lastInstance = init.lastInstance;
     this.#lost = init.lost;
@@ -171,10 +178,10 @@ export class Session {
    * Rebuilds a session from a snapshot (its worker died). If the env cannot be remade or has no
    * place under the env limit, the session is rebuilt without it and answers ENV_LOST.
    */
-  static restore(urlBase: string, snapshotText: string, envSlots: EnvSlots = UNLIMITED): Session {
+  static restore(front: Pick<SessionInit, 'urlBase' | 'nodeId'>, snapshotText: string, envSlots: EnvSlots = UNLIMITED): Session {
     const snapshot = JSON.parse(snapshotText) as SessionSnapshot;
     const session = new Session(
-      { urlBase, compression: snapshot.compression, lastInstance: snapshot.lastInstance, lost: snapshot.lost },
+      { urlBase: front.urlBase, nodeId: front.nodeId, compression: snapshot.compression, lastInstance: snapshot.lastInstance, lost: snapshot.lost },
       envSlots,
     );
     if (snapshot.runner !== null) {
@@ -229,7 +236,7 @@ export class Session {
           throw new ProtocolError('TOO_MANY_ENVS', 'the server holds as many environments as it allows (--max-envs); close one first');
         }
         this.#runner = new EnvRunner(spec, env, request.kwargs);
-        this.#instance = this.#lastInstance = randomBytes(7).toString('hex').slice(0, 13);
+        this.#instance = this.#lastInstance = newInstanceId(this.#nodeId);
         this.#compression = 0;
         this.#lost = false;
         return valueReply('instance', 'instance', `"${this.#instance}"`);

@@ -22,6 +22,8 @@ export interface ConnectionLimits extends MonitorSettings {
   authToken?: string;
   /** Where operational events go (a refused monitor directory). */
   log?: (message: string) => void;
+  /** Not a limit: the server's --node-id, which the connection hands its session (instance ids). */
+  nodeId: string;
 }
 
 /**
@@ -63,7 +65,7 @@ export class Connection implements ResultSink {
     readonly onClose: (connection: Connection) => void,
   ) {
     this.#authenticated = limits.authToken === undefined;
-    this.#recovery = new SessionRecovery(id, urlBase, true);
+    this.#recovery = new SessionRecovery(id, urlBase, true, limits.nodeId);
     this.#receiver = new LineReceiver(limits.maxLineBytes, bufferBudget, {
       line: (line) => (this.#authenticated ? this.#sendLine(line) : this.#authenticate(line)),
       reject: (code, message, fatal) => this.#reject(code, message, fatal),
