@@ -167,6 +167,17 @@ export const SERVE_OPTIONS = {
     sets: { tcp: 'idleTimeoutMs' },
     seconds: true,
   },
+  requestTimeout: {
+    flags: '--request-timeout <seconds>',
+    env: 'GYM_TCP_REQUEST_TIMEOUT',
+    help:
+      'how long a request may take to arrive once its first byte has: a TCP line still unfinished after this long is answered `REQUEST_TIMEOUT` ' +
+      'and the connection closed (0: never)',
+    value: integer(0, 10_000_000),
+    default: 30,
+    sets: { tcp: 'requestTimeoutMs' },
+    seconds: true,
+  },
   authToken: {
     flags: '--auth-token <token>',
     env: 'GYM_TCP_AUTH_TOKEN',
