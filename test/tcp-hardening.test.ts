@@ -133,6 +133,27 @@ describe('--max-pipeline holds within one read (item 2)', () => {
   }, 60_000);
 });
 
+describe('lines kept past --max-pipeline are still requests', () => {
+  it('a client that writes 3,000 lines at once and half-closes gets every reply, then the server closes', async () => {
+    const s = await startServer({ maxPipeline: 4 });
+    try {
+      const c = await RawClient.connect(s);
+      await c.ask(CPP.make('CartPole-v1'));
+      c.send((CPP.sample + '\r\n').repeat(3000));
+      c.socket.end();
+      let answered = 0;
+      for (let reply = await c.next(); typeof reply !== 'string'; reply = await c.next()) {
+        expect(reply.toString()).toMatch(/^\{"sample": [01]\}$/);
+        answered++;
+      }
+      expect(answered).toBe(3000);
+      expect(c.closedByPeer).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('an unfinished line has a deadline: --request-timeout (item 5)', () => {
   it('a connection trickling a line a byte at a time, --idle-timeout on, is answered REQUEST_TIMEOUT after what it sent before, and closed', async () => {
     const s = await startServer({ idleTimeoutMs: 400, requestTimeoutMs: 600 });
