@@ -9,9 +9,18 @@ const REPLY = Buffer.from(
     '"reward": 1.0, "done": false, "info": {}, "terminated": false, "truncated": false}\r\n\r\n',
 );
 
+/**
+ * The load generator's TS client checks each reply's shape, so a make (`{"env":{"name":…}}`, once per
+ * connection) gets an instance; every other line the step reply (which also passes for a reset's).
+ */
+const INSTANCE = Buffer.from('{"instance": "0123456789abc"}\r\n\r\n');
+const isMake = (chunk: Buffer, start: number) => chunk[start + 2] === 0x65 /* e of env */ && chunk[start + 9] === 0x6e; /* n of name */
+
 const server = net.createServer({ noDelay: true }, (socket) => {
   socket.on('data', (chunk: Buffer) => {
-    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) socket.write(REPLY);
+    for (let start = 0, i = chunk.indexOf(10); i !== -1; start = i + 1, i = chunk.indexOf(10, start)) {
+      socket.write(isMake(chunk, start) ? INSTANCE : REPLY);
+    }
   });
   socket.on('error', () => {});
 });

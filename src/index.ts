@@ -8,3 +8,4 @@ export { makeEnv, loadEnvFamily, loadEnvSpecs, findEnvSpec, envIds, ENV_ALIASES 
 export { Env, type EnvSpec, type EnvMetadata, type RgbFrame, type RenderMode } from './envs/env.js';
 export { EnvRunner } from './envs/runner.js';
 export { NpRandom } from './rng/index.js';
+export type { PoolStats, WorkerStats, TcpStats, RestStats, RequestCounts, RequestCommand, Front, RefusalReason } from './stats.js';

@@ -103,17 +103,17 @@ describe('channel codec', () => {
   });
 
   it('carries every kind of result back, replies as bytes to write as they are', () => {
-    const reply = (kind: WorkReply['kind']) => ({ kind, code: null, valueStart: -1, valueEnd: -1, episode: null });
+    const reply = (kind: WorkReply['kind'], command: WorkReply['command'] = null) => ({ kind, code: null, command, valueStart: -1, valueEnd: -1, episode: null });
     const snapshot = JSON.stringify({ compression: 0, instance: 'i1', lastInstance: 'i1', lost: false, runner: null, note: 'é ✓' });
     const results: WorkResult[] = [
       null,
-      { ...reply('instance'), out: '{"instance": "8bd9f0c1"}\r\n\r\n', compression: 0, instance: '8bd9f0c1', snapshot },
-      { ...reply('observation'), out: new Uint8Array([0x78, 0xda, 0, 13, 10, 13, 10]), compression: 9, instance: '8bd9f0c1' },
-      { ...reply(null), out: null, compression: 2, instance: null },
+      { ...reply('instance', 'make'), out: '{"instance": "8bd9f0c1"}\r\n\r\n', compression: 0, instance: '8bd9f0c1', snapshot },
+      { ...reply('observation', 'reset'), out: new Uint8Array([0x78, 0xda, 0, 13, 10, 13, 10]), compression: 9, instance: '8bd9f0c1' },
+      { ...reply(null, 'compression'), out: null, compression: 2, instance: null },
       { ...reply('sample'), out: huge, compression: 0, instance: 'x' },
       // Typed fields: an error's code, a value's place in unframed JSON, an ended episode.
-      { ...reply('error'), code: 'RESET_NEEDED', out: '{"error": {"code": "RESET_NEEDED", "message": "m"}}', valueStart: 46, valueEnd: 49, compression: 0, instance: 'y' },
-      { ...reply('step'), out: '{"observation": 1}', compression: 0, instance: 'z', episode: { r: 12.5, l: 7, t: 0.25 } },
+      { ...reply('error', 'step'), code: 'RESET_NEEDED', out: '{"error": {"code": "RESET_NEEDED", "message": "m"}}', valueStart: 46, valueEnd: 49, compression: 0, instance: 'y' },
+      { ...reply('step', 'step'), out: '{"observation": 1}', compression: 0, instance: 'z', episode: { r: 12.5, l: 7, t: 0.25 } },
     ];
     for (const result of results) worker.send(result);
     worker.results.publish();

@@ -20,7 +20,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
 import { CPP } from '../src/protocol/messages.js';
-import { sleep } from '../scripts/lib/wait.js';
+import { until } from '../scripts/lib/wait.js';
 import { chooseSeed } from '../scripts/lib/rng.js';
 import { ReplySocket, decodeReply } from '../scripts/lib/reply-socket.js';
 import { ConnectionModel, applySilent, checkReply, expectationFor, splitLines } from '../scripts/lib/oracle.js';
@@ -37,11 +37,6 @@ beforeAll(async () => {
   server = await startServer({ workers: 2, maxLineBytes: MAX_LINE_BYTES });
 });
 afterAll(() => server.close());
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); await sleep(20)) if (Date.now() > deadline) return false;
-  return true;
-}
 
 async function allGone(s: GymTcpServer, timeoutMs = 5000): Promise<number> {
   await until(() => s.connectionCount === 0, timeoutMs);

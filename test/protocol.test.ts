@@ -334,6 +334,7 @@ describe('bad input gets an error reply and the connection goes on (docs/protoco
     const delivered: unknown[] = [];
     let idle: () => void = () => {};
     const sink = {
+      front: 'tcp' as const,
       sessionGeneration: -1,
       sessionInit: () => ({ conn: 999_999, init: { urlBase: '', compression: 0, lastInstance: null, lost: false }, frame: true }),
       deliver: (result: unknown) => (delivered.push(result), idle()),

@@ -22,10 +22,13 @@ describe('env registry', () => {
       out.made = r.makeEnv('CartPole-v1').env.metadata.render_fps;
       try { r.makeEnv('Nope-v0'); } catch (e) { out.unknown = e.constructor.name; }
       out.alias = (await r.loadEnvFamily('Taxi-v3').then(() => r.makeEnv('Taxi-v3').spec.id));
+      await r.warmEnvFamilies();
+      out.box2dAfterWarm = r.findEnvSpec('LunarLander-v2') === undefined;
+      out.box2d = (await r.loadEnvFamily('LunarLander-v2').then(() => r.makeEnv('LunarLander-v2').spec.id));
       console.log(JSON.stringify(out));
     `);
     expect(result).toEqual({
-      ids: 12,
+      ids: 16,
       before: true,
       first: 'EnvNotLoaded',
       loading: 'function',
@@ -34,6 +37,9 @@ describe('env registry', () => {
       made: 50,
       unknown: 'UnknownEnvError',
       alias: 'Taxi-v4',
+      // Box2D families are not warm: their engine loads on the first make.
+      box2dAfterWarm: true,
+      box2d: 'LunarLander-v3',
     });
   });
 

@@ -17,18 +17,13 @@ import type { GymTcpServer } from '../src/server/tcp-server.js';
 import { CPP } from '../src/protocol/messages.js';
 import { spawnServer, type SpawnedServer } from '../scripts/lib/spawn.js';
 import { fdCount, memoryOf } from '../scripts/lib/proc.js';
-import { sleep, within } from '../scripts/lib/wait.js';
+import { sleep, until, within } from '../scripts/lib/wait.js';
 import { ReplySocket, decodeReply } from '../scripts/lib/reply-socket.js';
 import { referenceReply, referenceSession } from '../scripts/lib/oracle.js';
 import { startServer } from './helpers.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); await sleep(20)) if (Date.now() > deadline) return false;
-  return true;
-}
 
 /** Handles keeping this process alive, by kind (TCPSocketWrap, Timeout, …). */
 function activeResources(): Record<string, number> {

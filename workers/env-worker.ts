@@ -73,13 +73,13 @@ export default async function serve(task: ServeTask): Promise<void> {
 
 /** The session's reply made ready for its front: framed for the TCP wire here, off the main thread (framing.ts says why). */
 function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
-  const { reply, compression, instance, episode } = outcome;
-  if (reply === null) return { kind: null, code: null, out: null, valueStart: -1, valueEnd: -1, compression, instance, episode };
+  const { reply, command, compression, instance, episode } = outcome;
+  if (reply === null) return { kind: null, code: null, command, out: null, valueStart: -1, valueEnd: -1, compression, instance, episode };
   // A `monitor` notice is for the front, never for the wire: it is not framed.
   if (framed.has(conn) && reply.kind !== 'monitor') {
-    return { kind: reply.kind, code: reply.code, out: frameReply(reply.json, compression), valueStart: -1, valueEnd: -1, compression, instance, episode };
+    return { kind: reply.kind, code: reply.code, command, out: frameReply(reply.json, compression), valueStart: -1, valueEnd: -1, compression, instance, episode };
   }
-  return { kind: reply.kind, code: reply.code, out: reply.json, valueStart: reply.valueStart, valueEnd: reply.valueEnd, compression, instance, episode };
+  return { kind: reply.kind, code: reply.code, command, out: reply.json, valueStart: reply.valueStart, valueEnd: reply.valueEnd, compression, instance, episode };
 }
 
 function handleItem(item: WorkItem): WorkResult {
@@ -99,7 +99,7 @@ function handleItem(item: WorkItem): WorkResult {
     // nothing to snapshot then, and no session to make.
     const session = sessions.get(item.conn);
     if (!session) return null;
-    return { kind: null, code: null, out: null, valueStart: -1, valueEnd: -1, compression: 0, instance: session.instance, episode: null, snapshot: session.snapshot() };
+    return { kind: null, code: null, command: null, out: null, valueStart: -1, valueEnd: -1, compression: 0, instance: session.instance, episode: null, snapshot: session.snapshot() };
   }
   if ('init' in item) {
     sessions.get(item.conn)?.close();

@@ -5,7 +5,7 @@
  * script must get byte for byte.
  */
 import { loadEnvSpecs, makeEnv } from '../../src/envs/registry.js';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ERROR_CODES, ProtocolError } from '../../src/protocol/errors.js';
 import { replySchemas } from '../../src/protocol/messages.js';
 import { parseRequest } from '../../src/protocol/request.js';
@@ -98,6 +98,7 @@ const REPLY_SCHEMA: Partial<Record<Request['kind'], z.ZodType>> = {
   step: replySchemas.step,
   contains: replySchemas.contains,
   url: replySchemas.url,
+  render: z.union([replySchemas.frame, replySchemas.text]),
 };
 /** Error codes a request may get when the connection holds an env (beyond ENV_FAILED, counted apart). */
 const ALLOWED_ERRORS: Partial<Record<Request['kind'], string[]>> = {
@@ -108,6 +109,7 @@ const ALLOWED_ERRORS: Partial<Record<Request['kind'], string[]>> = {
   observationspace: [],
   actionspace: [],
   url: [],
+  render: ['RESET_NEEDED', 'BAD_REQUEST'],
 };
 
 /** What local `gym.make` says about a make request: null when it works, else the error code. */

@@ -1,6 +1,12 @@
-/** Waiting in scripts and tests: a sleep, and a bounded wait for a promise. */
+/** Waiting in scripts and tests: a sleep, a bounded wait for a promise, and one for a condition. */
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Looks at `condition` every 20 ms for at most `timeoutMs`; true once it holds, false if it never did. */
+export async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); await sleep(20)) if (Date.now() > deadline) return false;
+  return true;
+}
 
 /** Waits for a promise at most `ms` (leaving no timer behind); true if it settled in time. */
 export async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {

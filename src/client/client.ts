@@ -141,6 +141,17 @@ export class GymClient {
     this.sendSilent(request.close());
   }
 
+  /** gym-tcp's extension (docs/protocol.md §9.8): the env's current frame, H×W×3 RGB bytes, top row first. */
+  async frame(): Promise<{ width: number; height: number; data: Buffer }> {
+    const { frame } = await this.#ask(request.render(), replySchemas.frame);
+    return { width: frame.shape[1], height: frame.shape[0], data: Buffer.from(frame.data, 'base64') };
+  }
+
+  /** gym-tcp's extension (docs/protocol.md §9.8): the env's `ansi` text, for the toy-text envs. */
+  async text(): Promise<string> {
+    return (await this.#ask(request.render('ansi'), replySchemas.text)).text;
+  }
+
   async url(): Promise<string> {
     return (await this.#ask(request.url(), replySchemas.url)).url;
   }

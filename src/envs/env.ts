@@ -29,7 +29,11 @@ export interface StepResult<O> {
 /** Gymnasium's render modes that a server can have (no `human`: a server has no display). */
 export type RenderMode = 'rgb_array' | 'ansi';
 
-/** An RGB image, Gymnasium's `render()` in `rgb_array` mode: H×W×3 bytes, row-major, top row first. */
+/**
+ * An RGB image, Gymnasium's `render()` in `rgb_array` mode: H×W×3 bytes, row-major, top row first.
+ * The bytes are the renderer's, reused for the next frame of that size drawn on the same thread
+ * (src/render/canvas.ts says why): encode or copy them before rendering again.
+ */
 export interface RgbFrame {
   readonly width: number;
   readonly height: number;

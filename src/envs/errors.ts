@@ -11,10 +11,10 @@ export class UnknownEnvError extends Error {}
 /** Keyword arguments that are unknown, of the wrong type, or impossible together. */
 export class BadKwargsError extends Error {}
 
-/** A step before the first reset (Gymnasium's OrderEnforcing). */
+/** A step or render before the first reset (Gymnasium's OrderEnforcing). */
 export class ResetNeededError extends Error {}
 
-/** A render mode the env does not have (not in its `metadata.render_modes`), or a render before the first reset. */
+/** A render mode the env does not have (not in its `metadata.render_modes`). */
 export class RenderError extends Error {}
 
 /**

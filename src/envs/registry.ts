@@ -34,6 +34,15 @@ const families: readonly EnvFamily[] = [
   { ids: ['CliffWalking-v1', 'CliffWalkingSlippery-v1'], load: async () => (await import('./toy_text/cliff_walking.js')).cliffWalkingSpecs as EnvSpec[], warm: true },
   { ids: ['Taxi-v4'], load: async () => (await import('./toy_text/taxi.js')).taxiSpecs as EnvSpec[], warm: true },
   { ids: ['Blackjack-v1'], load: async () => (await import('./toy_text/blackjack.js')).blackjackSpecs as EnvSpec[], warm: true },
+  // Box2D families load on first make: the physics engine is the heaviest module gym-tcp has.
+  {
+    ids: ['LunarLander-v3', 'LunarLanderContinuous-v3'],
+    load: async () => (await import('./box2d/lunar_lander.js')).lunarLanderSpecs as EnvSpec[],
+  },
+  {
+    ids: ['BipedalWalker-v3', 'BipedalWalkerHardcore-v3'],
+    load: async () => (await import('./box2d/bipedal_walker.js')).bipedalWalkerSpecs as EnvSpec[],
+  },
 ];
 
 /**
@@ -48,6 +57,10 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   'Taxi-v2': 'Taxi-v4',
   'Taxi-v3': 'Taxi-v4',
   'Blackjack-v0': 'Blackjack-v1',
+  'LunarLander-v2': 'LunarLander-v3',
+  'LunarLanderContinuous-v2': 'LunarLanderContinuous-v3',
+  'BipedalWalker-v2': 'BipedalWalker-v3',
+  'BipedalWalkerHardcore-v2': 'BipedalWalkerHardcore-v3',
 };
 
 const familyOf = new Map<string, EnvFamily>();

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { PyFloat } from '../json/pyjson.js';
 import { NpRandom } from '../rng/index.js';
-import type { Env, EnvSpec, Info, StepResult } from './env.js';
-import { ResetNeededError } from './errors.js';
+import type { Env, EnvSpec, Info, RenderMode, RgbFrame, StepResult } from './env.js';
+import { RenderError, ResetNeededError } from './errors.js';
 import { makeEnv } from './registry.js';
 
 /** An EnvRunner as plain data, to rebuild it on another thread. */
@@ -133,6 +133,19 @@ export class EnvRunner {
       }
     }
     return result;
+  }
+
+  /**
+   * Gymnasium's `render()` for the current state in `mode` (RenderError if the env has no such mode);
+   * like `step`, only after the first reset (Gymnasium's OrderEnforcing).
+   */
+  render(mode: RenderMode): RgbFrame | string {
+    const modes = this.env.metadata.render_modes;
+    if (!modes.includes(mode)) {
+      throw new RenderError(`${this.spec.id} has no '${mode}' rendering; it renders: ${modes.length ? modes.join(', ') : 'nothing'}`);
+    }
+    if (this.#needsReset) throw new ResetNeededError('reset the environment before rendering');
+    return this.env.render(mode);
   }
 
   /** `env.action_space.sample()` (after a `seed`, from the seeded stream). */

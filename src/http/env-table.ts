@@ -18,6 +18,9 @@ export class EnvTable {
   /** Envs being made: they count against the limit before they are in the table. */
   #creating = 0;
   #sweeper: NodeJS.Timeout | null = null;
+  /** Envs made, and closed by the idle timeout, since start (stats(); never reset). */
+  created = 0;
+  expired = 0;
   #closing = false;
 
   constructor(
@@ -85,6 +88,7 @@ export class EnvTable {
       throw new HttpError(503, 'the server is shutting down');
     }
     this.#envs.set(env.id, env);
+    this.created += 1;
     return env;
   }
 
@@ -130,6 +134,7 @@ export class EnvTable {
     for (const env of this.#envs.values()) {
       if (env.pending === 0 && now - env.lastUsed >= this.options.idleTimeoutMs) {
         this.#envs.delete(env.id);
+        this.expired += 1;
         void this.#dispose(env).catch(() => {});
       }
     }

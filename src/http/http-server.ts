@@ -12,6 +12,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { BufferBudget, DEFAULT_MAX_BUFFERED_BYTES, PendingBytes } from '../net/buffer-budget.js';
 import { listen } from '../net/listen.js';
+import { countOne } from '../stats.js';
 import { authorizationError } from './authorization.js';
 import { HttpError, errorReply } from './errors.js';
 import { RequestBody } from './params.js';
@@ -26,6 +27,9 @@ export type Dispatch = (method: string, url: string, body: RequestBody) => Promi
 export class HttpServer {
   readonly #server: http.Server | https.Server;
   readonly #options: HttpServerOptions;
+  /** Requests received, and error replies by status, since start (stats(); never reset). */
+  received = 0;
+  readonly errors = new Map<number, number>();
   /** What bodies still arriving hold, over all connections (shared with the TCP front when the CLI runs both). */
   readonly #bufferBudget: BufferBudget;
   readonly #dispatch: Dispatch;
@@ -72,6 +76,7 @@ export class HttpServer {
   }
 
   #accept(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.received += 1;
     this.#inFlight += 1;
     let counted = true;
     const done = () => {
@@ -116,6 +121,7 @@ export class HttpServer {
 
   #write(res: http.ServerResponse, reply: Reply): void {
     if (res.headersSent || res.destroyed) return;
+    if (reply.status >= 400) countOne(this.errors, reply.status);
     const headers: Record<string, string | number> = { ...reply.headers };
     if (this.#closing) headers.Connection = 'close';
     if (reply.status === 204) {

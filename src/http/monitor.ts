@@ -22,93 +22,42 @@
  *   at the first reset after monitor/start.
  * - No video yet (no rendering): `videos` is always `[]`; `video_callable` is accepted and kept for then.
  */
-import { mkdir, readdir, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { lstat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { PyFloat, toPyJson } from '../json/pyjson.js';
+import { MonitorError, directoryComponents, openMonitorDirectory, openRoot, type OpenDirectory } from './monitor-directory.js';
+import { RootQuota, type MonitorLimits } from './monitor-quota.js';
+
+export { MonitorError } from './monitor-directory.js';
+export type { MonitorLimits } from './monitor-quota.js';
 
 /** Gym's FILE_PREFIX: every file a monitor writes starts with `openaigym.` (force=true deletes those). */
 export const FILE_PREFIX = 'openaigym';
 const MANIFEST_PREFIX = `${FILE_PREFIX}.manifest.`;
 
-/** A monitor request the client got wrong (a 400 for the REST front). */
-export class MonitorError extends Error {}
+/** What both fronts pass from the option table: the root and the storage limits under it. */
+export interface MonitorSettings extends MonitorLimits {
+  monitorRoot: string;
+}
 
 /** Gym's monitor ids came from a process-wide counter starting at 0 (gym/utils/closer.py). */
 let nextMonitorIndex = 0;
 
 const VERSION = packageVersion();
 
+/** The files one monitor writes: its stats and its manifest. */
+const FILES_PER_MONITOR = 2;
 /**
- * The directory a client asked for, confined under `root`:
- * - a relative path is taken below the root;
- * - an absolute path already inside the root is used as it is;
- * - any other absolute path is taken below the root as if the root were `/` (so gym-http-api clients
- *   that pass `/tmp/random-agent-results` work unchanged: their files land in `<root>/tmp/random-agent-results`);
- * - `..` that would climb above the root, a NUL byte, or a symbolic link inside the root that leads
- *   out of it is a MonitorError.
- * Both `/` and `\` separate components. The directory (and the root) is created if missing.
+ * An upper bound of what one episode adds to the stats file: a timestamp and a return as Python
+ * floats (at most 24 characters each), a length, a type, separators. Recording stops once the file
+ * could not be written anyway (over --monitor-dir-max-bytes), which also bounds a monitor's memory.
  */
-export async function resolveMonitorDirectory(root: string, requested: string): Promise<string> {
-  if (requested.includes('\0')) throw new MonitorError(`monitor directory ${JSON.stringify(requested)} contains a NUL byte`);
-  const absoluteRoot = path.resolve(root);
-  let relative = requested;
-  if (path.isAbsolute(requested)) {
-    const direct = path.relative(absoluteRoot, path.resolve(requested));
-    if (direct === '' || (!direct.startsWith('..') && !path.isAbsolute(direct))) relative = direct;
-  }
-  const parts: string[] = [];
-  for (const part of relative.split(/[\\/]+/)) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (parts.length === 0) {
-        throw new MonitorError(
-          `monitor directory ${JSON.stringify(requested)} escapes the monitor root: directories are confined under the server's --monitor-root`,
-        );
-      }
-      parts.pop();
-    } else {
-      parts.push(part);
-    }
-  }
-  const target = path.join(absoluteRoot, ...parts);
-  await mkdir(absoluteRoot, { recursive: true });
-  const realRoot = await realpath(absoluteRoot);
-  // Follow what already exists before creating anything, so a link inside the root cannot make us
-  // create directories outside it.
-  let existing = target;
-  while (existing !== absoluteRoot && !(await exists(existing))) existing = path.dirname(existing);
-  const inside = (p: string) => p === realRoot || p.startsWith(realRoot + path.sep);
-  const escape = () =>
-    new MonitorError(`monitor directory ${JSON.stringify(requested)} leads out of the monitor root (through a symbolic link)`);
-  if (!inside(await realpath(existing))) throw escape();
-  try {
-    await mkdir(target, { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' || code === 'ENOTDIR') {
-      throw new MonitorError(`monitor directory ${JSON.stringify(requested)} is (below) a file, not a directory`);
-    }
-    throw err;
-  }
-  const real = await realpath(target);
-  if (!inside(real)) throw escape();
-  return real;
-}
-
-async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const BYTES_PER_EPISODE = 80;
 
 export interface MonitorStartOptions {
-  /** The operator's monitor root. */
-  root: string;
+  /** The operator's monitor root and storage limits. */
+  settings: MonitorSettings;
   /** What the client sent as `directory`. */
   directory: string;
   /** Delete the directory's `openaigym.*` files first. */
@@ -123,11 +72,17 @@ export interface MonitorStartOptions {
 
 /** Gym's StatsRecorder plus the manifest its Monitor wrote. Fed from the REST env's replies, in order. */
 export class EpisodeMonitor {
+  /** What the client asked for (messages say it as it was sent). */
   readonly directory: string;
-  readonly statsPath: string;
-  readonly manifestPath: string;
+  readonly statsName: string;
+  readonly manifestName: string;
   readonly videoEvery: number;
   readonly #envId: string;
+  readonly #settings: MonitorSettings;
+  readonly #parts: readonly string[];
+  readonly #quota: RootQuota;
+  /** The directory's identity at start, under which its two files are reserved in the quota. */
+  readonly #reservedIn: string;
   #initialResetTimestamp: number | null = null;
   readonly #timestamps: number[] = [];
   readonly #lengths: number[] = [];
@@ -135,36 +90,51 @@ export class EpisodeMonitor {
   readonly #types: string[] = [];
   /** An episode is under way: false before the first reset and after the end of an episode. */
   #underway = false;
+  /** More episodes ended than the stats file could hold (--monitor-dir-max-bytes): they are not kept. */
+  #overflowed = false;
   #closed: Promise<void> | null = null;
 
-  private constructor(directory: string, index: number, options: MonitorStartOptions) {
-    this.directory = directory;
+  private constructor(index: number, options: MonitorStartOptions, parts: readonly string[], quota: RootQuota, reservedIn: string) {
+    this.directory = options.directory;
     const infix = `${index}.${process.pid}`;
-    this.statsPath = path.join(directory, `${FILE_PREFIX}.episode_batch.${infix}.stats.json`);
-    this.manifestPath = path.join(directory, `${FILE_PREFIX}.manifest.${infix}.manifest.json`);
+    this.statsName = `${FILE_PREFIX}.episode_batch.${infix}.stats.json`;
+    this.manifestName = `${FILE_PREFIX}.manifest.${infix}.manifest.json`;
     this.videoEvery = options.videoEvery;
     this.#envId = options.envId;
+    this.#settings = options.settings;
+    this.#parts = parts;
+    this.#quota = quota;
+    this.#reservedIn = reservedIn;
   }
 
-  /** Gym's Monitor._start: resolve and create the directory, clear it (force) or refuse old files (no resume). */
+  /**
+   * Gym's Monitor._start: check the name, open (making) the directory without following links, clear
+   * it (force) or refuse old files (no resume), and reserve room for the two files.
+   */
   static async start(options: MonitorStartOptions): Promise<EpisodeMonitor> {
-    const directory = await resolveMonitorDirectory(options.root, options.directory);
-    const files = await readdir(directory);
-    if (options.force) {
-      await Promise.all(
-        files.filter((f) => f.startsWith(FILE_PREFIX + '.')).map((f) => unlink(path.join(directory, f)).catch(() => {})),
-      );
-    } else if (!options.resume) {
-      const manifests = files.filter((f) => f.startsWith(MANIFEST_PREFIX));
-      if (manifests.length > 0) {
-        // Gym's message (there a gym.error.Error, so a 500 from gym-http-api; here a 400).
-        throw new MonitorError(
-          `Trying to write to monitor directory ${options.directory} with existing monitor files: ${manifests.slice(0, 5).join(', ')}.\n\n` +
-            ` You should use a unique directory for each training run, or use 'force=True' to automatically clear previous monitor files.`,
-        );
+    const parts = directoryComponents(options.settings.monitorRoot, options.directory);
+    const { quota, directory } = await openDirectory(options.settings, parts, options.directory);
+    try {
+      let files = await directory.entries();
+      if (options.force) {
+        const cleared = files.filter((f) => f.startsWith(FILE_PREFIX + '.'));
+        await Promise.all(cleared.map((f) => removeFile(directory, f, quota)));
+        files = await directory.entries();
+      } else if (!options.resume) {
+        const manifests = files.filter((f) => f.startsWith(MANIFEST_PREFIX));
+        if (manifests.length > 0) {
+          // Gym's message (there a gym.error.Error, so a 500 from gym-http-api; here a 400).
+          throw new MonitorError(
+            `Trying to write to monitor directory ${options.directory} with existing monitor files: ${manifests.slice(0, 5).join(', ')}.\n\n` +
+              ` You should use a unique directory for each training run, or use 'force=True' to automatically clear previous monitor files.`,
+          );
+        }
       }
+      await quota.reserve(FILES_PER_MONITOR, directory.key, files.length);
+      return new EpisodeMonitor(nextMonitorIndex++, options, parts, quota, directory.key);
+    } finally {
+      await directory.close();
     }
-    return new EpisodeMonitor(directory, nextMonitorIndex++, options);
   }
 
   get closed(): boolean {
@@ -173,7 +143,7 @@ export class EpisodeMonitor {
 
   /** After a successful reset. */
   onReset(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#overflowed) return;
     // An episode abandoned by this reset was never completed: drop its type entry (Gym raised instead).
     if (this.#underway) this.#types.pop();
     this.#initialResetTimestamp ??= now();
@@ -187,7 +157,11 @@ export class EpisodeMonitor {
    * runner's count; only the first end after a reset is an episode here.
    */
   onEpisodeEnd(episodeReturn: number, length: number): void {
-    if (this.#closed || !this.#underway) return;
+    if (this.#closed || !this.#underway || this.#overflowed) return;
+    if ((this.#lengths.length + 1) * BYTES_PER_EPISODE > this.#settings.monitorDirMaxBytes) {
+      this.#overflowed = true;
+      return;
+    }
     this.#lengths.push(length);
     this.#rewards.push(episodeReturn);
     this.#timestamps.push(now());
@@ -201,11 +175,18 @@ export class EpisodeMonitor {
 
   /** Writes the stats and the manifest (once; later calls return the same promise). */
   close(): Promise<void> {
-    this.#closed ??= this.#write();
+    this.#closed ??= this.#write().finally(() => this.#quota.release(FILES_PER_MONITOR, this.#reservedIn));
     return this.#closed;
   }
 
   async #write(): Promise<void> {
+    if (this.#overflowed) {
+      throw new MonitorError(
+        `the monitor of ${JSON.stringify(this.directory)} recorded more episodes than a stats file of --monitor-dir-max-bytes ` +
+          `(${this.#settings.monitorDirMaxBytes} bytes) holds; nothing was written`,
+        507,
+      );
+    }
     // An episode still under way is not in the statistics, but its type stays (as in Gym).
     const stats = toPyJson({
       initial_reset_timestamp: this.#initialResetTimestamp === null ? null : new PyFloat(this.#initialResetTimestamp),
@@ -214,26 +195,76 @@ export class EpisodeMonitor {
       episode_rewards: this.#rewards.map((r) => new PyFloat(r)),
       episode_types: this.#types,
     });
-    await atomicWrite(this.statsPath, stats);
     // Unsure: Gym wrote its own version here; these files come from gym-tcp, so they say so.
     const manifest = toPyJson({
-      stats: path.basename(this.statsPath),
+      stats: this.statsName,
       videos: [],
       env_info: { gym_version: `gym-tcp ${VERSION}`, env_id: this.#envId },
     });
-    await atomicWrite(this.manifestPath, manifest);
+    // The directory is walked again from the root: whatever replaced a component since start (a
+    // link to elsewhere) is refused here, where it matters.
+    const { directory } = await openDirectory(this.#settings, this.#parts, this.directory);
+    try {
+      const bytes = Buffer.byteLength(stats) + Buffer.byteLength(manifest);
+      await this.#quota.admitBytes(bytes, await bytesIn(directory));
+      await writeFile(directory, this.statsName, stats, this.#quota);
+      await writeFile(directory, this.manifestName, manifest, this.#quota);
+    } finally {
+      await directory.close();
+    }
   }
+}
+
+/** The root's quota and the directory below it, opened (made) from the root without following links. */
+async function openDirectory(settings: MonitorSettings, parts: readonly string[], requested: string) {
+  const root = await openRoot(settings.monitorRoot);
+  try {
+    const quota = await RootQuota.of(root.path, settings);
+    const directory = await openMonitorDirectory(root, parts, requested, () => quota.addDirectory());
+    return { quota, directory };
+  } finally {
+    if (parts.length > 0) await root.close();
+  }
+}
+
+/**
+ * Writes `name` in `directory` (whole or not at all) and counts the file under the root (its bytes
+ * were counted by admitBytes; a file it replaces is taken off).
+ */
+async function writeFile(directory: OpenDirectory, name: string, text: string, quota: RootQuota): Promise<void> {
+  const before = await lstat(directory.at(name)).catch(() => null);
+  try {
+    await directory.writeAtomically(name, text);
+  } catch (err) {
+    quota.changed(0, -Buffer.byteLength(text));
+    throw err;
+  }
+  quota.changed(before ? 0 : 1, before?.isFile() ? -before.size : 0);
+}
+
+/** force: one of the directory's `openaigym.*` files goes (a directory so named stays). */
+async function removeFile(directory: OpenDirectory, name: string, quota: RootQuota): Promise<void> {
+  const before = await lstat(directory.at(name)).catch(() => null);
+  if (!before || before.isDirectory()) return;
+  await directory.remove(name).then(
+    () => quota.changed(-1, before.isFile() ? -before.size : 0),
+    () => {},
+  );
+}
+
+/** What the directory's files hold (its entries are bounded by --monitor-dir-max-files). */
+async function bytesIn(directory: OpenDirectory): Promise<number> {
+  let bytes = 0;
+  for (const name of await directory.entries()) {
+    const entry = await lstat(directory.at(name)).catch(() => null);
+    if (entry?.isFile()) bytes += entry.size;
+  }
+  return bytes;
 }
 
 /** Python's time.time(): seconds since the epoch, to the microsecond. */
 function now(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000) / 1e6;
-}
-
-async function atomicWrite(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, text);
-  await rename(temporary, file);
 }
 
 /** package.json is two levels up from src/http, three from dist/src/http. */

@@ -30,6 +30,7 @@ interface Waiting {
 }
 
 export class RestEnv implements ResultSink {
+  readonly front = 'rest';
   sessionGeneration = -1;
   readonly conn: number;
   readonly slot: number;

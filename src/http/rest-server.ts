@@ -12,6 +12,7 @@
  */
 import { frontSettings, type FrontSettings } from '../config/options.js';
 import type { BufferBudget } from '../net/buffer-budget.js';
+import type { RestStats } from '../stats.js';
 import type { EnvPool } from '../pool/env-pool.js';
 import { EnvTable } from './env-table.js';
 import { HttpServer } from './http-server.js';
@@ -54,8 +55,15 @@ export class RestServer {
   readonly options: RestServerOptions;
   readonly pool: EnvPool;
   readonly #http: HttpServer;
+  readonly #router: Router;
   readonly #envs: EnvTable;
   #closing: Promise<void> | null = null;
+  /** Counters for stats(). */
+  #received = 0;
+  #envsCreated = 0;
+  #envsExpired = 0;
+  readonly #routeCounts = new Map<string, number>();
+  readonly #errorCounts = new Map<number, number>();
 
   private constructor(pool: EnvPool, options: RestServerOptions) {
     this.pool = pool;
@@ -86,6 +94,7 @@ export class RestServer {
       service.recordings,
       service.help,
     ]);
+    this.#router = router;
     this.#http = new HttpServer(options, (method, url, body) => router.dispatch(method, url, body));
   }
 
@@ -103,6 +112,16 @@ export class RestServer {
   /** REST envs alive now. */
   get envCount(): number {
     return this.#envs.size;
+  }
+
+  /** The REST front's figures (src/stats.ts; its requests to the pool are in the pool's, under `rest`); reading them resets nothing. */
+  stats(): RestStats {
+    return {
+      envs: { open: this.#envs.size, created: this.#envs.created, expired: this.#envs.expired },
+      received: this.#http.received,
+      routes: Object.fromEntries(this.#router.counts),
+      errors: Object.fromEntries(this.#http.errors),
+    };
   }
 
   /**

@@ -7,6 +7,7 @@
 import { toPyJson } from '../json/pyjson.js';
 import { HttpError, badRequest } from './errors.js';
 import { preview, type RequestBody } from './params.js';
+import { countOne } from '../stats.js';
 
 /** What a route answers. A JSON body ends with a newline, as Flask's jsonify writes it. */
 export interface Reply {
@@ -41,6 +42,8 @@ interface Route extends RouteSpec {
 
 export class Router {
   readonly #routes: Route[];
+  /** Requests routed, by `METHOD pattern`, since start (stats(); never reset). */
+  readonly counts = new Map<string, number>();
   /** gym-server's /v1/help body for this table. */
   readonly help: string;
 
@@ -85,6 +88,7 @@ export class Router {
       if (method === 'OPTIONS') return { status: 204, headers: { Allow: allow } };
       throw new HttpError(405, `${method} is not allowed on ${pathname}: use ${allowed.join(' or ')}`, { Allow: allow });
     }
+    countOne(this.counts, `${found.route.method} ${found.route.pattern}`);
     return found.route.handler(found.params, body);
   }
 }

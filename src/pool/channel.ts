@@ -7,11 +7,12 @@
  *
  * Item record:   kind u8 · 3 pad · conn u32 · payload (a line's UTF-8, or a WorkItem as JSON)
  * Result record: flags u8 · compression u8 · instance length u8 · kind u8 · snapshot length u32 · out length u32
- *                · code u8 · pad 3 · value start i32 · value end i32 · [episode: return f64 · seconds f64 · length u32 · pad 4]
+ *                · code u8 · command u8 · pad 2 · value start i32 · value end i32 · [episode: return f64 · seconds f64 · length u32 · pad 4]
  *                · instance · snapshot (JSON text, when there is one) · out (the reply, framed or not, sent as is)
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { errorCodeAt, errorCodeIndex, replyKindAt, replyKindIndex } from '../protocol/reply.js';
+import { REQUEST_KINDS } from '../protocol/schema.js';
 import { Doorbell } from './doorbell.js';
 import { ByteRing } from './ring.js';
 import type { WorkItem, WorkResult } from './work.js';
@@ -27,7 +28,10 @@ export interface ChannelEnds {
   doorbellFd: number | null;
 }
 
-/** Microseconds the worker spent handling items, added up (the main thread reads and resets it). */
+/**
+ * Microseconds the worker spent handling items, added up. Only ever grows (wrapping at 2^32): the
+ * main thread widens it into a Number (counters.ts, WidenedCounter) and never resets it.
+ */
 export const STAT_BUSY_MICROS = 0;
 /** Sessions the worker holds. */
 export const STAT_SESSIONS = 1;
@@ -35,7 +39,7 @@ export const STAT_SESSIONS = 1;
 export const STAT_STOP = 2;
 /** Set by the main thread while the server's cores have CPU to spare: the worker may spin (see SpareCpu). */
 export const STAT_SPIN = 3;
-/** Microseconds the worker spent spinning, added up (the main thread reads and resets it). */
+/** Microseconds the worker spent spinning, added up; grows and wraps as STAT_BUSY_MICROS. */
 export const STAT_SPUN_MICROS = 4;
 
 const ITEM_LINE = 1;
@@ -117,6 +121,7 @@ export class MainChannel {
     const result: NonNullable<WorkResult> = {
       kind: record[3] === NONE ? null : replyKindAt(record[3]),
       code: record[12] === NONE ? null : errorCodeAt(record[12]),
+      command: record[13] === NONE ? null : REQUEST_KINDS[record[13]],
       out,
       valueStart: record.readInt32LE(16),
       valueEnd: record.readInt32LE(20),
@@ -185,6 +190,7 @@ export class WorkerChannel {
       record[1] = compression;
       record[3] = result.kind === null ? NONE : replyKindIndex(result.kind);
       record[12] = result.code === null ? NONE : errorCodeIndex(result.code);
+      record[13] = result.command === null ? NONE : REQUEST_KINDS.indexOf(result.command);
       record.writeInt32LE(result.valueStart, 16);
       record.writeInt32LE(result.valueEnd, 20);
       let at = RESULT_HEADER;

@@ -24,6 +24,11 @@ export class EnvBudget {
     return Atomics.load(this.counts, 1);
   }
 
+  /** Environments the slot's worker holds. */
+  heldBy(slot: number): number {
+    return Atomics.load(this.counts, slot + 2);
+  }
+
   tryAcquire(slot: number): boolean {
     if (Atomics.add(this.counts, 1, 1) >= this.limit) {
       Atomics.sub(this.counts, 1, 1);

@@ -1,13 +1,23 @@
+/**
+ * The worker pool's main-thread side. Longer than 400 lines on purpose: the slots, the packing, the flush
+ * to the rings, reading results and rebuilding a dead worker's sessions all act on the same Slot
+ * state in the same event-loop turns; what stands alone is beside it (channel, ring, doorbell,
+ * fair-queue, spare-cpu, counters, session-recovery, env-budget).
+ */
 import { Piscina } from 'piscina';
 import { Doorbell } from './doorbell.js';
 import { EnvBudget } from './env-budget.js';
 import { FairQueue } from './fair-queue.js';
 import { MainChannel, STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP } from './channel.js';
 import { SpareCpu } from './spare-cpu.js';
+import { CounterReader, RequestCounter, WidenedCounter } from './counters.js';
 import type { ServeTask, WorkItem, WorkResult } from './work.js';
+import type { Front, PoolStats } from '../stats.js';
 
 /** One connection as the pool sees it: it receives results in the order it sent the items. */
 export interface ResultSink {
+  /** The front whose requests these are, for the stats (null: the pool's own no-op items, which get no reply). */
+  readonly front: Front | null;
   deliver(result: WorkResult, item: WorkItem): void;
   /**
    * The worker died before answering `item`, twice: the pool re-runs what a dead worker had not
@@ -65,6 +75,14 @@ interface Slot {
   idleWaiters: (() => void)[];
   /** The share of time the worker was busy lately. */
   load: number;
+  /** Microseconds the slot's workers spent handling items, and spinning (counters, across restarts). */
+  busy: WidenedCounter;
+  spun: WidenedCounter;
+  /** The packing's own reader of `busy`. */
+  busyReader: CounterReader;
+  /** Times the slot's worker died and was replaced, and sessions rebuilt on a successor since. */
+  restarts: number;
+  sessionsRebuilt: number;
   /** Workers in a row that died on this slot before answering anything (a broken install, not a client). */
   stillborn: number;
 }
@@ -90,6 +108,7 @@ const stopPoolsAtExit = () => {
 
 /** The internal sink of `start`'s and `sessionCounts`' no-op items (conn 0 is never a session). */
 class NotifySink implements ResultSink {
+  readonly front = null;
   sessionGeneration = -1;
   constructor(readonly done: () => void) {}
   deliver(): void {
@@ -129,8 +148,12 @@ export class EnvPool {
   #loadSince = performance.now();
   readonly #spareCpu = new SpareCpu();
   readonly #spareCpuTimer: NodeJS.Timeout;
-  /** Microseconds the main thread spun since the last SpareCpu sample. */
-  #spunMicros = 0;
+  /** Microseconds the main thread spun (a counter). */
+  #mainSpunMicros = 0;
+  /** SpareCpu's reader of the microseconds every thread of the pool spun. */
+  readonly #spunReader: CounterReader;
+  /** Requests answered, by front (counted where each result is read). */
+  readonly #requests = new RequestCounter();
 
   constructor(options: EnvPoolOptions) {
     const workers = options.workers;
@@ -160,21 +183,30 @@ export class EnvPool {
     // reports alone a worker that could not even load: that fails start().
     this.piscina.on('error', (err: Error) => this.#failStart?.(new Error(`worker threads cannot start: ${err.message}`)));
     const doorbells = Doorbell.create(workers);
-    this.#slots = Array.from({ length: workers }, (_, index) => ({
-      index,
-      threadId: null,
-      generation: 0,
-      channel: null as unknown as MainChannel,
-      doorbell: doorbells?.[index] ?? null,
-      queue: new FairQueue<ResultSink, WorkItem>(),
-      sent: { sinks: [], items: [], head: 0 },
-      flushScheduled: false,
-      waiting: false,
-      idleWaiters: [],
-      load: 0,
-      stillborn: 0,
-    }));
+    this.#slots = Array.from({ length: workers }, (_, index) => {
+      const busy = new WidenedCounter(STAT_BUSY_MICROS);
+      return {
+        index,
+        threadId: null,
+        generation: 0,
+        channel: null as unknown as MainChannel,
+        doorbell: doorbells?.[index] ?? null,
+        queue: new FairQueue<ResultSink, WorkItem>(),
+        sent: { sinks: [], items: [], head: 0 },
+        flushScheduled: false,
+        waiting: false,
+        idleWaiters: [],
+        load: 0,
+        stillborn: 0,
+        busy,
+        spun: new WidenedCounter(STAT_SPUN_MICROS),
+        busyReader: new CounterReader(() => busy.read()),
+        restarts: 0,
+        sessionsRebuilt: 0,
+      };
+    });
     for (const slot of this.#slots) this.#serve(slot);
+    this.#spunReader = new CounterReader(() => this.#slots.reduce((sum, slot) => sum + slot.spun.read(), this.#mainSpunMicros));
     this.#spareCpuTimer = setInterval(() => this.#tick(), SPARE_CPU_SAMPLE_MS).unref();
     if (stopAtExit.size === 0) process.on('exit', stopPoolsAtExit);
     stopAtExit.add(this.#stopWorkers);
@@ -226,6 +258,32 @@ export class EnvPool {
     );
   }
 
+  /**
+   * The pool's figures now (src/stats.ts). Reading them changes nothing: every counter is cumulative
+   * and each reader (this, the packing, SpareCpu) keeps its own last value.
+   */
+  stats(): PoolStats {
+    return {
+      workers: this.#slots.map((slot) => ({
+        busyMicros: slot.busy.read(),
+        spunMicros: slot.spun.read(),
+        sessions: Atomics.load(slot.channel.stats, STAT_SESSIONS),
+        envs: this.envBudget.heldBy(slot.index),
+        queued: slot.queue.size,
+        inFlight: this.#inFlight(slot),
+        restarts: slot.restarts,
+        sessionsRebuilt: slot.sessionsRebuilt,
+        load: slot.load,
+      })),
+      sessionsOpened: this.#nextSessionId - 1,
+      envs: this.envBudget.total,
+      envLimit: this.envBudget.limit,
+      mainSpunMicros: this.#mainSpunMicros,
+      spinning: this.#spareCpu.allowed,
+      byFront: this.#requests.snapshot(),
+    };
+  }
+
   /** A session id unique in this pool (the `conn` of WorkItems), for any front: TCP, HTTP, … */
   allocateSessionId(): number {
     return this.#nextSessionId++;
@@ -248,10 +306,7 @@ export class EnvPool {
   }
 
   #sampleSpareCpu(): void {
-    let spun = this.#spunMicros;
-    this.#spunMicros = 0;
-    for (const slot of this.#slots) spun += Atomics.exchange(slot.channel.stats, STAT_SPUN_MICROS, 0);
-    const allowed = this.#spareCpu.update(spun) ? 1 : 0;
+    const allowed = this.#spareCpu.update(this.#spunReader.delta()) ? 1 : 0;
     for (const slot of this.#slots) Atomics.store(slot.channel.stats, STAT_SPIN, allowed);
   }
 
@@ -260,7 +315,7 @@ export class EnvPool {
     const elapsed = now - this.#loadSince;
     if (elapsed < LOAD_WINDOW_MS) return;
     for (const slot of this.#slots) {
-      const busyMs = Atomics.exchange(slot.channel.stats, STAT_BUSY_MICROS, 0) / 1000;
+      const busyMs = slot.busyReader.delta() / 1000;
       // Half the weight on the last window, half on the history: a burst moves it, noise does not.
       slot.load = 0.5 * slot.load + 0.5 * Math.min(1, busyMs / elapsed);
     }
@@ -303,7 +358,9 @@ export class EnvPool {
       const sink = sinks[i];
       // A connection new to this worker (or to its successor) first has its session made there.
       if (sink.sessionGeneration !== slot.generation) {
-        if (!write(sink, sink.sessionInit())) break;
+        const init = sink.sessionInit();
+        if (!write(sink, init)) break;
+        if (sink.sessionGeneration >= 0 && 'restore' in init) slot.sessionsRebuilt += 1;
         sink.sessionGeneration = slot.generation;
       }
       if (!write(sink, items[i])) break;
@@ -323,7 +380,7 @@ export class EnvPool {
     if (slot.waiting || this.#inFlight(slot) === 0) return;
     const { channel } = slot;
     if (this.#spinMicros > 0 && this.#spareCpu.allowed && this.#inFlight(slot) <= SPIN_ITEMS) {
-      this.#spunMicros += channel.results.spinUntilReadable(this.#spinMicros);
+      this.#mainSpunMicros += channel.results.spinUntilReadable(this.#spinMicros);
       if (channel.results.readable) return this.#readResults(slot);
     }
     const readable = channel.results.whenReadable();
@@ -356,6 +413,7 @@ export class EnvPool {
       sent.sinks[i] = undefined as unknown as ResultSink;
       sent.items[i] = undefined as unknown as WorkItem;
       slot.stillborn = 0;
+      if (result !== null && sink.front !== null && !('snapshot' in item)) this.#requests.count(sink.front, result.command ?? 'invalid', result.code);
       sink.deliver(result, item);
     }
     channel.results.release();
@@ -372,6 +430,8 @@ export class EnvPool {
   #serve(slot: Slot): void {
     const channel = new MainChannel(slot.doorbell);
     slot.channel = channel;
+    slot.busy.moveTo(channel.stats);
+    slot.spun.moveTo(channel.stats);
     const task: ServeTask & { [key: symbol]: unknown } = {
       channel: channel.ends,
       slot: slot.index,
@@ -414,14 +474,19 @@ export class EnvPool {
     for (let i = head; i < items.length; i++) {
       // Sessions are made again from scratch on the successor: their old init items are not rerun.
       if ('init' in items[i]) continue;
-      if (this.#closed || this.#retried.has(items[i])) sinks[i].workerLost(items[i]);
-      else {
+      if (this.#closed || this.#retried.has(items[i])) {
+        // Answered ENV_LOST by its sink; what it asked was never read.
+        const { front } = sinks[i];
+        if (front !== null && ('line' in items[i] || 'fail' in items[i])) this.#requests.count(front, 'lost', 'ENV_LOST');
+        sinks[i].workerLost(items[i]);
+      } else {
         this.#retried.add(items[i]);
         again.sinks.push(sinks[i]);
         again.items.push(items[i]);
       }
     }
     if (this.#closed) return;
+    slot.restarts += 1;
     // While the pool starts, a dying worker is a broken install, which start() reports.
     if (!this.#failStart) this.#onWorkerLost(slot.index);
     slot.queue.unshift(again.sinks, again.items);

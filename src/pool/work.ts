@@ -1,6 +1,7 @@
 import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import type { ReplyKind } from '../protocol/reply.js';
+import type { RequestKind } from '../protocol/schema.js';
 import type { SessionInit } from '../protocol/session.js';
 import type { ChannelEnds } from './channel.js';
 
@@ -33,6 +34,8 @@ export interface WorkReply {
   kind: ReplyKind | null;
   /** The error code of an `error` reply. */
   code: ErrorCode | null;
+  /** What the request was, for the stats; null when the line was not a request (and for a `snapshot` item). */
+  command: RequestKind | null;
   /** The reply as its front takes it: framed bytes for a TCP session, the JSON text otherwise; null when silent. */
   out: string | Uint8Array | null;
   /** Where the reply's one value sits in an unframed `out` (see Reply); -1 when it has none, or `out` is framed. */

@@ -13,7 +13,7 @@ export const ERROR_CODES = {
   UNKNOWN_ENV: 'no environment has that id',
   BAD_KWARGS: 'the keyword arguments do not fit the environment',
   NO_ENV: 'the request needs an environment and the connection has none',
-  RESET_NEEDED: 'step before the first reset',
+  RESET_NEEDED: 'step or render before the first reset',
   INVALID_ACTION: 'the action is not in the action space',
   BAD_SEED: 'the seed is not a non-negative integer',
   LINE_TOO_LONG: 'the line exceeds the server line limit; the connection is then closed',

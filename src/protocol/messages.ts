@@ -59,6 +59,8 @@ export const request = {
   seed: (seed: number | bigint | string) => ({ env: { seed: String(seed) } }) satisfies RequestMessage,
   compression: (level: number) => ({ server: { compression: String(level) } }) satisfies RequestMessage,
   recordEpisodeStats: (enabled = true) => ({ record_episode_stats: { action: enabled ? 'start' : 'stop' } }) satisfies RequestMessage,
+  /** gym-tcp's extension: the env's current frame (`rgb_array`, the default) or text (`ansi`). */
+  render: (mode?: 'rgb_array' | 'ansi') => ({ env: mode ? { action: 'render', mode } : { action: 'render' } }) satisfies RequestMessage,
   close: () => ({ env: { action: 'close' } }) satisfies RequestMessage,
   url: () => ({ url: { action: 'url' } }) satisfies RequestMessage,
   auth: (token: string) => ({ auth: token }) satisfies RequestMessage,
@@ -113,6 +115,10 @@ export const replySchemas = {
   }),
   contains: z.looseObject({ member: z.boolean() }),
   url: z.looseObject({ url: z.string() }),
+  /** `render` in `rgb_array` mode: H×W×3 bytes in base64. */
+  frame: z.looseObject({ frame: z.looseObject({ dtype: z.literal('uint8'), shape: z.tuple([z.number(), z.number(), z.literal(3)]), data: z.string() }) }),
+  /** `render` in `ansi` mode. */
+  text: z.looseObject({ text: z.string() }),
   /** Any request's reply when it fails (the silent ones' too). */
   error: z.looseObject({ error: z.looseObject({ code: z.string(), message: z.string() }) }),
 };

@@ -11,7 +11,7 @@ import { ERROR_CODE_LIST, type ErrorCode } from './errors.js';
  * is never written to a client: it carries an older client's silent `monitor` request to the front,
  * which acts on it (docs/protocol.md §4).
  */
-export const REPLY_KINDS = ['instance', 'space', 'sample', 'observation', 'step', 'member', 'url', 'auth', 'error', 'monitor'] as const;
+export const REPLY_KINDS = ['instance', 'space', 'sample', 'observation', 'step', 'member', 'url', 'auth', 'error', 'frame', 'text', 'monitor'] as const;
 export type ReplyKind = (typeof REPLY_KINDS)[number];
 
 export interface Reply {

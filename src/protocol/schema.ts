@@ -53,8 +53,13 @@ export const envCommandSchemas = {
     })
     .transform((b) => ({ kind: 'make' as const, name: b.name, kwargs: b.kwargs ?? {} })),
   action: z
-    .strictObject({ action: z.enum(['reset', 'observationspace', 'actionspace', 'close']) })
-    .transform((b) => ({ kind: b.action })),
+    .strictObject({
+      action: z.enum(['reset', 'observationspace', 'actionspace', 'close', 'render']),
+      /** With `render` only (gym-tcp's extension): Gymnasium's render mode, `rgb_array` by default. */
+      mode: z.enum(['rgb_array', 'ansi']).optional(),
+    })
+    .refine((b) => b.mode === undefined || b.action === 'render', { message: 'only "render" takes a mode', path: ['mode'] })
+    .transform((b) => (b.action === 'render' ? { kind: 'render' as const, mode: b.mode ?? 'rgb_array' } : { kind: b.action })),
   actionspace: z.strictObject({ actionspace: z.literal('sample') }).transform(() => ({ kind: 'sample' as const })),
   seed: z.strictObject({ seed }).transform((b) => ({ kind: 'seed' as const, seed: b.seed })),
   /**
@@ -104,3 +109,28 @@ export const ENV_COMMAND = 'env';
 export type Request =
   | z.output<(typeof envCommandSchemas)[keyof typeof envCommandSchemas]>
   | z.output<(typeof commandSchemas)[keyof typeof commandSchemas]>;
+
+/**
+ * Every request's kind, in a fixed order: a kind's index travels in the worker channel's records
+ * (src/pool/channel.ts), and the stats count requests by kind. Checked against the schemas below, so
+ * a new command cannot be left out.
+ */
+export const REQUEST_KINDS = [
+  'make',
+  'reset',
+  'step',
+  'sample',
+  'observationspace',
+  'actionspace',
+  'contains',
+  'seed',
+  'close',
+  'compression',
+  'record_episode_stats',
+  'url',
+  'monitor',
+  'render',
+] as const satisfies readonly Request['kind'][];
+export type RequestKind = (typeof REQUEST_KINDS)[number];
+const everyKindListed: [Exclude<Request['kind'], RequestKind>] extends [never] ? true : never = true;
+void everyKindListed;

@@ -1,13 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { BadKwargsError, EnvNotLoaded, RenderError, ResetNeededError, UnknownEnvError } from '../envs/errors.js';
 import { canonicalEnvId, makeEnv } from '../envs/registry.js';
+import type { RgbFrame } from '../envs/env.js';
 import { EnvRunner, type EpisodeStats, type RunnerSnapshot } from '../envs/runner.js';
 import { pyFloat, toPyJson } from '../json/pyjson.js';
 import { ActionError } from '../spaces/index.js';
 import { ProtocolError, type ErrorCode } from './errors.js';
 import { errorReply, objectReply, valueReply, type Reply } from './reply.js';
 import { parseRequest } from './request.js';
-import type { Request } from './schema.js';
+import type { Request, RequestKind } from './schema.js';
 
 /** What a session needs from the transport: where recordings are served, and state carried over. */
 export interface SessionInit {
@@ -43,6 +44,8 @@ const UNLIMITED: EnvSlots = { tryAcquire: () => true, release: () => {} };
 /** The outcome of one request: its reply (null for the silent requests) and state the transport mirrors. */
 export interface SessionReply {
   reply: Reply | null;
+  /** What the request was (for the stats); null when the line was not a request (it did not parse, or the transport refused it). */
+  command: RequestKind | null;
   /** The compression level after this request (the TCP front frames with it). */
   compression: number;
   /** The connection's env instance id after this request, or null. */
@@ -72,6 +75,12 @@ function withoutRenderSuffix(name: string): string {
   return name.endsWith(RENDER_SUFFIX) && canonicalEnvId(name) === undefined && canonicalEnvId(name.slice(0, -RENDER_SUFFIX.length)) !== undefined
     ? name.slice(0, -RENDER_SUFFIX.length)
     : name;
+}
+
+/** FRAME of docs/protocol.md §9.8: the RGB bytes in base64, with their dtype and shape. */
+function frameJson(frame: RgbFrame): string {
+  const data = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString('base64');
+  return `{"dtype": "uint8", "shape": [${frame.height}, ${frame.width}, 3], "data": "${data}"}`;
 }
 
 /** How each domain error of the envs and spaces reads on the wire. */
@@ -122,20 +131,23 @@ export class Session {
    */
   handle(line: string): SessionReply {
     let reply: Reply | null;
+    let command: RequestKind | null = null;
     this.#episode = null;
     try {
-      reply = this.#execute(parseRequest(line));
+      const request = parseRequest(line);
+      command = request.kind;
+      reply = this.#execute(request);
     } catch (err) {
       if (err instanceof EnvNotLoaded) throw err;
       reply = errorReplyFor(err);
     }
-    return this.#outcome(reply);
+    return this.#outcome(reply, command);
   }
 
   /** A failure the transport detected before the line could be parsed (bad UTF-8, line too long). */
   fail(code: ErrorCode, message: string): SessionReply {
     this.#episode = null;
-    return this.#outcome(errorReply(code, message));
+    return this.#outcome(errorReply(code, message), null);
   }
 
   /** The current env instance id, or null. */
@@ -193,8 +205,8 @@ export class Session {
     this.#instance = null;
   }
 
-  #outcome(reply: Reply | null): SessionReply {
-    return { reply, compression: this.#compression, instance: this.#instance, episode: this.#episode };
+  #outcome(reply: Reply | null, command: RequestKind | null): SessionReply {
+    return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode };
   }
 
   #requireEnv(): EnvRunner {
@@ -250,6 +262,10 @@ export class Session {
         const env = this.#requireEnv().env;
         const space = request.space === 'action' ? env.actionSpace : env.observationSpace;
         return valueReply('member', 'member', String(space.contains(request.value)));
+      }
+      case 'render': {
+        const rendered = this.#requireEnv().render(request.mode);
+        return typeof rendered === 'string' ? valueReply('text', 'text', toPyJson(rendered)) : valueReply('frame', 'frame', frameJson(rendered));
       }
       case 'seed':
         this.#requireEnv().seed(request.seed);

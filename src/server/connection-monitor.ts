@@ -1,4 +1,4 @@
-import { EpisodeMonitor } from '../http/monitor.js';
+import { EpisodeMonitor, type MonitorSettings } from '../http/monitor.js';
 import type { MonitorRequest } from '../protocol/session.js';
 
 /**
@@ -13,7 +13,8 @@ export class ConnectionMonitor {
   #current: Promise<EpisodeMonitor | null> = Promise.resolve(null);
 
   constructor(
-    readonly root: string,
+    /** The monitor root and its storage limits (the server's options). */
+    readonly settings: MonitorSettings,
     /** Where refusals go (the server's log); `who` names the connection in them. */
     readonly log: (message: string) => void,
     readonly who: string,
@@ -39,7 +40,7 @@ export class ConnectionMonitor {
           }
           try {
             return await EpisodeMonitor.start({
-              root: this.root,
+              settings: this.settings,
               directory: request.directory!,
               force: request.force,
               resume: request.resume,

@@ -9,9 +9,10 @@ import { frameReply } from './framing.js';
 import { WRONG_TOKEN, tokenMatches } from '../net/auth.js';
 import type { MonitorRequest } from '../protocol/session.js';
 import { ConnectionMonitor } from './connection-monitor.js';
+import type { MonitorSettings } from '../http/monitor.js';
 import type { BufferBudget } from '../net/buffer-budget.js';
 
-export interface ConnectionLimits {
+export interface ConnectionLimits extends MonitorSettings {
   maxLineBytes: number;
   /** Requests read but not yet answered; past this the socket is not read until replies catch up. */
   maxPipeline: number;
@@ -21,8 +22,6 @@ export interface ConnectionLimits {
   requestTimeoutMs: number;
   /** When set, the first line must be {"auth": "<token>"}. */
   authToken?: string;
-  /** Older clients' `monitor` directories are confined under this one. */
-  monitorRoot: string;
   /** Where operational events go (a refused monitor directory). */
   log?: (message: string) => void;
 }
@@ -33,7 +32,10 @@ export interface ConnectionLimits {
  * mirrors the little session state it needs if the worker dies (compression level, env id).
  */
 export class Connection implements ResultSink {
+  readonly front = 'tcp';
   sessionGeneration = -1;
+  /** Set when the connection was refused at its first line (no token, a wrong one): the server counts it. */
+  refusedWith: ErrorCode | null = null;
   #pending = 0;
   #compression = 0;
   #instance: string | null = null;
@@ -153,7 +155,7 @@ export class Connection implements ResultSink {
   /** An older client's `monitor` line: acted on, never answered (see ConnectionMonitor). */
   #monitorRequest(out: string | Uint8Array): void {
     const request = JSON.parse(typeof out === 'string' ? out : Buffer.from(out).toString('utf8')) as MonitorRequest;
-    this.#monitor ??= new ConnectionMonitor(this.limits.monitorRoot, this.limits.log ?? (() => {}), `connection ${this.id}`);
+    this.#monitor ??= new ConnectionMonitor(this.limits, this.limits.log ?? (() => {}), `connection ${this.id}`);
     this.#monitor.request(request);
   }
 
@@ -205,6 +207,7 @@ export class Connection implements ResultSink {
 
   /** Answers with an error before any session exists, and closes. */
   #refuse(code: ErrorCode, message: string): void {
+    this.refusedWith = code;
     this.#write(frameReply(errorReply(code, message).json, 0));
     this.drain();
   }

@@ -8,6 +8,7 @@ import { Connection, type ConnectionLimits } from './connection.js';
 import { listen } from '../net/listen.js';
 import { BufferBudget, DEFAULT_MAX_BUFFERED_BYTES } from '../net/buffer-budget.js';
 import { adoptWithSharedReads } from './shared-reads.js';
+import { REFUSAL_REASONS, zeroCounts, type TcpStats } from '../stats.js';
 
 /**
  * The fields the CLI sets (port, host, workers, spinMicros, the limits and timeouts) and their
@@ -37,6 +38,9 @@ export class GymTcpServer {
   #recordingsPort: number | null = null;
   #closing: Promise<void> | null = null;
   #sharedReadsMissingLogged = false;
+  /** Counters for stats(). */
+  #accepted = 0;
+  readonly #refused = zeroCounts(REFUSAL_REASONS);
 
   private constructor(options: ServerOptions) {
     this.options = options;
@@ -90,6 +94,14 @@ export class GymTcpServer {
     return this.#connections.size;
   }
 
+  /** The TCP front's figures and the pool's (src/stats.ts); reading them resets nothing. */
+  stats(): TcpStats {
+    return {
+      connections: { open: this.#connections.size, accepted: this.#accepted, refused: { ...this.#refused } },
+      pool: this.pool.stats(),
+    };
+  }
+
   /** Plain TCP: the socket reads into a buffer shared by all connections (see shared-reads.ts). */
   #acceptPlain(accepted: net.Socket): void {
     let connection: Connection | null = null;
@@ -110,6 +122,7 @@ export class GymTcpServer {
   /** Makes the socket a Connection, or answers and closes it when the server is full or closing. */
   #accept(socket: net.Socket): Connection | null {
     if (this.#closing) {
+      this.#refused.closing += 1;
       socket.destroy();
       return null;
     }
@@ -117,13 +130,16 @@ export class GymTcpServer {
     const fromAddress = this.#perAddress.get(address) ?? 0;
     if (this.#connections.size >= this.options.maxConnections || fromAddress >= this.options.maxConnectionsPerAddress) {
       // Said before any request, so it is the reply a client reads first; then the connection ends.
-      const limit = this.#connections.size >= this.options.maxConnections ? `${this.options.maxConnections} connections` : `${this.options.maxConnectionsPerAddress} connections from one address`;
+      const overall = this.#connections.size >= this.options.maxConnections;
+      const limit = overall ? `${this.options.maxConnections} connections` : `${this.options.maxConnectionsPerAddress} connections from one address`;
+      this.#refused[overall ? 'maxConnections' : 'maxConnectionsPerAddress'] += 1;
       socket.on('error', () => {});
       socket.end(frameReply(errorReply('TOO_MANY_CONNECTIONS', `the server allows ${limit}; try again later`).json, 0));
       setTimeout(() => socket.destroy(), 5000).unref();
       return null;
     }
     this.#perAddress.set(address, fromAddress + 1);
+    this.#accepted += 1;
     const connection = new Connection(
       this.pool.allocateSessionId(),
       socket,
@@ -133,6 +149,7 @@ export class GymTcpServer {
       this.options,
       this.bufferBudget,
       (closed) => {
+        if (closed.refusedWith !== null) this.#refused[closed.refusedWith === 'AUTH_FAILED' ? 'authFailed' : 'authRequired'] += 1;
         this.#connections.delete(closed);
         this.#monitorsWriting.add(closed.monitorWritten);
         void closed.monitorWritten.then(() => this.#monitorsWriting.delete(closed.monitorWritten));

@@ -20,7 +20,11 @@
  */
 import { z } from 'zod';
 import { Box, Discrete } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
+import { BLACK, Canvas } from '../../render/canvas.js';
+import { line } from '../../render/draw.js';
+import { aacircle, aapolygon, filledCircle, filledPolygon } from '../../render/gfxdraw.js';
+import { rotateRad } from '../../render/rotate.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata, type RenderMode, type RgbFrame } from '../env.js';
 
 const f32 = Math.fround;
 
@@ -50,10 +54,14 @@ function bound(x: number, m: number, M: number): number {
   return Math.min(Math.max(x, m), M);
 }
 
-const METADATA = envMetadata({ render_fps: 15 });
+const METADATA = envMetadata({ render_fps: 15, render_modes: ['rgb_array'] });
+
+const SCREEN_DIM = 500;
+const LINK_COLOUR = [0, 204, 204] as const;
+const JOINT_COLOUR = [204, 204, 0] as const;
 
 export class AcrobotEnv extends Env<number[], number> {
-  /** Gymnasium's `metadata` (acrobot.py): 15 frames per second; nothing drawn yet. */
+  /** Gymnasium's `metadata` (acrobot.py): 15 frames per second. */
   override get metadata(): EnvMetadata {
     return METADATA;
   }
@@ -139,6 +147,40 @@ export class AcrobotEnv extends Env<number[], number> {
   #obs(): number[] {
     const s = this.state;
     return [Math.cos(s[0]), Math.sin(s[0]), Math.cos(s[1]), Math.sin(s[1]), s[2], s[3]].map(f32);
+  }
+
+  /** Gymnasium's Acrobot frame (acrobot.py `render`): 500×500, the goal line one link above the pivot. */
+  override render(mode: RenderMode): RgbFrame | string {
+    if (mode !== 'rgb_array') return super.render(mode);
+    const canvas = Canvas.reused(SCREEN_DIM, SCREEN_DIM);
+    const [theta1, theta2] = this.state;
+    const linkLength2 = 1.0;
+    const bound = LINK_LENGTH_1 + linkLength2 + 0.2;
+    const scale = SCREEN_DIM / (bound * 2);
+    const offset = SCREEN_DIM / 2;
+    // Joint positions with x and y swapped, as Gymnasium's `[:, ::-1]` does.
+    const joints = [
+      [0, 0],
+      [LINK_LENGTH_1 * Math.sin(theta1) * scale, -LINK_LENGTH_1 * Math.cos(theta1) * scale],
+    ];
+    const angles = [theta1 - Math.PI / 2, theta1 + theta2 - Math.PI / 2];
+    const lengths = [LINK_LENGTH_1 * scale, linkLength2 * scale];
+
+    line(canvas, [-2.2 * scale + offset, 1 * scale + offset], [2.2 * scale + offset, 1 * scale + offset], BLACK);
+    for (let i = 0; i < 2; i++) {
+      const x = joints[i][0] + offset;
+      const y = joints[i][1] + offset;
+      const half = 0.1 * scale;
+      const link = [[0, -half], [0, half], [lengths[i], half], [lengths[i], -half]].map(([px, py]) => {
+        const [rx, ry] = rotateRad(px, py, angles[i]);
+        return [rx + x, ry + y] as const;
+      });
+      aapolygon(canvas, link, LINK_COLOUR);
+      filledPolygon(canvas, link, LINK_COLOUR);
+      aacircle(canvas, Math.trunc(x), Math.trunc(y), Math.trunc(0.1 * scale), JOINT_COLOUR);
+      filledCircle(canvas, Math.trunc(x), Math.trunc(y), Math.trunc(0.1 * scale), JOINT_COLOUR);
+    }
+    return canvas;
   }
 }
 

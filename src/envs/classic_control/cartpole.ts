@@ -13,7 +13,10 @@
  */
 import { z } from 'zod';
 import { Box, Discrete } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
+import { Canvas, BLACK } from '../../render/canvas.js';
+import { aacircle, aapolygon, filledCircle, filledPolygon, hline } from '../../render/gfxdraw.js';
+import { rotateRad } from '../../render/rotate.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata, type RenderMode, type RgbFrame } from '../env.js';
 
 const GRAVITY = 9.8;
 const MASS_CART = 1.0;
@@ -30,10 +33,15 @@ export const cartPoleKwargs = z.strictObject({
   sutton_barto_reward: z.boolean().default(false),
 });
 
-const METADATA = envMetadata({ render_fps: 50 });
+const METADATA = envMetadata({ render_fps: 50, render_modes: ['rgb_array'] });
+
+const SCREEN_WIDTH = 600;
+const SCREEN_HEIGHT = 400;
+const POLE_COLOUR = [202, 152, 101] as const;
+const AXLE_COLOUR = [129, 132, 203] as const;
 
 export class CartPoleEnv extends Env<number[], number> {
-  /** Gymnasium's `metadata` (cartpole.py): 50 frames per second; nothing drawn yet. */
+  /** Gymnasium's `metadata` (cartpole.py): 50 frames per second. */
   override get metadata(): EnvMetadata {
     return METADATA;
   }
@@ -89,6 +97,42 @@ export class CartPoleEnv extends Env<number[], number> {
       reward = this.#suttonBarto ? -1.0 : 0.0;
     }
     return { obs: this.state.map(Math.fround), reward, terminated, truncated: false, info: {} };
+  }
+
+  /** Gymnasium's CartPole frame (cartpole.py `render`): 600×400, the cart 100 px above the bottom. */
+  override render(mode: RenderMode): RgbFrame | string {
+    if (mode !== 'rgb_array') return super.render(mode);
+    const canvas = Canvas.reused(SCREEN_WIDTH, SCREEN_HEIGHT);
+    const scale = SCREEN_WIDTH / (X_THRESHOLD * 2);
+    const poleWidth = 10.0;
+    const poleLength = scale * (2 * LENGTH);
+    const [x, , theta] = this.state;
+    const cartX = x * scale + SCREEN_WIDTH / 2.0;
+    const cartY = 100;
+    const axleOffset = 30.0 / 4.0;
+
+    const cart = [[-25, -15], [-25, 15], [25, 15], [25, -15]].map(([px, py]) => [px + cartX, py + cartY] as const);
+    aapolygon(canvas, cart, BLACK);
+    filledPolygon(canvas, cart, BLACK);
+
+    const l = -poleWidth / 2;
+    const r = poleWidth / 2;
+    const t = poleLength - poleWidth / 2;
+    const b = -poleWidth / 2;
+    const pole = [[l, b], [l, t], [r, t], [r, b]].map(([px, py]) => {
+      const [rx, ry] = rotateRad(px, py, -theta);
+      return [rx + cartX, ry + cartY + axleOffset] as const;
+    });
+    aapolygon(canvas, pole, POLE_COLOUR);
+    filledPolygon(canvas, pole, POLE_COLOUR);
+
+    const axleX = Math.trunc(cartX);
+    const axleY = Math.trunc(cartY + axleOffset);
+    aacircle(canvas, axleX, axleY, Math.trunc(poleWidth / 2), AXLE_COLOUR);
+    filledCircle(canvas, axleX, axleY, Math.trunc(poleWidth / 2), AXLE_COLOUR);
+
+    hline(canvas, 0, SCREEN_WIDTH, cartY, BLACK);
+    return canvas;
   }
 }
 

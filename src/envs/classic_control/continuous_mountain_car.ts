@@ -20,7 +20,8 @@
  */
 import { z } from 'zod';
 import { Box } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata, type RenderMode, type RgbFrame } from '../env.js';
+import { renderMountainCar } from './mountain_car.js';
 
 const f32 = Math.fround;
 
@@ -42,10 +43,10 @@ function bound(c: number, float32: boolean): number {
   return float32 ? f32(c) : c;
 }
 
-const METADATA = envMetadata({ render_fps: 30 });
+const METADATA = envMetadata({ render_fps: 30, render_modes: ['rgb_array'] });
 
 export class ContinuousMountainCarEnv extends Env<number[], number[]> {
-  /** Gymnasium's `metadata` (continuous_mountain_car.py): 30 frames per second; nothing drawn yet. */
+  /** Gymnasium's `metadata` (continuous_mountain_car.py): 30 frames per second. */
   override get metadata(): EnvMetadata {
     return METADATA;
   }
@@ -102,6 +103,11 @@ export class ContinuousMountainCarEnv extends Env<number[], number[]> {
     this.state = [f32(position), f32(velocity)];
     this.stateDtype = 'float32';
     return { obs: [...this.state], reward, terminated, truncated: false, info: {} };
+  }
+
+  /** Gymnasium draws the same scene as MountainCar's, with this env's flag at 0.45. */
+  override render(mode: RenderMode): RgbFrame | string {
+    return mode === 'rgb_array' ? renderMountainCar(this.state[0], GOAL_POSITION) : super.render(mode);
   }
 }
 

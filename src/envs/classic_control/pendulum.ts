@@ -19,7 +19,11 @@
  */
 import { z } from 'zod';
 import { Box } from '../../spaces/index.js';
-import { boundedReal, Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
+import { turnArrow } from '../../render/arrow.js';
+import { BLACK, Canvas } from '../../render/canvas.js';
+import { aacircle, aapolygon, filledCircle, filledPolygon } from '../../render/gfxdraw.js';
+import { rotateRad } from '../../render/rotate.js';
+import { boundedReal, Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata, type RenderMode, type RgbFrame } from '../env.js';
 
 const f32 = Math.fround;
 
@@ -49,10 +53,13 @@ export function angleNormalize(x: number): number {
   return pyMod(x + Math.PI, 2 * Math.PI) - Math.PI;
 }
 
-const METADATA = envMetadata({ render_fps: 30 });
+const METADATA = envMetadata({ render_fps: 30, render_modes: ['rgb_array'] });
+
+const SCREEN_DIM = 500;
+const ROD_COLOUR = [204, 77, 77] as const;
 
 export class PendulumEnv extends Env<number[], number[]> {
-  /** Gymnasium's `metadata` (pendulum.py): 30 frames per second; nothing drawn yet. */
+  /** Gymnasium's `metadata` (pendulum.py): 30 frames per second. */
   override get metadata(): EnvMetadata {
     return METADATA;
   }
@@ -92,6 +99,38 @@ export class PendulumEnv extends Env<number[], number[]> {
     const newth = th + newthdot * DT;
     this.state = [newth, newthdot];
     return { obs: this.#obs(), reward: -costs, terminated: false, truncated: false, info: {} };
+  }
+
+  /**
+   * Gymnasium's Pendulum frame (pendulum.py `render`): 500×500, the rod from the centre, and after a
+   * step an arrow sized by the last torque (our own drawing: Gymnasium's is an image file).
+   */
+  override render(mode: RenderMode): RgbFrame | string {
+    if (mode !== 'rgb_array') return super.render(mode);
+    const canvas = Canvas.reused(SCREEN_DIM, SCREEN_DIM);
+    const scale = SCREEN_DIM / (2.2 * 2);
+    const offset = Math.floor(SCREEN_DIM / 2);
+    const rodLength = 1 * scale;
+    const rodWidth = 0.2 * scale;
+    const angle = this.state[0] + Math.PI / 2;
+    const rod = [[0, -rodWidth / 2], [0, rodWidth / 2], [rodLength, rodWidth / 2], [rodLength, -rodWidth / 2]].map(([x, y]) => {
+      const [rx, ry] = rotateRad(x, y, angle);
+      return [rx + offset, ry + offset] as const;
+    });
+    aapolygon(canvas, rod, ROD_COLOUR);
+    filledPolygon(canvas, rod, ROD_COLOUR);
+    aacircle(canvas, offset, offset, Math.trunc(rodWidth / 2), ROD_COLOUR);
+    filledCircle(canvas, offset, offset, Math.trunc(rodWidth / 2), ROD_COLOUR);
+
+    const [endX, endY] = rotateRad(rodLength, 0, angle);
+    aacircle(canvas, Math.trunc(endX + offset), Math.trunc(endY + offset), Math.trunc(rodWidth / 2), ROD_COLOUR);
+    filledCircle(canvas, Math.trunc(endX + offset), Math.trunc(endY + offset), Math.trunc(rodWidth / 2), ROD_COLOUR);
+
+    if (this.lastU !== null) turnArrow(canvas, offset, offset, Math.trunc((scale * Math.abs(this.lastU)) / 2), this.lastU > 0);
+
+    aacircle(canvas, offset, offset, Math.trunc(0.05 * scale), BLACK);
+    filledCircle(canvas, offset, offset, Math.trunc(0.05 * scale), BLACK);
+    return canvas;
   }
 
   #obs(): number[] {

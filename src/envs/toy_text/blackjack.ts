@@ -20,7 +20,8 @@
 import { z } from 'zod';
 import type { NpRandom } from '../../rng/index.js';
 import { Discrete, Tuple } from '../../spaces/index.js';
-import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
+import { Board } from '../../render/board.js';
+import { Env, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata, type RenderMode, type RgbFrame } from '../env.js';
 
 export const DECK: readonly number[] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 10, 10];
 const SUITS: readonly string[] = ['C', 'D', 'H', 'S'];
@@ -46,10 +47,10 @@ const score = (hand: readonly number[]) => (isBust(hand) ? 0 : handTotal(hand));
 /** An ace and a ten-valued card as the only two cards. */
 const isNatural = (hand: readonly number[]) => hand.length === 2 && hand.includes(1) && hand.includes(10);
 
-const METADATA = envMetadata({ render_fps: 4 });
+const METADATA = envMetadata({ render_fps: 4, render_modes: ['rgb_array'] });
 
 export class BlackjackEnv extends Env<BlackjackObs, number> {
-  /** Gymnasium's `metadata` (blackjack.py): 4 frames per second; nothing drawn yet. */
+  /** Gymnasium's `metadata` (blackjack.py): 4 frames per second (no `ansi` mode in Gymnasium). */
   override get metadata(): EnvMetadata {
     return METADATA;
   }
@@ -105,7 +106,42 @@ export class BlackjackEnv extends Env<BlackjackObs, number> {
     }
     return { obs: this.#obs(), reward, terminated, truncated: false, info: {} };
   }
+
+  /**
+   * Our own table art at Gymnasium's 600×500: the dealer's showing card (value and suit) beside a
+   * face-down one, the player's sum below, and an "A" badge while the player holds a usable ace.
+   */
+  override render(mode: RenderMode): RgbFrame | string {
+    if (mode !== 'rgb_array') return super.render(mode);
+    const [playerSum, , ace] = this.#obs();
+    const board = new Board(600, 500, TABLE);
+    const [cardW, cardH] = [120, 166];
+    board.rect(170, 40, cardW, cardH, CARD_EDGE);
+    board.rect(173, 43, cardW - 6, cardH - 6, CARD);
+    const red = this.dealerTopCardSuit === 'D' || this.dealerTopCardSuit === 'H';
+    board.text(this.dealerTopCardValueStr, 230, 100, 10, red ? RED_INK : INK);
+    board.text(this.dealerTopCardSuit, 230, 170, 5, red ? RED_INK : INK);
+    board.rect(310, 40, cardW, cardH, CARD_EDGE);
+    board.rect(313, 43, cardW - 6, cardH - 6, CARD_BACK);
+    for (let k = 0; k < 5; k++) board.rect(323, 58 + k * 30, cardW - 26, 10, CARD_BACK_STRIPE);
+    board.rect(200, 250, 200, 8, FELT_LINE);
+    board.text(String(playerSum), 300, 360, 16, CARD);
+    if (ace) {
+      board.disc(470, 360, 36, CARD);
+      board.text('A', 470, 360, 8, INK);
+    }
+    return board.canvas;
+  }
 }
+
+const TABLE = [7, 99, 36] as const;
+const FELT_LINE = [20, 130, 60] as const;
+const CARD = [250, 250, 246] as const;
+const CARD_EDGE = [30, 30, 30] as const;
+const CARD_BACK = [40, 70, 160] as const;
+const CARD_BACK_STRIPE = [70, 100, 190] as const;
+const INK = [20, 20, 20] as const;
+const RED_INK = [200, 30, 30] as const;
 
 export const blackjackSpecs: EnvSpec<typeof blackjackKwargs>[] = [
   {

@@ -18,7 +18,8 @@
  */
 import { z } from 'zod';
 import { Discrete } from '../../spaces/index.js';
-import { constant, type EnvSpec, envMetadata, type EnvMetadata } from '../env.js';
+import { Board } from '../../render/board.js';
+import { constant, type EnvSpec, envMetadata, type EnvMetadata, type RenderMode, type RgbFrame } from '../env.js';
 import { TabularEnv, type Transition } from './tabular.js';
 
 export const UP = 0;
@@ -51,10 +52,10 @@ export const cliffWalkingKwargs = makeKwargsSchema(false);
 export const cliffWalkingSlipperyKwargs = makeKwargsSchema(true);
 export type CliffWalkingKwargs = z.infer<typeof cliffWalkingKwargs>;
 
-const METADATA = envMetadata({ render_fps: 4 });
+const METADATA = envMetadata({ render_fps: 4, render_modes: ['ansi', 'rgb_array'] });
 
 export class CliffWalkingEnv extends TabularEnv {
-  /** Gymnasium's `metadata` (cliff_walking.py): 4 frames per second; nothing drawn yet. */
+  /** Gymnasium's `metadata` (cliff_walking.py): 4 frames per second. */
   override get metadata(): EnvMetadata {
     return METADATA;
   }
@@ -89,7 +90,55 @@ export class CliffWalkingEnv extends TabularEnv {
     this.P = constant(P);
     this.initialStateDistrib = constant(Array.from({ length: NS }, (_, s) => (s === START ? 1.0 : 0.0)));
   }
+
+  /** `ansi`: Gymnasium's text (x the walker, C the cliff, T the goal, o the rest); `rgb_array`: our own board art at Gymnasium's 720×240. */
+  override render(mode: RenderMode): RgbFrame | string {
+    if (mode === 'ansi') {
+      let text = '';
+      for (let s = 0; s < NS; s++) {
+        const [row, col] = [Math.floor(s / NCOL), s % NCOL];
+        let cell = this.s === s ? ' x ' : s === GOAL ? ' T ' : isCliff(row, col) ? ' C ' : ' o ';
+        if (col === 0) cell = cell.trimStart();
+        if (col === NCOL - 1) cell = cell.trimEnd() + '\n';
+        text += cell;
+      }
+      return text + '\n';
+    }
+    if (mode !== 'rgb_array') return super.render(mode);
+    const cell = 60;
+    const board = new Board(NCOL * cell, NROW * cell, GRASS_EDGE);
+    for (let row = 0; row < NROW; row++) {
+      for (let col = 0; col < NCOL; col++) {
+        const [x, y] = [col * cell, row * cell];
+        const s = row * NCOL + col;
+        if (isCliff(row, col)) {
+          board.rect(x, y, cell, cell, CLIFF);
+          for (let k = 1; k < 4; k++) board.rect(x, y + (k * cell) / 4, cell, 3, CLIFF_CRACK);
+          continue;
+        }
+        board.rect(x + 1, y + 1, cell - 2, cell - 2, s === START ? START_GRASS : GRASS);
+        if (s === GOAL) {
+          board.rect(x + 22, y + 10, 4, 40, FLAG_POLE);
+          board.rect(x + 26, y + 10, 18, 12, FLAG);
+        }
+      }
+    }
+    const [cx, cy] = [(this.s % NCOL) * cell + cell / 2, Math.floor(this.s / NCOL) * cell + cell / 2];
+    board.disc(cx, cy, 19, WALKER_RIM);
+    board.disc(cx, cy, 15, WALKER);
+    return board.canvas;
+  }
 }
+
+const GRASS = [134, 196, 110] as const;
+const GRASS_EDGE = [104, 164, 84] as const;
+const START_GRASS = [160, 210, 130] as const;
+const CLIFF = [112, 84, 62] as const;
+const CLIFF_CRACK = [78, 58, 44] as const;
+const FLAG_POLE = [60, 60, 60] as const;
+const FLAG = [210, 40, 40] as const;
+const WALKER = [40, 90, 200] as const;
+const WALKER_RIM = [255, 255, 255] as const;
 
 export const cliffWalkingSpecs: EnvSpec<typeof cliffWalkingKwargs>[] = [
   {

@@ -20,7 +20,9 @@
 import { z } from 'zod';
 import { NpRandom } from '../../rng/index.js';
 import { Discrete } from '../../spaces/index.js';
-import { boundedReal, constant, type EnvSpec, envMetadata, type EnvMetadata } from '../env.js';
+import { Board } from '../../render/board.js';
+import { boundedReal, constant, type EnvSpec, envMetadata, type EnvMetadata, type RenderMode, type RgbFrame } from '../env.js';
+import { colorize } from './ansi.js';
 import { TabularEnv, type Transition } from './tabular.js';
 
 /** Largest map side: the transition table grows with the square of it. */
@@ -141,10 +143,10 @@ export const frozenLakeKwargs = makeKwargsSchema('4x4');
 export const frozenLake8x8Kwargs = makeKwargsSchema('8x8');
 export type FrozenLakeKwargs = z.infer<typeof frozenLakeKwargs>;
 
-const METADATA = envMetadata({ render_fps: 4 });
+const METADATA = envMetadata({ render_fps: 4, render_modes: ['ansi', 'rgb_array'] });
 
 export class FrozenLakeEnv extends TabularEnv {
-  /** Gymnasium's `metadata` (frozen_lake.py): 4 frames per second; nothing drawn yet. */
+  /** Gymnasium's `metadata` (frozen_lake.py): 4 frames per second. */
   override get metadata(): EnvMetadata {
     return METADATA;
   }
@@ -216,7 +218,52 @@ export class FrozenLakeEnv extends TabularEnv {
     this.P = constant(P);
     this.observationSpace = new Discrete(nS);
   }
+
+  /** `ansi`: Gymnasium's text (the map, the walker's tile on red, the last move); `rgb_array`: our own board art at Gymnasium's frame size. */
+  override render(mode: RenderMode): RgbFrame | string {
+    const row = Math.floor(this.s / this.ncol);
+    const col = this.s % this.ncol;
+    if (mode === 'ansi') {
+      const lines = this.desc.map((line, r) => (r === row ? line.slice(0, col) + colorize(line[col], 'red', { highlight: true }) + line.slice(col + 1) : line));
+      const move = this.lastAction === null ? '\n' : `  (${['Left', 'Down', 'Right', 'Up'][this.lastAction]})\n`;
+      return move + lines.join('\n') + '\n';
+    }
+    if (mode !== 'rgb_array') return super.render(mode);
+    // Gymnasium's window: 64 px a tile, at most 512 px a side; tiles of window // count.
+    const width = Math.min(64 * this.ncol, 512);
+    const height = Math.min(64 * this.nrow, 512);
+    const cw = Math.floor(width / this.ncol);
+    const ch = Math.floor(height / this.nrow);
+    const board = new Board(width, height, ICE_EDGE);
+    for (let r = 0; r < this.nrow; r++) {
+      for (let c = 0; c < this.ncol; c++) {
+        const [x, y] = [c * cw, r * ch];
+        const tile = this.desc[r][c];
+        board.rect(x + 1, y + 1, cw - 2, ch - 2, tile === 'S' ? START_ICE : ICE);
+        if (tile === 'H') board.disc(x + cw / 2, y + ch / 2, Math.min(cw, ch) * 0.38, HOLE);
+        if (tile === 'G') {
+          board.rect(x + cw * 0.25, y + ch * 0.3, cw * 0.5, ch * 0.45, GIFT);
+          board.rect(x + cw * 0.46, y + ch * 0.3, cw * 0.08, ch * 0.45, RIBBON);
+          board.rect(x + cw * 0.25, y + ch * 0.48, cw * 0.5, ch * 0.08, RIBBON);
+        }
+      }
+    }
+    const [ax, ay] = [col * cw + cw / 2, row * ch + ch / 2];
+    board.disc(ax, ay, Math.min(cw, ch) * 0.3, WALKER_RIM);
+    board.disc(ax, ay, Math.min(cw, ch) * 0.24, this.desc[row][col] === 'H' ? WALKER_FALLEN : WALKER);
+    return board.canvas;
+  }
 }
+
+const ICE = [214, 236, 250] as const;
+const ICE_EDGE = [176, 208, 232] as const;
+const START_ICE = [196, 226, 246] as const;
+const HOLE = [28, 52, 92] as const;
+const GIFT = [232, 184, 48] as const;
+const RIBBON = [196, 48, 48] as const;
+const WALKER = [224, 88, 56] as const;
+const WALKER_FALLEN = [120, 120, 120] as const;
+const WALKER_RIM = [255, 255, 255] as const;
 
 const SUMMARY = 'Cross a frozen lake from start to goal without falling into a hole; the ice is slippery.';
 

@@ -22,7 +22,9 @@
 import { z } from 'zod';
 import { PyFloat } from '../../json/pyjson.js';
 import { Discrete } from '../../spaces/index.js';
-import { constant, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata } from '../env.js';
+import { Board } from '../../render/board.js';
+import { constant, type EnvSpec, type ResetResult, type StepResult, envMetadata, type EnvMetadata, type RenderMode, type RgbFrame } from '../env.js';
+import { colorize } from './ansi.js';
 import { TabularEnv, type Transition } from './tabular.js';
 
 /** The map: ":" is an open passage between two cells, "|" a wall. */
@@ -170,10 +172,10 @@ export function taxiActionMask(state: number): number[] {
   ];
 }
 
-const METADATA = envMetadata({ render_fps: 4 });
+const METADATA = envMetadata({ render_fps: 4, render_modes: ['ansi', 'rgb_array'] });
 
 export class TaxiEnv extends TabularEnv {
-  /** Gymnasium's `metadata` (taxi.py): 4 frames per second; nothing drawn yet. */
+  /** Gymnasium's `metadata` (taxi.py): 4 frames per second. */
   override get metadata(): EnvMetadata {
     return METADATA;
   }
@@ -240,7 +242,67 @@ export class TaxiEnv extends TabularEnv {
       info: { prob: new PyFloat(t.prob), action_mask: taxiActionMask(this.s) },
     };
   }
+
+  /** `ansi`: Gymnasium's text (taxi, passenger and destination in colour); `rgb_array`: our own board art at Gymnasium's 550×350. */
+  override render(mode: RenderMode): RgbFrame | string {
+    const [row, col, passenger, destination] = taxiDecode(this.s);
+    if (mode === 'ansi') return this.#text(row, col, passenger, destination);
+    if (mode !== 'rgb_array') return super.render(mode);
+    const [cw, ch] = [110, 70];
+    const board = new Board(5 * cw, 5 * ch, ROAD_EDGE);
+    for (let r = 0; r <= MAX_ROW; r++) for (let c = 0; c <= MAX_COL; c++) board.rect(c * cw + 2, r * ch + 2, cw - 4, ch - 4, ROAD);
+    TAXI_LOCS.forEach(([r, c], i) => {
+      board.rect(c * cw + 2, r * ch + 2, cw - 4, ch - 4, STAND_COLOURS[i]);
+      board.text('RGYB'[i], c * cw + 14, r * ch + 16, 3, STAND_LETTER);
+    });
+    const [dr, dc] = TAXI_LOCS[destination];
+    board.frame(dc * cw + 2, dr * ch + 2, cw - 4, ch - 4, 5, DESTINATION);
+    // Walls: a "|" between two cells of the map.
+    for (let r = 0; r <= MAX_ROW; r++) {
+      for (let c = 0; c < MAX_COL; c++) if (TAXI_MAP[1 + r][2 * c + 2] === '|') board.rect((c + 1) * cw - 4, r * ch, 8, ch, WALL);
+    }
+    board.frame(0, 0, 5 * cw, 5 * ch, 4, WALL);
+    const [tx, ty] = [col * cw + cw / 2, row * ch + ch / 2];
+    board.rect(tx - 30, ty - 16, 60, 28, passenger === IN_TAXI ? TAXI_FULL : TAXI_BODY);
+    board.rect(tx - 16, ty - 26, 32, 12, passenger === IN_TAXI ? TAXI_FULL : TAXI_BODY);
+    board.disc(tx - 18, ty + 13, 7, TYRE);
+    board.disc(tx + 18, ty + 13, 7, TYRE);
+    if (passenger < IN_TAXI) {
+      const [pr, pc] = TAXI_LOCS[passenger];
+      const [px, py] = [pc * cw + cw - 26, pr * ch + ch / 2];
+      board.rect(px - 7, py - 2, 14, 20, PASSENGER);
+      board.disc(px, py - 10, 7, PASSENGER);
+    }
+    return board.canvas;
+  }
+
+  #text(row: number, col: number, passenger: number, destination: number): string {
+    const out = TAXI_MAP.map((line) => line.split(''));
+    const taxiCell = out[1 + row][2 * col + 1];
+    if (passenger < IN_TAXI) {
+      out[1 + row][2 * col + 1] = colorize(taxiCell, 'yellow', { highlight: true });
+      const [pi, pj] = TAXI_LOCS[passenger];
+      out[1 + pi][2 * pj + 1] = colorize(out[1 + pi][2 * pj + 1], 'blue', { bold: true });
+    } else {
+      out[1 + row][2 * col + 1] = colorize(taxiCell === ' ' ? '_' : taxiCell, 'green', { highlight: true });
+    }
+    const [di, dj] = TAXI_LOCS[destination];
+    out[1 + di][2 * dj + 1] = colorize(out[1 + di][2 * dj + 1], 'magenta');
+    const move = this.lastAction === null ? '\n' : `  (${['South', 'North', 'East', 'West', 'Pickup', 'Dropoff'][this.lastAction]})\n`;
+    return out.map((line) => line.join('')).join('\n') + '\n' + move;
+  }
 }
+
+const ROAD = [214, 214, 210] as const;
+const ROAD_EDGE = [190, 190, 186] as const;
+const STAND_COLOURS = [[232, 120, 120], [130, 200, 130], [236, 214, 110], [120, 150, 230]] as const;
+const STAND_LETTER = [40, 40, 40] as const;
+const DESTINATION = [170, 40, 170] as const;
+const WALL = [60, 52, 48] as const;
+const TAXI_BODY = [248, 196, 32] as const;
+const TAXI_FULL = [64, 176, 80] as const;
+const TYRE = [30, 30, 30] as const;
+const PASSENGER = [40, 80, 200] as const;
 
 export const taxiSpecs: EnvSpec<typeof taxiKwargs>[] = [
   {

@@ -4,13 +4,13 @@
  */
 import type { EnvTable } from '../env-table.js';
 import { HttpError, badRequest } from '../errors.js';
-import { EpisodeMonitor, MonitorError } from '../monitor.js';
+import { EpisodeMonitor, MonitorError, type MonitorSettings } from '../monitor.js';
 import { flagParam, optionalParam, preview, requiredParam } from '../params.js';
 import type { RestServerOptions } from '../rest-server.js';
 import { NO_CONTENT, type RouteSpec } from '../router.js';
 
-/** `settings.monitorRoot`: monitor directories are confined under it (read at each start). */
-export function monitorRoutes(envs: EnvTable, settings: Pick<RestServerOptions, 'monitorRoot'>) {
+/** `settings`: the monitor root directories are confined under, and its storage limits (read at each start). */
+export function monitorRoutes(envs: EnvTable, settings: Pick<RestServerOptions, keyof MonitorSettings>) {
   return {
     start: {
       pattern: '/v1/envs/<instance_id>/monitor/start/',
@@ -36,9 +36,10 @@ export function monitorRoutes(envs: EnvTable, settings: Pick<RestServerOptions, 
         }
         let monitor: EpisodeMonitor;
         try {
-          monitor = await EpisodeMonitor.start({ root: settings.monitorRoot, directory, force, resume, videoEvery, envId: env.envId });
+          monitor = await EpisodeMonitor.start({ settings, directory, force, resume, videoEvery, envId: env.envId });
         } catch (err) {
-          if (err instanceof MonitorError) throw badRequest(err.message);
+          // 400 the client's name, 507 the storage limits, 500 a root the operator must fix.
+          if (err instanceof MonitorError) throw new HttpError(err.status, err.message);
           throw new HttpError(500, `could not prepare the monitor directory: ${(err as Error).message}`);
         }
         if (env.closed) await monitor.close();
@@ -57,6 +58,7 @@ export function monitorRoutes(envs: EnvTable, settings: Pick<RestServerOptions, 
         if (monitor) {
           await env.settled();
           await monitor.close().catch((err) => {
+            if (err instanceof MonitorError) throw new HttpError(err.status, `the monitor files were not written: ${err.message}`);
             throw new HttpError(500, `could not write the monitor files: ${(err as Error).message}`);
           });
         }

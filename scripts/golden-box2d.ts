@@ -1,0 +1,147 @@
+/**
+ * `npm run golden -- --box2d [--dir DIR]`: replays Gymnasium's recorded Box2D episodes on gym-tcp's
+ * envs and prints, per episode, the reset observation's error, the largest observation error over
+ * the first 50 (LunarLander) or 30 (BipedalWalker) steps, and the step at which the trajectory first
+ * leaves atol 2e-4. DIR holds Gymnasium's golden files (default: the trimmed copies in
+ * test/fixtures/box2d; the full recordings have more steps).
+ *
+ * With `--behaviour`, it also plays whole episodes over many seeds (in-process, fresh env per
+ * episode, as Gymnasium's figures were made) and prints their returns beside Gymnasium's
+ * (box2d_behaviour.json): Gymnasium's LunarLander heuristic over seeds 0..49 and the random policy
+ * over seeds 0..99; `--walker` adds BipedalWalker's: the heuristic over 0..19 and random episodes
+ * over 0..99 (slow: ~600-1600 steps each).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { replayEpisode, type GoldenBox2DEpisode } from './lib/box2d-golden.js';
+import { LunarLanderEnv, lunarLanderKwargs } from '../src/envs/box2d/lunar_lander.js';
+import { BipedalWalkerEnv } from '../src/envs/box2d/bipedal_walker.js';
+import type { Env } from '../src/envs/env.js';
+import { NpRandom } from '../src/rng/index.js';
+import { WalkerHeuristic, landerHeuristic } from './lib/box2d-heuristics.js';
+
+const opts = new Command('golden')
+  .option('--box2d', 'the Box2D envs (the only set this script reports)', true)
+  .option('--behaviour', 'also play whole episodes over many seeds and compare returns with Gymnasium')
+  .option('--walker', "with --behaviour, BipedalWalker's random episodes too (slow)")
+  .option('--dir <dir>', "directory of Gymnasium's Box2D golden files", new URL('../../test/fixtures/box2d', import.meta.url).pathname)
+  .parse()
+  .opts();
+
+/** Each file under its name in test/fixtures/box2d, then under its name in Gymnasium's full set. */
+const configs: { files: string[]; window: number; make: () => Env }[] = [
+  { files: ['LunarLander-v3.json'], window: 50, make: () => new LunarLanderEnv() },
+  { files: ['LunarLander-v3__continuous_True.json'], window: 50, make: () => new LunarLanderEnv(lunarLanderKwargs.parse({ continuous: true })) },
+  { files: ['BipedalWalker-v3.nep50.json', 'numpy2-nep50/BipedalWalker-v3.json'], window: 30, make: () => new BipedalWalkerEnv({ hardcore: false }) },
+  {
+    files: ['BipedalWalker-v3__hardcore_True.nep50.json', 'numpy2-nep50/BipedalWalker-v3__hardcore_True.json'],
+    window: 30,
+    make: () => new BipedalWalkerEnv({ hardcore: true }),
+  },
+];
+
+const e = (x: number) => x.toExponential(1);
+for (const { files, window, make } of configs) {
+  const file = files.find((name) => existsSync(join(opts.dir, name)));
+  if (file === undefined) {
+    console.log(`${files[0]}: not in ${opts.dir}`);
+    continue;
+  }
+  const path = join(opts.dir, file);
+  const golden = JSON.parse(readFileSync(path, 'utf8')) as { episodes: GoldenBox2DEpisode[]; heuristic_episodes?: GoldenBox2DEpisode[] };
+  console.log(`\n${file}`);
+  console.log('  seed policy     steps  reset err  max err (first N)  first step off 2e-4  reward err before');
+  for (const episode of [...golden.episodes, ...(golden.heuristic_episodes ?? [])]) {
+    const r = replayEpisode(make, episode, window);
+    const off = r.firstDivergence === null ? `none (of ${r.length})` : `${r.firstDivergence}`;
+    console.log(
+      `  ${String(r.seed).padStart(4)} ${r.policy.padEnd(13)} ${String(r.length).padStart(5)}  ${e(r.resetError).padStart(9)}  ${(e(r.maxErrorInWindow) + ` (${window})`).padStart(17)}  ${off.padStart(19)}  ${e(r.maxRewardError).padStart(8)}`,
+    );
+  }
+}
+
+interface BehaviourRecord {
+  env_id: string;
+  make_kwargs: Record<string, unknown>;
+  n: number;
+  mean: number;
+  std_ddof1: number;
+  returns: number[];
+}
+
+/** Whole episodes from fresh envs, returns summed in float64; the time limit as Gymnasium's TimeLimit. */
+function playEpisodes(
+  make: () => Env,
+  seeds: number,
+  limit: number,
+  newPolicy: () => (env: Env, obs: number[] | null) => unknown,
+  /** The policy's first action comes before it sees an observation (the walker's heuristic). */
+  blindStart = false,
+): number[] {
+  const returns: number[] = [];
+  for (let seed = 0; seed < seeds; seed++) {
+    const env = make() as Env<number[], unknown>;
+    const policy = newPolicy();
+    env.actionSpace.seed(BigInt(seed));
+    env.npRandom = NpRandom.fromSeed(seed);
+    const reset = env.reset().obs;
+    let obs: number[] | null = blindStart ? null : reset;
+    let total = 0;
+    for (let t = 1; t <= limit; t++) {
+      const step = env.step(policy(env, obs));
+      total += step.reward;
+      obs = step.obs;
+      if (step.terminated) break;
+    }
+    returns.push(total);
+    env.close();
+  }
+  return returns;
+}
+
+function describeReturns(label: string, returns: number[], gymnasium: BehaviourRecord | undefined): void {
+  const n = returns.length;
+  const mean = returns.reduce((a, b) => a + b, 0) / n;
+  const sd = Math.sqrt(returns.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1));
+  const atLeast200 = returns.filter((r) => r >= 200).length;
+  let line = `  ${label.padEnd(44)} mean ${mean.toFixed(1).padStart(7)} (sd ${sd.toFixed(1)}, ${atLeast200}/${n} >= 200)`;
+  if (gymnasium) {
+    const g200 = gymnasium.returns.filter((r) => r >= 200).length;
+    const se = Math.sqrt(sd ** 2 / n + gymnasium.std_ddof1 ** 2 / gymnasium.n);
+    line += `   Gymnasium ${gymnasium.mean.toFixed(1).padStart(7)} (sd ${gymnasium.std_ddof1.toFixed(1)}, ${g200}/${gymnasium.n} >= 200)   difference ${((mean - gymnasium.mean) / se).toFixed(2)} standard errors, ${(((mean - gymnasium.mean) / Math.abs(gymnasium.mean)) * 100).toFixed(1)}%`;
+  }
+  console.log(line);
+}
+
+if (opts.behaviour) {
+  const path = join(opts.dir, 'box2d_behaviour.json');
+  const gymnasium = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { heuristic: BehaviourRecord[]; random: BehaviourRecord[] }) : null;
+  const find = (kind: 'heuristic' | 'random', id: string, kwargs: Record<string, unknown>) =>
+    gymnasium?.[kind].find((r) => r.env_id === id && JSON.stringify(r.make_kwargs) === JSON.stringify(kwargs));
+  console.log('\nbehaviour (whole episodes, fresh env each)');
+  const t0 = performance.now();
+  for (const continuous of [false, true]) {
+    const kwargs = continuous ? { continuous: true } : {};
+    const make = () => new LunarLanderEnv(lunarLanderKwargs.parse(kwargs));
+    const heuristic = playEpisodes(make, 50, 1000, () => (_env, obs) => landerHeuristic(obs!, continuous));
+    describeReturns(`LunarLander${continuous ? ' continuous' : ''} heuristic, seeds 0..49`, heuristic, find('heuristic', 'LunarLander-v3', kwargs));
+    const random = playEpisodes(make, 100, 1000, () => (env) => env.actionSpace.sample());
+    describeReturns(`LunarLander${continuous ? ' continuous' : ''} random, seeds 0..99`, random, find('random', 'LunarLander-v3', kwargs));
+  }
+  if (opts.walker) {
+    for (const hardcore of [false, true]) {
+      const kwargs = hardcore ? { hardcore: true } : {};
+      const make = () => new BipedalWalkerEnv({ hardcore });
+      // As bipedal_walker.py's __main__: [0, 0, 0, 0] first, the reset observation unused.
+      const heuristic = playEpisodes(make, 20, hardcore ? 2000 : 1600, () => {
+        const walker = new WalkerHeuristic();
+        return (_env, obs) => (obs === null ? [0, 0, 0, 0] : walker.step(obs));
+      }, true);
+      describeReturns(`BipedalWalker${hardcore ? ' hardcore' : ''} heuristic, seeds 0..19`, heuristic, find('heuristic', 'BipedalWalker-v3', kwargs));
+      const random = playEpisodes(make, 100, 1600, () => (env) => env.actionSpace.sample());
+      describeReturns(`BipedalWalker${hardcore ? ' hardcore' : ''} random, seeds 0..99`, random, find('random', 'BipedalWalker-v3', kwargs));
+    }
+  }
+  console.log(`  (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+}

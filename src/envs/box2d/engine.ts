@@ -1,0 +1,225 @@
+/**
+ * The 2D physics engine of the Box2D envs: planck 1.4.2, a JavaScript port of Box2D 2.3 (the line
+ * Gymnasium's pybox2d 2.3.10 bundles), with one repair. Chosen by measurement against Gymnasium's
+ * own episodes (docs/box2d.md): with the repair, LunarLander's random episodes stay within 2e-4 of
+ * Gymnasium's for their whole length and resets agree to 1.2e-7, while the Box2D 2.4 engines
+ * (`@box2d/core`, and `box2d-wasm` in single precision) solve the legs' joint limits their own way
+ * and leave the tolerance at step 23 of every episode. Later planck releases declare Node ≥ 24.
+ *
+ * planck computes in double precision where Box2D computes in float32: trajectories agree to about
+ * 1e-6 until a contact-rich moment (a landing, a walker's step) amplifies the difference.
+ */
+import * as planck from 'planck';
+
+export { planck };
+
+/** Gymnasium's `world.Step(1.0 / FPS, 6 * 30, 2 * 30)`, every Box2D env at 50 frames per second. */
+export const FPS = 50;
+const VELOCITY_ITERATIONS = 6 * 30;
+const POSITION_ITERATIONS = 2 * 30;
+
+export function stepWorld(world: planck.World): void {
+  world.step(1.0 / FPS, VELOCITY_ITERATIONS, POSITION_ITERATIONS);
+}
+
+/**
+ * Box2D 2.3's b2PolygonShape::ComputeMass. planck 1.4.2's version reuses module-level temporary
+ * vectors and returns a wrong centre of mass for polygons whose vertex average is not their
+ * centroid: LunarLander's hull came out 2.3 px below Box2D's (y 0.0778 instead of 0.1013 m), which
+ * alone moved the first reset observation by 2.4e-3 and every episode off at step 0.
+ */
+function polygonMass(this: planck.PolygonShape, massData: planck.MassData, density: number): void {
+  const shape = this as unknown as { m_count: number; m_vertices: planck.Vec2Value[] };
+  const count = shape.m_count;
+  const v = shape.m_vertices;
+  // A reference point inside the polygon (the vertex average) keeps the sums well-conditioned.
+  let sx = 0;
+  let sy = 0;
+  for (let i = 0; i < count; i++) {
+    sx += v[i].x;
+    sy += v[i].y;
+  }
+  sx *= 1 / count;
+  sy *= 1 / count;
+  const inv3 = 1 / 3;
+  let area = 0;
+  let cx = 0;
+  let cy = 0;
+  let inertia = 0;
+  for (let i = 0; i < count; i++) {
+    const a = v[i];
+    const b = v[i + 1 < count ? i + 1 : 0];
+    const e1x = a.x - sx;
+    const e1y = a.y - sy;
+    const e2x = b.x - sx;
+    const e2y = b.y - sy;
+    const d = e1x * e2y - e1y * e2x;
+    const triangleArea = 0.5 * d;
+    area += triangleArea;
+    cx += triangleArea * inv3 * (e1x + e2x);
+    cy += triangleArea * inv3 * (e1y + e2y);
+    const intx2 = e1x * e1x + e2x * e1x + e2x * e2x;
+    const inty2 = e1y * e1y + e2y * e1y + e2y * e2y;
+    inertia += 0.25 * inv3 * d * (intx2 + inty2);
+  }
+  massData.mass = density * area;
+  cx *= 1 / area;
+  cy *= 1 / area;
+  const center = planck.Vec2(cx + sx, cy + sy);
+  massData.center = center;
+  massData.I = density * inertia + massData.mass * (center.x * center.x + center.y * center.y - (cx * cx + cy * cy));
+}
+planck.PolygonShape.prototype.computeMass = polygonMass;
+
+/** planck's revolute joint state, as its solver reads it. */
+interface RevoluteInternals {
+  m_bodyA: { c_velocity: { v: planck.Vec2; w: number } };
+  m_bodyB: { c_velocity: { v: planck.Vec2; w: number } };
+  m_invMassA: number;
+  m_invMassB: number;
+  m_invIA: number;
+  m_invIB: number;
+  m_rA: planck.Vec2;
+  m_rB: planck.Vec2;
+  m_mass: { ex: planck.Vec3; ey: planck.Vec3; ez: planck.Vec3 };
+  m_impulse: planck.Vec3;
+  m_motorImpulse: number;
+  m_motorMass: number;
+  m_motorSpeed: number;
+  m_maxMotorTorque: number;
+  m_enableMotor: boolean;
+  m_enableLimit: boolean;
+  m_limitState: number;
+}
+const INACTIVE_LIMIT = 0;
+const AT_LOWER_LIMIT = 1;
+const AT_UPPER_LIMIT = 2;
+const EQUAL_LIMITS = 3;
+
+/**
+ * planck 1.4.2's RevoluteJoint.solveVelocityConstraints with the same arithmetic in the same order,
+ * but on local numbers: planck's allocates five or six vectors per call, the solver calls it 180
+ * times a step per joint, and the garbage collector took 38% of a LunarLander step (1.5 of 3.8 s in
+ * a profile of 3,000 steps). Trajectories are bit for bit those of planck's own (checked by hashing
+ * 1,600 steps of the three envs before and after).
+ */
+function solveRevoluteVelocity(this: planck.RevoluteJoint, step: { dt: number }): void {
+  const j = this as unknown as RevoluteInternals;
+  const vA = j.m_bodyA.c_velocity.v;
+  let wA = j.m_bodyA.c_velocity.w;
+  const vB = j.m_bodyB.c_velocity.v;
+  let wB = j.m_bodyB.c_velocity.w;
+  const mA = j.m_invMassA;
+  const mB = j.m_invMassB;
+  const iA = j.m_invIA;
+  const iB = j.m_invIB;
+  const fixedRotation = iA + iB === 0;
+  if (j.m_enableMotor && j.m_limitState !== EQUAL_LIMITS && !fixedRotation) {
+    const cdot = wB - wA - j.m_motorSpeed;
+    let impulse = -j.m_motorMass * cdot;
+    const oldImpulse = j.m_motorImpulse;
+    const maxImpulse = step.dt * j.m_maxMotorTorque;
+    const sum = j.m_motorImpulse + impulse;
+    j.m_motorImpulse = sum < -maxImpulse ? -maxImpulse : sum > maxImpulse ? maxImpulse : sum;
+    impulse = j.m_motorImpulse - oldImpulse;
+    wA -= iA * impulse;
+    wB += iB * impulse;
+  }
+  const rA = j.m_rA;
+  const rB = j.m_rB;
+  const { ex, ey, ez } = j.m_mass;
+  // Cdot1 = vB + wB × rB - vA - wA × rA, summed as planck's addCombine/subCombine do.
+  const cdot1x = vB.x + -wB * rB.y - (vA.x + -wA * rA.y);
+  const cdot1y = vB.y + wB * rB.x - (vA.y + wA * rA.x);
+  let px: number;
+  let py: number;
+  if (j.m_enableLimit && j.m_limitState !== INACTIVE_LIMIT && !fixedRotation) {
+    const cdot2 = wB - wA;
+    // impulse = -K⁻¹·Cdot (Mat33.solve33, then negated).
+    let crossX = ey.y * ez.z - ey.z * ez.y;
+    let crossY = ey.z * ez.x - ey.x * ez.z;
+    let crossZ = ey.x * ez.y - ey.y * ez.x;
+    let det = ex.x * crossX + ex.y * crossY + ex.z * crossZ;
+    if (det !== 0) det = 1 / det;
+    let ix = -(det * (cdot1x * crossX + cdot1y * crossY + cdot2 * crossZ));
+    crossX = cdot1y * ez.z - cdot2 * ez.y;
+    crossY = cdot2 * ez.x - cdot1x * ez.z;
+    crossZ = cdot1x * ez.y - cdot1y * ez.x;
+    let iy = -(det * (ex.x * crossX + ex.y * crossY + ex.z * crossZ));
+    crossX = ey.y * cdot2 - ey.z * cdot1y;
+    crossY = ey.z * cdot1x - ey.x * cdot2;
+    crossZ = ey.x * cdot1y - ey.y * cdot1x;
+    let iz = -(det * (ex.x * crossX + ex.y * crossY + ex.z * crossZ));
+    const accumulated = j.m_impulse;
+    const clampLower = j.m_limitState === AT_LOWER_LIMIT && accumulated.z + iz < 0;
+    const clampUpper = j.m_limitState === AT_UPPER_LIMIT && accumulated.z + iz > 0;
+    if (clampLower || clampUpper) {
+      // The limit lets go: solve the point constraint alone (Mat33.solve22 of the reduced rhs).
+      const rhsX = -1 * cdot1x + accumulated.z * ez.x;
+      const rhsY = -1 * cdot1y + accumulated.z * ez.y;
+      let det2 = ex.x * ey.y - ey.x * ex.y;
+      if (det2 !== 0) det2 = 1 / det2;
+      ix = det2 * (ey.y * rhsX - ey.x * rhsY);
+      iy = det2 * (ex.x * rhsY - ex.y * rhsX);
+      iz = -accumulated.z;
+      accumulated.x += ix;
+      accumulated.y += iy;
+      accumulated.z = 0;
+    } else {
+      accumulated.x += ix;
+      accumulated.y += iy;
+      accumulated.z += iz;
+    }
+    px = ix;
+    py = iy;
+    vA.x -= mA * px;
+    vA.y -= mA * py;
+    wA -= iA * (rA.x * py - rA.y * px + iz);
+    vB.x += mB * px;
+    vB.y += mB * py;
+    wB += iB * (rB.x * py - rB.y * px + iz);
+  } else {
+    // impulse = K⁻¹·(-Cdot) on the 2×2 block.
+    const nx = -cdot1x;
+    const ny = -cdot1y;
+    let det2 = ex.x * ey.y - ey.x * ex.y;
+    if (det2 !== 0) det2 = 1 / det2;
+    px = det2 * (ey.y * nx - ey.x * ny);
+    py = det2 * (ex.x * ny - ex.y * nx);
+    j.m_impulse.x += px;
+    j.m_impulse.y += py;
+    vA.x -= mA * px;
+    vA.y -= mA * py;
+    wA -= iA * (rA.x * py - rA.y * px);
+    vB.x += mB * px;
+    vB.y += mB * py;
+    wB += iB * (rB.x * py - rB.y * px);
+  }
+  j.m_bodyA.c_velocity.w = wA;
+  j.m_bodyB.c_velocity.w = wB;
+}
+(planck.RevoluteJoint.prototype as unknown as { solveVelocityConstraints: typeof solveRevoluteVelocity }).solveVelocityConstraints = solveRevoluteVelocity;
+
+/** Box2D's fixture defaults as pybox2d's `fixtureDef` has them (friction 0.2, no restitution). */
+export interface FixtureOptions {
+  density?: number;
+  friction?: number;
+  restitution?: number;
+  categoryBits?: number;
+  maskBits?: number;
+}
+
+export function addFixture(body: planck.Body, shape: planck.Shape, options: FixtureOptions = {}): planck.Fixture {
+  return body.createFixture(shape, {
+    density: options.density ?? 0,
+    friction: options.friction ?? 0.2,
+    restitution: options.restitution ?? 0,
+    filterCategoryBits: options.categoryBits ?? 0x0001,
+    filterMaskBits: options.maskBits ?? 0xffff,
+  });
+}
+
+/** A polygon from Gymnasium's vertex list (Box2D computes its hull, as pybox2d's `polygonShape(vertices=...)`). */
+export function polygon(vertices: readonly (readonly [number, number])[]): planck.PolygonShape {
+  return new planck.PolygonShape(vertices.map(([x, y]) => planck.Vec2(x, y)));
+}
