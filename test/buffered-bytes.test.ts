@@ -33,8 +33,8 @@ function receiver(budget: BufferBudget, maxLineBytes = 1024) {
   const lines: string[] = [];
   const rejects: { code: string; message: string; fatal: boolean }[] = [];
   const r = new LineReceiver(maxLineBytes, budget, {
-    line: (text) => lines.push(text),
-    reject: (code, message, fatal) => rejects.push({ code, message, fatal }),
+    line: (text) => (lines.push(text), true),
+    reject: (code, message, fatal) => (rejects.push({ code, message, fatal }), true),
   });
   return { r, lines, rejects };
 }

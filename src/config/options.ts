@@ -184,7 +184,9 @@ export const SERVE_OPTIONS = {
   requestTimeout: {
     flags: '--request-timeout <seconds>',
     env: 'GYM_TCP_REQUEST_TIMEOUT',
-    help: 'a request must arrive whole within this long once it has begun: a TCP line, a REST request\'s headers and body (past it, REST answers 408 and closes the connection; 0: no deadline)',
+    help:
+      'a request must arrive whole within this long once it has begun: a TCP line still unfinished is answered `REQUEST_TIMEOUT`, ' +
+      'a REST request\'s headers and body 408, and the connection closed (0: no deadline)',
     value: integer(0, 10_000_000),
     // A REST body of --max-line-bytes (1 MiB) at a slow 64 KiB/s arrives in 16 s; a trickle of one
     // byte a second held a connection for Node's 300 s before.

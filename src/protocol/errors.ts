@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   TOO_MANY_ENVS: 'the server holds as many environments as it allows',
   AUTH_REQUIRED: 'the server needs {"auth": "<token>"} as the first line; the connection is closed',
   AUTH_FAILED: 'the token is wrong; the connection is closed',
+  REQUEST_TIMEOUT: 'a line was still unfinished --request-timeout after its first byte came; the connection is closed',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -18,6 +18,8 @@ export interface ConnectionLimits extends MonitorSettings {
   maxPipeline: number;
   /** Close a connection with nothing in flight after this long without traffic; 0: never. */
   idleTimeoutMs: number;
+  /** A line unfinished this long after its first byte is answered REQUEST_TIMEOUT and the connection closed; 0: never. */
+  requestTimeoutMs: number;
   /** When set, the first line must be {"auth": "<token>"}. */
   authToken?: string;
   /** Where operational events go (a refused monitor directory). */
@@ -41,6 +43,8 @@ export class Connection implements ResultSink {
   #instance: string | null = null;
   #lastInstance: string | null = null;
   #readingPaused = false;
+  /** When reading last resumed after a pause (Date.now()). */
+  #readingSince = 0;
   #draining = false;
   #closed = false;
   #corked = false;
@@ -53,6 +57,8 @@ export class Connection implements ResultSink {
   /** What it takes to rebuild the session if its worker dies. */
   readonly #recovery: SessionRecovery;
   #endTimer: NodeJS.Timeout | null = null;
+  /** Armed while a line is unfinished (see #watchUnfinishedLine); null otherwise. */
+  #requestTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: number,
@@ -67,8 +73,15 @@ export class Connection implements ResultSink {
     this.#authenticated = limits.authToken === undefined;
     this.#recovery = new SessionRecovery(id, urlBase, true, limits.nodeId);
     this.#receiver = new LineReceiver(limits.maxLineBytes, bufferBudget, {
-      line: (line) => (this.#authenticated ? this.#sendLine(line) : this.#authenticate(line)),
-      reject: (code, message, fatal) => this.#reject(code, message, fatal),
+      line: (line) => {
+        if (this.#authenticated) this.#sendLine(line);
+        else this.#authenticate(line);
+        return !this.#readingPaused;
+      },
+      reject: (code, message, fatal) => {
+        this.#reject(code, message, fatal);
+        return !this.#readingPaused;
+      },
     });
     socket.setNoDelay(true);
     if (limits.idleTimeoutMs > 0) {
@@ -86,6 +99,39 @@ export class Connection implements ResultSink {
   /** Bytes read from the socket (the server wires its reads here; they may be overwritten after the call). */
   receive(chunk: Buffer): void {
     this.#receiver.push(chunk);
+    this.#armRequestTimer();
+  }
+
+  #armRequestTimer(): void {
+    if (this.limits.requestTimeoutMs > 0 && this.#requestTimer === null && this.#receiver.unfinishedSince >= 0) this.#watchUnfinishedLine();
+  }
+
+  /**
+   * One timer per connection, armed when a line is left unfinished and not cleared when lines end (a
+   * timer per line would cost the pipelining client): when it fires it looks at the line unfinished
+   * then, if any. Without a deadline on the line, a client trickling a byte a second kept its
+   * connection (and --idle-timeout never fired) for good.
+   */
+  #watchUnfinishedLine(): void {
+    const since = Math.max(this.#receiver.unfinishedSince, this.#readingSince);
+    if (this.#receiver.unfinishedSince < 0 || this.#closed || this.#draining) {
+      this.#requestTimer = null;
+      return;
+    }
+    const timeoutMs = this.limits.requestTimeoutMs;
+    // While the server does not read the socket the client cannot finish its line: the time counts
+    // from the line's first byte or from when reading last resumed, whichever came later.
+    const left = this.#readingPaused ? timeoutMs : since + timeoutMs - Date.now();
+    if (left > 0) {
+      this.#requestTimer = setTimeout(() => this.#watchUnfinishedLine(), left).unref();
+      return;
+    }
+    this.#requestTimer = null;
+    this.#reject(
+      'REQUEST_TIMEOUT',
+      `a request line was still unfinished ${timeoutMs / 1000} s after its first byte (--request-timeout); closing the connection`,
+      true,
+    );
   }
 
   sessionInit(): WorkItem {
@@ -193,6 +239,13 @@ export class Connection implements ResultSink {
   }
 
   #reject(code: ErrorCode, message: string, fatal: boolean): void {
+    if (!this.#authenticated) {
+      // The first line failed before any JSON was read: it is not an auth line either. Answered here
+      // and closed, as every other first line but the auth line is: no worker sees the connection.
+      // (Answered BAD_ENCODING through the worker and kept open, 32,768 such lines got 32,768 replies.)
+      if (code === 'BAD_ENCODING') return this.#refuse('AUTH_REQUIRED', 'the first line is not valid UTF-8; this server needs {"auth": "<token>"} as the first line');
+      return this.#refuse(code, message);
+    }
     this.#send({ conn: this.id, fail: code, message });
     if (fatal) this.drain();
   }
@@ -226,14 +279,22 @@ export class Connection implements ResultSink {
     if (shouldPause !== this.#readingPaused) {
       this.#readingPaused = shouldPause;
       if (shouldPause) this.socket.pause();
-      else this.socket.resume();
+      else this.#resumeReading();
     }
+  }
+
+  #resumeReading(): void {
+    if (this.#requestTimer !== null) this.#readingSince = Date.now();
+    // Lines kept from the last read go first; taking them may reach the limit again (and pause).
+    if (this.#receiver.resume() && !this.#readingPaused) this.socket.resume();
+    this.#armRequestTimer();
   }
 
   #onSocketClose(): void {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#endTimer) clearTimeout(this.#endTimer);
+    if (this.#requestTimer) clearTimeout(this.#requestTimer);
     // An unfinished line gives its memory back to the budget.
     this.#receiver.stop();
     this.pool.endSession(this.slot, this.id, this);
