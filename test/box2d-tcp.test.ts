@@ -18,7 +18,7 @@ const lander = JSON.parse(readFileSync(new URL('./fixtures/box2d/LunarLander-v3.
 
 /** mlpack's client: make, ask both spaces, reset, then step with its own actions until `done`. */
 async function mlpackEpisode(c: RawClient, id: string, seed: number, action: (i: number) => string) {
-  expect((await c.ask(CPP.make(id))).instance).toMatch(/^[0-9a-f]{13}$/);
+  expect((await c.ask(CPP.make(id))).instance).toMatch(/^[a-z0-9]{1,16}-[0-9a-f]{13}$/);
   const observationSpace = (await c.ask(CPP.observationSpace)).info;
   const actionSpace = (await c.ask(CPP.actionSpace)).info;
   c.send(CPP.seed(seed) + '\r\n');

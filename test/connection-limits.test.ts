@@ -106,7 +106,7 @@ describe('connections of every kind count (one count over both fronts)', () => {
     await idle[0].closed;
     for (let i = 0; i < 50 && s.connectionLimit.open > 4; i++) await sleep(10);
     const again = await RawClient.connect(s);
-    expect((await again.ask(CPP.make('CartPole-v1'))).instance).toMatch(/^[0-9a-f]{13}$/);
+    expect((await again.ask(CPP.make('CartPole-v1'))).instance).toMatch(/^[a-z0-9]{1,16}-[0-9a-f]{13}$/);
     await again.end();
     for (const h of idle.slice(1)) h.socket.destroy();
     await Promise.all(idle.map((h) => h.closed));
@@ -239,7 +239,7 @@ describe('fronts cannot starve each other of environments', () => {
     expect(((await refused.json()) as { message: string }).message).toContain('--rest-max-envs');
     expect(r.envCount).toBe(2);
     const tcp = await Promise.all([0, 1].map(() => RawClient.connect(s)));
-    for (const c of tcp) expect((await c.ask(CPP.make('CartPole-v1'))).instance).toMatch(/^[0-9a-f]{13}$/);
+    for (const c of tcp) expect((await c.ask(CPP.make('CartPole-v1'))).instance).toMatch(/^[a-z0-9]{1,16}-[0-9a-f]{13}$/);
     // The server-wide limit still holds over both.
     const fifth = await RawClient.connect(s);
     expect((await fifth.ask(CPP.make('CartPole-v1'))).error.code).toBe('TOO_MANY_ENVS');
@@ -282,7 +282,7 @@ describe('the file-descriptor limit', () => {
       for (const c of clients) c.socket.destroy();
       await sleep(300);
       const again = await RawClient.connect(tcpPort);
-      expect((await again.ask(CPP.make('CartPole-v1'))).instance).toMatch(/^[0-9a-f]{13}$/);
+      expect((await again.ask(CPP.make('CartPole-v1'))).instance).toMatch(/^[a-z0-9]{1,16}-[0-9a-f]{13}$/);
       await again.end();
       expect(child.exitCode).toBeNull();
     } finally {
