@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
-# Node 22, an LTS line supported until April 2027 (Node 20's support ended in April 2026); the code
-# also runs on Node 20 and newer.
+# Node 24, the active LTS line (supported until April 2028; Node 20's support ended in April 2026), on
+# which CI runs the test suite too (.ci/run); the code also runs on Node 20 and newer.
 # Build stage: install everything, compile TypeScript.
-FROM node:22-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -13,7 +13,7 @@ COPY bin ./bin
 RUN npm ci --no-audit --no-fund --ignore-scripts && npm run build && npm prune --omit=dev
 
 # Runtime stage: compiled code and production dependencies only, run as the unprivileged node user.
-FROM node:22-bookworm-slim
+FROM node:24-bookworm-slim
 # Health checks on 8080 (/healthz, /readyz) for Docker, a balancer or Kubernetes; on SIGTERM /readyz
 # fails for 5 s before the server drains, so a balancer stops sending it clients first.
 ENV NODE_ENV=production \
