@@ -29,6 +29,17 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Runs `start`, again (up to 5 times) when it failed because a port it chose was taken meanwhile. */
+async function withFreshPorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt >= 5 || !/EADDRINUSE|Address already in use/.test(String((err as Error).message))) throw err;
+    }
+  }
+}
+
 interface Node {
   name: string;
   tcp: number;
@@ -124,34 +135,41 @@ async function load(count: number) {
 
 describe.skipIf(!present)('three gym-tcp servers behind HAProxy with the shipped config', () => {
   beforeAll(async () => {
-    front.tcp = await freePort();
-    front.rest = await freePort();
+    // A port found free can be taken by another test file's server before ours binds it (the suite
+    // runs files side by side): a start that fails on a taken port is tried again with new ports.
     nodes = await Promise.all(
-      ['n1', 'n2', 'n3'].map(async (name) => {
-        const [tcp, rest, health] = [await freePort(), await freePort(), await freePort()];
-        const server = await spawnServer(
-          ['--port', String(tcp), '--http-port', String(rest), '--health-port', String(health), '--node-id', name, '--workers', '2', '--drain-delay', String(DRAIN_DELAY_S)],
-          { listening: /health checks on (\[[^\]]+\]|[^\s:]+):(\d+)/ },
-        );
-        return { name, tcp, rest, health, server };
-      }),
+      ['n1', 'n2', 'n3'].map((name) =>
+        withFreshPorts(async () => {
+          const [tcp, rest, health] = [await freePort(), await freePort(), await freePort()];
+          const server = await spawnServer(
+            ['--port', String(tcp), '--http-port', String(rest), '--health-port', String(health), '--node-id', name, '--workers', '2', '--drain-delay', String(DRAIN_DELAY_S)],
+            { listening: /health checks on (\[[^\]]+\]|[^\s:]+):(\d+)/ },
+          );
+          return { name, tcp, rest, health, server };
+        }),
+      ),
     );
     tmp = mkdtempSync(path.join(os.tmpdir(), 'gym-tcp-haproxy-'));
-    writeFileSync(path.join(tmp, 'haproxy.cfg'), testConfig());
-    haproxy = spawn(HAPROXY, ['-db', '-f', path.join(tmp, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
-    haproxy.stdout!.on('data', (d) => (haproxyLog += d));
-    haproxy.stderr!.on('data', (d) => (haproxyLog += d));
-    // Up once HAProxy answers on both fronts and every server has passed its checks.
-    for (let i = 0; ; i++) {
-      try {
-        const landed = new Set(await landings(6));
-        if (landed.size === 3) break;
-      } catch {
-        // not listening yet
+    await withFreshPorts(async () => {
+      front.tcp = await freePort();
+      front.rest = await freePort();
+      haproxyLog = '';
+      writeFileSync(path.join(tmp, 'haproxy.cfg'), testConfig());
+      haproxy = spawn(HAPROXY, ['-db', '-f', path.join(tmp, 'haproxy.cfg')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      haproxy.stdout!.on('data', (d) => (haproxyLog += d));
+      haproxy.stderr!.on('data', (d) => (haproxyLog += d));
+      // Up once HAProxy answers on both fronts and every server has passed its checks.
+      for (let i = 0; ; i++) {
+        try {
+          const landed = new Set(await landings(6));
+          if (landed.size === 3) break;
+        } catch {
+          // not listening yet
+        }
+        if (i > 100 || haproxy.exitCode !== null) throw new Error(`HAProxy did not come up: ${haproxyLog}`);
+        await sleep(100);
       }
-      if (i > 100 || haproxy.exitCode !== null) throw new Error(`HAProxy did not come up: ${haproxyLog}`);
-      await sleep(100);
-    }
+    });
   }, 60_000);
 
   afterAll(async () => {
