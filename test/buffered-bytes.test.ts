@@ -20,13 +20,8 @@ import { cleanEpisode } from '../scripts/lib/bystander.js';
 import { memoryOf } from '../scripts/lib/proc.js';
 import { ReplySocket, decodeReply, errorOf } from '../scripts/lib/reply-socket.js';
 import { spawnServer } from '../scripts/lib/spawn.js';
-import { sleep } from '../scripts/lib/wait.js';
+import { sleep, until } from '../scripts/lib/wait.js';
 import { RawClient, startServer } from './helpers.js';
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); await sleep(10)) if (Date.now() > deadline) return false;
-  return true;
-}
 
 /** A receiver on `budget` that records what it passes on. */
 function receiver(budget: BufferBudget, maxLineBytes = 1024) {

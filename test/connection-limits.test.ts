@@ -18,8 +18,8 @@ import { CPP } from '../src/protocol/messages.js';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
 import { GYM_TCP_BIN } from '../scripts/lib/spawn.js';
 import { RawClient, startServer } from './helpers.js';
+import { sleep } from '../scripts/lib/wait.js';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A socket that has connected, and what it has read until the server closed it. */
 interface Held {

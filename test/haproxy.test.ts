@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GymClient } from '../src/client/client.js';
 import { spawnServer, type SpawnedServer } from '../scripts/lib/spawn.js';
+import { sleep } from '../scripts/lib/wait.js';
 
 const HAPROXY = '/usr/sbin/haproxy';
 const present = existsSync(HAPROXY);
@@ -49,7 +50,6 @@ interface Node {
 }
 
 const nodeOf = (instance: string) => instance.split('-')[0];
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let nodes: Node[] = [];
 let haproxy: ChildProcess;
