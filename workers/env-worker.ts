@@ -74,12 +74,19 @@ export default async function serve(task: ServeTask): Promise<void> {
 /** The session's reply made ready for its front: framed for the TCP wire here, off the main thread (framing.ts says why). */
 function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
   const { reply, command, compression, instance, episode } = outcome;
-  if (reply === null) return { kind: null, code: null, command, out: null, valueStart: -1, valueEnd: -1, compression, instance, episode };
+  const result: WorkReply = { kind: null, code: null, command, out: null, valueStart: -1, valueEnd: -1, compression, instance, episode };
+  if (reply === null) return result;
+  result.kind = reply.kind;
+  result.code = reply.code;
   // A `monitor` notice is for the front, never for the wire: it is not framed.
   if (framed.has(conn) && reply.kind !== 'monitor') {
-    return { kind: reply.kind, code: reply.code, command, out: frameReply(reply.json, compression), valueStart: -1, valueEnd: -1, compression, instance, episode };
+    result.out = frameReply(reply.json, compression);
+  } else {
+    result.out = reply.json;
+    result.valueStart = reply.valueStart;
+    result.valueEnd = reply.valueEnd;
   }
-  return { kind: reply.kind, code: reply.code, command, out: reply.json, valueStart: reply.valueStart, valueEnd: reply.valueEnd, compression, instance, episode };
+  return result;
 }
 
 function handleItem(item: WorkItem): WorkResult {

@@ -88,11 +88,14 @@ function frameJson(frame: RgbFrame): string {
   return `{"dtype": "uint8", "shape": [${frame.height}, ${frame.width}, 3], "data": "${data}"}`;
 }
 
-/** How each domain error of the envs and spaces reads on the wire. */
-const DOMAIN_ERROR_CODES: [new (...args: never[]) => Error, ErrorCode][] = [
+/**
+ * How each domain error of the envs and spaces reads on the wire: its code, and what to send next
+ * where the protocol has one (the domain does not know the wire's messages).
+ */
+const DOMAIN_ERROR_CODES: [new (...args: never[]) => Error, ErrorCode, string?][] = [
   [UnknownEnvError, 'UNKNOWN_ENV'],
   [BadKwargsError, 'BAD_KWARGS'],
-  [ResetNeededError, 'RESET_NEEDED'],
+  [ResetNeededError, 'RESET_NEEDED', 'send {"env":{"action": "reset"}}'],
   [ActionError, 'INVALID_ACTION'],
   [RenderError, 'BAD_REQUEST'],
 ];
@@ -100,8 +103,9 @@ const DOMAIN_ERROR_CODES: [new (...args: never[]) => Error, ErrorCode][] = [
 /** A failure while handling a request → its error reply (ENV_FAILED for anything unforeseen: a bug, not the client). */
 export function errorReplyFor(err: unknown): Reply {
   if (err instanceof ProtocolError) return errorReply(err.code, err.message);
-  if (err instanceof ResetNeededError) return errorReply('RESET_NEEDED', `${err.message}: send {"env":{"action": "reset"}}`);
-  for (const [type, code] of DOMAIN_ERROR_CODES) if (err instanceof type) return errorReply(code, err.message);
+  for (const [type, code, next] of DOMAIN_ERROR_CODES) {
+    if (err instanceof type) return errorReply(code, next ? `${err.message}: ${next}` : err.message);
+  }
   return errorReply('ENV_FAILED', `the environment failed: ${err instanceof Error ? err.message : String(err)}`);
 }
 
