@@ -19,7 +19,11 @@
  */
 import { z } from 'zod';
 import { Box } from '../../spaces/index.js';
-import { envMetadata, type EnvMetadata, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+import { envMetadata, type EnvMetadata, type EnvSpec, type RenderMode, type ResetResult, type RgbFrame, type StepResult } from '../env.js';
+import { BLACK, Canvas, type Rgb } from '../../render/canvas.js';
+import { aalines, line } from '../../render/draw.js';
+import { aapolygon, filledPolygon } from '../../render/gfxdraw.js';
+import { drawBody, drawPatch, type View } from './draw.js';
 import { FPS, addFixture, planck, polygon, stepWorld, type FixtureOptions } from './engine.js';
 import { ReplayedEnv } from './replayed_env.js';
 import type { NpRandom } from '../../rng/index.js';
@@ -287,7 +291,20 @@ export class WalkerWorld {
   }
 }
 
-const METADATA = envMetadata({ render_fps: FPS });
+const METADATA = envMetadata({ render_fps: FPS, render_modes: ['rgb_array'] });
+const SKY: Rgb = [215, 215, 255];
+const CLOUD: Rgb = [255, 255, 255];
+const EARTH: Rgb = [102, 153, 76];
+const OBSTACLE_FILL: Rgb = [255, 255, 255];
+const OBSTACLE_STROKE: Rgb = [153, 153, 153];
+const FLAG: Rgb = [230, 51, 0];
+const HULL_FILL: Rgb = [127, 51, 229];
+const HULL_STROKE: Rgb = [76, 76, 127];
+/** Gymnasium's leg colours: the left leg (i = -1) 25 levels lighter than the right. */
+const legColours = (i: number): [Rgb, Rgb] => [
+  [153 - i * 25, 76 - i * 25, 127 - i * 25],
+  [102 - i * 25, 51 - i * 25, 76 - i * 25],
+];
 const OBS_HIGH = [Math.PI, 5.0, 5.0, 5.0, Math.PI, 5.0, Math.PI, 5.0, 5.0, Math.PI, 5.0, Math.PI, 5.0, 5.0, ...Array<number>(10).fill(1.0)];
 const OBS_LOW = [-Math.PI, -5.0, -5.0, -5.0, -Math.PI, -5.0, -Math.PI, -5.0, -0.0, -Math.PI, -5.0, -Math.PI, -5.0, -0.0, ...Array<number>(10).fill(-1.0)];
 /** 0.00035 · MOTORS_TORQUE as a float32, NEP 50's weak Python float meeting a float32 action. */
@@ -361,6 +378,60 @@ export class BipedalWalkerEnv extends ReplayedEnv<number[], number[]> {
     }
     if (pos.x > (TERRAIN_LENGTH - TERRAIN_GRASS) * TERRAIN_STEP) terminated = true;
     return { obs: state.map(f32), reward, terminated, truncated: false, info: {} };
+  }
+
+  /**
+   * Gymnasium's BipedalWalker frame (bipedal_walker.py `render`), 600×400, scrolled with the hull:
+   * sky, clouds drifting at half speed, the terrain with its alternating grass edges, obstacles, the
+   * legs and hull, the start flag. Not drawn: the one lidar ray Gymnasium sweeps across frames (a
+   * counter kept by its renderer, not by the walker).
+   */
+  override render(mode: RenderMode): RgbFrame | string {
+    if (mode !== 'rgb_array') return super.render(mode);
+    const canvas = Canvas.reused(VIEWPORT_W, VIEWPORT_H, BLACK);
+    const physics = this.physics;
+    if (physics === null) return canvas;
+    const scroll = physics.hull.getPosition().x - VIEWPORT_W / SCALE / 5;
+    // Gymnasium draws on a surface max(0, scroll)·SCALE wider than the view and keeps its last 600 columns.
+    const view: View = { scale: SCALE, offsetX: Math.trunc(VIEWPORT_W + Math.max(0, scroll) * SCALE) - VIEWPORT_W };
+    const viewW = VIEWPORT_W / SCALE;
+    const viewH = VIEWPORT_H / SCALE;
+    drawPatch(canvas, [[scroll, 0], [scroll + viewW, 0], [scroll + viewW, viewH], [scroll, viewH]], SKY, view);
+    for (const { poly, x1, x2 } of physics.layout.clouds) {
+      if (x2 < scroll / 2 || x1 > scroll / 2 + viewW) continue;
+      drawPatch(canvas, poly.map(([x, y]): Point => [x + scroll / 2, y]), CLOUD, view);
+    }
+    const { terrainX, terrainY, obstacles } = physics.layout;
+    for (let i = 0; i + 1 < TERRAIN_LENGTH; i++) {
+      if (terrainX[i + 1] < scroll || terrainX[i] > scroll + viewW) continue;
+      drawPatch(canvas, [[terrainX[i], terrainY[i]], [terrainX[i + 1], terrainY[i + 1]], [terrainX[i + 1], 0], [terrainX[i], 0]], EARTH, view);
+    }
+    // Gymnasium's draw list is its terrain bodies reversed (the grass edges last to first, then the
+    // obstacles last to first), then the legs and the hull.
+    const px = (x: number) => x * SCALE - view.offsetX;
+    for (let i = TERRAIN_LENGTH - 2; i >= 0; i--) {
+      const grass: Rgb = [76, i % 2 === 0 ? 255 : 204, 76];
+      aalines(canvas, [[px(terrainX[i]), terrainY[i] * SCALE], [px(terrainX[i + 1]), terrainY[i + 1] * SCALE]], grass);
+    }
+    for (let k = obstacles.length - 1; k >= 0; k--) {
+      const path = obstacles[k].map(([x, y]): Point => [px(x), y * SCALE]);
+      filledPolygon(canvas, path, OBSTACLE_FILL);
+      aapolygon(canvas, path, OBSTACLE_FILL);
+      aapolygon(canvas, path, OBSTACLE_STROKE);
+    }
+    physics.legs.forEach((leg, k) => {
+      const [fill, stroke] = legColours(k < 2 ? -1 : +1);
+      drawBody(canvas, leg, fill, stroke, view, 'aapolygon');
+    });
+    drawBody(canvas, physics.hull, HULL_FILL, HULL_STROKE, view, 'aapolygon');
+    const flagX = px(TERRAIN_STEP * 3);
+    const flagY1 = TERRAIN_HEIGHT * SCALE;
+    const flagY2 = flagY1 + 50;
+    aalines(canvas, [[flagX, flagY1], [flagX, flagY2]], BLACK);
+    const flag: Point[] = [[flagX, flagY2], [flagX, flagY2 - 10], [flagX + 25, flagY2 - 5]];
+    filledPolygon(canvas, flag, FLAG);
+    for (let k = 0; k < 3; k++) line(canvas, flag[k], flag[(k + 1) % 3], BLACK);
+    return canvas;
   }
 
   override close(): void {

@@ -18,7 +18,11 @@
  */
 import { z } from 'zod';
 import { Box, Discrete } from '../../spaces/index.js';
-import { envMetadata, type EnvMetadata, type EnvSpec, type ResetResult, type StepResult } from '../env.js';
+import { envMetadata, type EnvMetadata, type EnvSpec, type RenderMode, type ResetResult, type RgbFrame, type StepResult } from '../env.js';
+import { BLACK, Canvas, WHITE, type Rgb } from '../../render/canvas.js';
+import { aapolygon, filledPolygon } from '../../render/gfxdraw.js';
+import { line } from '../../render/draw.js';
+import { drawBody, drawPatch, type View } from './draw.js';
 import { FPS, addFixture, planck, polygon, stepWorld } from './engine.js';
 import { ReplayedEnv } from './replayed_env.js';
 import type { NpRandom } from '../../rng/index.js';
@@ -147,7 +151,11 @@ export class LanderWorld {
   }
 }
 
-const METADATA = envMetadata({ render_fps: FPS });
+const METADATA = envMetadata({ render_fps: FPS, render_modes: ['rgb_array'] });
+const LANDER_FILL: Rgb = [128, 102, 230];
+const LANDER_STROKE: Rgb = [77, 77, 128];
+const FLAG: Rgb = [204, 204, 0];
+const VIEW: View = { scale: SCALE, offsetX: 0 };
 
 /** tanh(sin(0.02·k) + sin(π·0.01·k)), Gymnasium's wind and turbulence profile. */
 function windProfile(k: number): number {
@@ -293,6 +301,35 @@ export class LunarLanderEnv extends ReplayedEnv<number[], number | number[]> {
       reward = +100;
     }
     return { obs: state.map(f32), reward, terminated, truncated: false, info: {} };
+  }
+
+  /**
+   * Gymnasium's LunarLander frame (lunar_lander.py `render`), 600×400: black sky above the moon's
+   * surface, the lander and its legs, the two helipad flags. Not drawn: the engines' exhaust
+   * particles, which Gymnasium creates as extra Box2D bodies only when a render mode is set; here a
+   * frame can be asked of any env, and bodies added for it would make a rendered episode's world
+   * differ from an unrendered one's.
+   */
+  override render(mode: RenderMode): RgbFrame | string {
+    if (mode !== 'rgb_array') return super.render(mode);
+    const canvas = Canvas.reused(VIEWPORT_W, VIEWPORT_H, WHITE);
+    const physics = this.physics;
+    if (physics === null) return canvas;
+    const { terrain, helipadX1, helipadX2, helipadY } = physics.layout;
+    for (let i = 0; i + 1 < terrain.length; i++) {
+      const [p1, p2] = [terrain[i], terrain[i + 1]];
+      drawPatch(canvas, [p1, p2, [p2[0], H], [p1[0], H]], BLACK, VIEW);
+    }
+    for (const body of [physics.lander, ...physics.legs]) drawBody(canvas, body, LANDER_FILL, LANDER_STROKE, VIEW, 'aalines');
+    for (const x of [helipadX1 * SCALE, helipadX2 * SCALE]) {
+      const flagY1 = helipadY * SCALE;
+      const flagY2 = flagY1 + 50;
+      line(canvas, [x, flagY1], [x, flagY2], WHITE);
+      const flag: [number, number][] = [[x, flagY2], [x, flagY2 - 10], [x + 25, flagY2 - 5]];
+      filledPolygon(canvas, flag, FLAG);
+      aapolygon(canvas, flag, FLAG);
+    }
+    return canvas;
   }
 
   override close(): void {
