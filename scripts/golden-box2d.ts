@@ -5,8 +5,9 @@
  * leaves atol 2e-4. DIR holds Gymnasium's golden files (default: the trimmed copies in
  * test/fixtures/box2d; the full recordings have more steps).
  *
- * With `--behaviour`, it also plays whole episodes over many seeds (in-process, fresh env per
- * episode, as Gymnasium's figures were made) and prints their returns beside Gymnasium's
+ * With `--behaviour`, it also plays whole episodes over many seeds, over the protocol (a `gym-tcp
+ * serve` child process, two connections, a fresh env per episode as Gymnasium's figures were made,
+ * the server's own time limits) and prints their returns beside Gymnasium's
  * (box2d_behaviour.json): Gymnasium's LunarLander heuristic over seeds 0..49 and the random policy
  * over seeds 0..99; `--walker` adds BipedalWalker's: the heuristic over 0..19 and random episodes
  * over 0..99 (slow: ~600-1600 steps each).
@@ -18,8 +19,9 @@ import { replayEpisode, type GoldenBox2DEpisode } from './lib/box2d-golden.js';
 import { LunarLanderEnv, lunarLanderKwargs } from '../src/envs/box2d/lunar_lander.js';
 import { BipedalWalkerEnv } from '../src/envs/box2d/bipedal_walker.js';
 import type { Env } from '../src/envs/env.js';
-import { NpRandom } from '../src/rng/index.js';
 import { WalkerHeuristic, landerHeuristic } from './lib/box2d-heuristics.js';
+import { playOverTcp, type Policy } from './lib/tcp-episodes.js';
+import { spawnServer } from './lib/spawn.js';
 
 const opts = new Command('golden')
   .option('--box2d', 'the Box2D envs (the only set this script reports)', true)
@@ -70,36 +72,6 @@ interface BehaviourRecord {
   returns: number[];
 }
 
-/** Whole episodes from fresh envs, returns summed in float64; the time limit as Gymnasium's TimeLimit. */
-function playEpisodes(
-  make: () => Env,
-  seeds: number,
-  limit: number,
-  newPolicy: () => (env: Env, obs: number[] | null) => unknown,
-  /** The policy's first action comes before it sees an observation (the walker's heuristic). */
-  blindStart = false,
-): number[] {
-  const returns: number[] = [];
-  for (let seed = 0; seed < seeds; seed++) {
-    const env = make() as Env<number[], unknown>;
-    const policy = newPolicy();
-    env.actionSpace.seed(BigInt(seed));
-    env.npRandom = NpRandom.fromSeed(seed);
-    const reset = env.reset().obs;
-    let obs: number[] | null = blindStart ? null : reset;
-    let total = 0;
-    for (let t = 1; t <= limit; t++) {
-      const step = env.step(policy(env, obs));
-      total += step.reward;
-      obs = step.obs;
-      if (step.terminated) break;
-    }
-    returns.push(total);
-    env.close();
-  }
-  return returns;
-}
-
 function describeReturns(label: string, returns: number[], gymnasium: BehaviourRecord | undefined): void {
   const n = returns.length;
   const mean = returns.reduce((a, b) => a + b, 0) / n;
@@ -119,29 +91,36 @@ if (opts.behaviour) {
   const gymnasium = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { heuristic: BehaviourRecord[]; random: BehaviourRecord[] }) : null;
   const find = (kind: 'heuristic' | 'random', id: string, kwargs: Record<string, unknown>) =>
     gymnasium?.[kind].find((r) => r.env_id === id && JSON.stringify(r.make_kwargs) === JSON.stringify(kwargs));
-  console.log('\nbehaviour (whole episodes, fresh env each)');
+  console.log('\nbehaviour (whole episodes over TCP, fresh env each)');
   const t0 = performance.now();
-  for (const continuous of [false, true]) {
-    const kwargs = continuous ? { continuous: true } : {};
-    const make = () => new LunarLanderEnv(lunarLanderKwargs.parse(kwargs));
-    const heuristic = playEpisodes(make, 50, 1000, () => (_env, obs) => landerHeuristic(obs!, continuous));
-    describeReturns(`LunarLander${continuous ? ' continuous' : ''} heuristic, seeds 0..49`, heuristic, find('heuristic', 'LunarLander-v3', kwargs));
-    const random = playEpisodes(make, 100, 1000, () => (env) => env.actionSpace.sample());
-    describeReturns(`LunarLander${continuous ? ' continuous' : ''} random, seeds 0..99`, random, find('random', 'LunarLander-v3', kwargs));
-  }
-  if (opts.walker) {
-    for (const hardcore of [false, true]) {
-      const kwargs = hardcore ? { hardcore: true } : {};
-      const make = () => new BipedalWalkerEnv({ hardcore });
-      // As bipedal_walker.py's __main__: [0, 0, 0, 0] first, the reset observation unused.
-      const heuristic = playEpisodes(make, 20, hardcore ? 2000 : 1600, () => {
-        const walker = new WalkerHeuristic();
-        return (_env, obs) => (obs === null ? [0, 0, 0, 0] : walker.step(obs));
-      }, true);
-      describeReturns(`BipedalWalker${hardcore ? ' hardcore' : ''} heuristic, seeds 0..19`, heuristic, find('heuristic', 'BipedalWalker-v3', kwargs));
-      const random = playEpisodes(make, 100, 1600, () => (env) => env.actionSpace.sample());
-      describeReturns(`BipedalWalker${hardcore ? ' hardcore' : ''} random, seeds 0..99`, random, find('random', 'BipedalWalker-v3', kwargs));
+  const server = await spawnServer();
+  const play = (id: string, kwargs: Record<string, unknown>, seeds: number, newPolicy: () => Policy, blindStart = false) =>
+    playOverTcp({ port: server.port, id, kwargs, seeds, newPolicy, blindStart });
+  // The server answers `sample` from the action space that `seed` seeded: Gymnasium's action_space.sample().
+  const random: () => Policy = () => (_obs, client) => client.sample();
+  try {
+    for (const continuous of [false, true]) {
+      const kwargs = continuous ? { continuous: true } : {};
+      const heuristic = await play('LunarLander-v3', kwargs, 50, () => (obs) => landerHeuristic(obs!, continuous));
+      describeReturns(`LunarLander${continuous ? ' continuous' : ''} heuristic, seeds 0..49`, heuristic, find('heuristic', 'LunarLander-v3', kwargs));
+      const randomReturns = await play('LunarLander-v3', kwargs, 100, random);
+      describeReturns(`LunarLander${continuous ? ' continuous' : ''} random, seeds 0..99`, randomReturns, find('random', 'LunarLander-v3', kwargs));
     }
+    if (opts.walker) {
+      for (const hardcore of [false, true]) {
+        const kwargs = hardcore ? { hardcore: true } : {};
+        // As bipedal_walker.py's __main__: [0, 0, 0, 0] first, the reset observation unused.
+        const heuristic = await play('BipedalWalker-v3', kwargs, 20, () => {
+          const walker = new WalkerHeuristic();
+          return (obs) => (obs === null ? [0, 0, 0, 0] : walker.step(obs));
+        }, true);
+        describeReturns(`BipedalWalker${hardcore ? ' hardcore' : ''} heuristic, seeds 0..19`, heuristic, find('heuristic', 'BipedalWalker-v3', kwargs));
+        const randomReturns = await play('BipedalWalker-v3', kwargs, 100, random);
+        describeReturns(`BipedalWalker${hardcore ? ' hardcore' : ''} random, seeds 0..99`, randomReturns, find('random', 'BipedalWalker-v3', kwargs));
+      }
+    }
+  } finally {
+    await server.stop();
   }
   console.log(`  (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 }

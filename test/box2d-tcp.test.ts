@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
 import { CPP } from '../src/protocol/messages.js';
 import { RawClient, startServer } from './helpers.js';
+import { playOverTcp } from '../scripts/lib/tcp-episodes.js';
+import { landerHeuristic } from '../scripts/lib/box2d-heuristics.js';
 
 let server: GymTcpServer;
 beforeAll(async () => {
@@ -103,4 +105,37 @@ describe('Box2D envs over TCP', () => {
     }
     await s.close();
   });
+});
+
+/**
+ * The issue's behaviour targets, played over the protocol as a remote agent plays (a real socket, the
+ * server's time limit): Gymnasium's own heuristic lands LunarLander on almost every seed, so its
+ * returns over seeds 0..49 show physics, shaping and landing rules working together.
+ */
+describe('Box2D behaviour over TCP', () => {
+  const behaviour = JSON.parse(readFileSync(new URL('./fixtures/box2d/box2d_behaviour.json', import.meta.url), 'utf8'));
+  const gymnasium = (kwargs: object) =>
+    behaviour.heuristic.find((r: any) => r.env_id === 'LunarLander-v3' && JSON.stringify(r.make_kwargs) === JSON.stringify(kwargs));
+
+  it("lands with Gymnasium's heuristic: mean return over seeds 0..49 within 10% of Gymnasium's, at least 43 of 50 at >= 200", async () => {
+    const returns = await playOverTcp({ port: server.address().port, id: 'LunarLander-v3', seeds: 50, newPolicy: () => (obs) => landerHeuristic(obs!, false) });
+    const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+    const reference = gymnasium({});
+    console.log(`LunarLander heuristic over TCP: mean ${mean.toFixed(1)} (Gymnasium ${reference.mean.toFixed(1)}), ${returns.filter((r) => r >= 200).length}/50 >= 200`);
+    expect(Math.abs(mean - reference.mean) / reference.mean).toBeLessThan(0.1);
+    expect(returns.filter((r) => r >= 200).length).toBeGreaterThanOrEqual(43);
+  }, 120_000);
+
+  it("flies the continuous lander with Gymnasium's heuristic within 5% of Gymnasium's mean", async () => {
+    const returns = await playOverTcp({
+      port: server.address().port,
+      id: 'LunarLanderContinuous-v3',
+      seeds: 50,
+      newPolicy: () => (obs) => landerHeuristic(obs!, true),
+    });
+    const mean = returns.reduce((a, b) => a + b, 0) / returns.length;
+    const reference = gymnasium({ continuous: true });
+    console.log(`LunarLander continuous heuristic over TCP: mean ${mean.toFixed(1)} (Gymnasium ${reference.mean.toFixed(1)})`);
+    expect(Math.abs(mean - reference.mean) / reference.mean).toBeLessThan(0.05);
+  }, 120_000);
 });
