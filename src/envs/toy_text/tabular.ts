@@ -36,9 +36,14 @@ export abstract class TabularEnv extends Env<number, number> {
     return { obs: t.next, reward: t.reward, terminated: t.terminated, truncated: false, info: { prob: new PyFloat(t.prob) } };
   }
 
+  /** `P[s][a]`; an env with a large table may build its rows on first use instead (FrozenLake). */
+  protected transitionsOf(s: number, action: number): readonly Transition[] {
+    return this.P[s][action];
+  }
+
   /** Draws one of the action's transitions (one `random()`) and moves to its state. */
   protected takeTransition(action: number): Transition {
-    const transitions = this.P[this.s][action];
+    const transitions = this.transitionsOf(this.s, action);
     const t = transitions[categoricalSample(transitions.map((x) => x.prob), this.rng)];
     this.s = t.next;
     this.lastAction = action;
