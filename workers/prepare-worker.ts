@@ -4,12 +4,17 @@
  * the generated map as `desc`), or the error the make fails with, as the env worker would have.
  */
 import { EnvNotLoaded } from '../src/envs/errors.js';
-import { prepareMake } from '../src/envs/registry.js';
+import { prepareMake, warmEnvFamilies } from '../src/envs/registry.js';
 import type { PreparedMake } from '../src/pool/work.js';
 import { parseRequest } from '../src/protocol/request.js';
 import { errorOf, withoutRenderSuffix } from '../src/protocol/session.js';
 
-export default async function prepare(line: string): Promise<PreparedMake> {
+/** `null`: load the env code now (the pool warms its threads at start), and answer nothing. */
+export default async function prepare(line: string | null): Promise<PreparedMake | null> {
+  if (line === null) {
+    await warmEnvFamilies();
+    return null;
+  }
   try {
     const request = parseRequest(line);
     if (request.kind !== 'make') throw new Error(`only a make is prepared, not ${request.kind}`);

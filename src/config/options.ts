@@ -141,7 +141,7 @@ export const SERVE_OPTIONS = {
   prepareThreads: {
     flags: '--prepare-threads <n>',
     env: 'GYM_TCP_PREPARE_THREADS',
-    help: "threads that do the costly part of a `make` (a generated FrozenLake map) off the threads stepping other connections' environments; started on first use",
+    help: "threads that do the costly part of a `make` (a generated FrozenLake map) off the threads stepping other connections' environments",
     value: integer(1, 64),
     default: 1,
     sets: { tcp: 'prepareThreads' },

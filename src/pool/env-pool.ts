@@ -275,7 +275,7 @@ export class EnvPool {
   async start(): Promise<void> {
     const ready = Promise.all(this.#slots.map((slot) => new Promise<void>((resolve) => this.send(slot.index, { conn: 0, drop: true }, new NotifySink(resolve)))));
     const failed = new Promise<never>((_, reject) => (this.#failStart = reject));
-    await Promise.race([ready, failed]);
+    await Promise.race([Promise.all([ready, this.#preparePool.warm()]), failed]);
     this.#failStart = null;
   }
 

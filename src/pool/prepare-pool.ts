@@ -34,8 +34,14 @@ export class PreparePool {
   constructor(threads: number) {
     if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`preparation threads must be a positive integer, got ${threads}`);
     this.#threads = threads;
-    // Started on first use: most servers never see a make with a costly part.
-    this.#piscina = new Piscina({ filename: WORKER_FILE, minThreads: 0, maxThreads: threads, idleTimeout: 60_000, recordTiming: false });
+    // Kept started: a thread started on demand, with the env code loaded, made the first costly make
+    // wait ~1 s on a loaded 2-core machine.
+    this.#piscina = new Piscina({ filename: WORKER_FILE, minThreads: threads, maxThreads: threads, idleTimeout: Infinity, recordTiming: false });
+  }
+
+  /** Resolves when a thread has loaded the env code (EnvPool.start waits for it). */
+  async warm(): Promise<void> {
+    await this.#piscina.run(null);
   }
 
   /** Prepares a deferred make line; returns how to cancel it while it waits (then `done` is never called). */
