@@ -158,13 +158,6 @@ export class FrozenLakeEnv extends TabularEnv {
   readonly nrow: number;
   readonly ncol: number;
   readonly initialStateDistrib: readonly number[];
-  /**
-   * `P[s]`, each built on first use: the whole table of a 64x64 map is 49,152 transitions, which cost
-   * ~30 ms to build and freeze in the constructor (measured on the 2-core machine), so every make of
-   * a large map held up every other session on its worker for that long. Private: not part of a
-   * snapshot, since remaking the env from its kwargs rebuilds it.
-   */
-  readonly #rows: (readonly (readonly Transition[])[] | undefined)[];
   readonly #successRate: number;
   readonly #isSlippery: boolean;
   readonly #rewardSchedule: readonly [number, number, number];
@@ -196,23 +189,11 @@ export class FrozenLakeEnv extends TabularEnv {
     this.#successRate = successRate;
     this.#isSlippery = isSlippery;
     this.#rewardSchedule = rewardSchedule;
-    this.#rows = new Array<readonly (readonly Transition[])[] | undefined>(nS);
     this.observationSpace = new Discrete(nS);
   }
 
-  /** Gymnasium's whole `P` table (built in full here; steps build only the rows they visit). */
-  get P(): readonly (readonly (readonly Transition[])[])[] {
-    return constant(Array.from({ length: this.#rows.length }, (_, s) => this.#row(s)));
-  }
-
-  protected override transitionsOf(s: number, action: number): readonly Transition[] {
-    return (this.#rows[s] ?? this.#row(s))[action];
-  }
-
   /** Row `s` of P, as Gymnasium's constructor builds it. */
-  #row(s: number): readonly (readonly Transition[])[] {
-    const cached = this.#rows[s];
-    if (cached) return cached;
+  protected transitionRow(s: number): Transition[][] {
     const { desc, nrow, ncol } = this;
     const successRate = this.#successRate;
     const rewardSchedule = this.#rewardSchedule;
@@ -239,7 +220,7 @@ export class FrozenLakeEnv extends TabularEnv {
         byAction.push([{ prob: 1.0, ...moveTo(row, col, a) }]);
       }
     }
-    return (this.#rows[s] = constant(byAction));
+    return byAction;
   }
 
   /** `ansi`: Gymnasium's text (the map, the walker's tile on red, the last move); `rgb_array`: our own board art at Gymnasium's frame size. */
