@@ -111,4 +111,32 @@ describe('fair under expensive legal requests', () => {
     expect((await client.ask('{"env":{"name":"CartPole-v1"}}')).instance).toBeTypeOf('string');
     client.destroy();
   }, 40_000);
+
+  it("keeps a session's requests in order behind its make being prepared, even when its worker dies meanwhile", async () => {
+    server = await startServer({ workers: 1 });
+    const seeded = '{"env":{"name":"FrozenLake-v1","kwargs":{"map_name":null,"map_size":16,"map_seed":7}}}';
+    const lines = [HOPELESS_MAP, seeded, '{"env":{"seed": "42"}}', '{"env":{"action": "reset"}}', ...Array.from({ length: 30 }, (_, i) => `{"step":{"action":${i % 4}, "render":0}}`)];
+    const run = async (kill: boolean) => {
+      const client = await RawClient.connect(server!);
+      client.send(lines.map((line) => line + '\n').join(''));
+      if (kill) {
+        // The hopeless map is being prepared (~50 ms) and the rest waits for it: the worker dies now.
+        await until(() => server!.stats().pool.prepare.running > 0, 5000);
+        await server!.pool.piscina.threads[0].terminate();
+      }
+      // The seed line is silent: one reply fewer than lines.
+      const replies = [];
+      for (let i = 0; i < lines.length - 1; i++) replies.push(JSON.parse((await client.nextRaw(20_000)).toString()));
+      client.destroy();
+      return replies;
+    };
+    const killed = await run(true);
+    const calm = await run(false);
+    expect(killed[0].error.code).toBe('BAD_KWARGS');
+    expect(killed[1].instance).toBeTypeOf('string');
+    expect(killed[2].observation).toBe(0);
+    // The same replies as without the fault (instance ids aside): the same map, seed and moves.
+    expect(killed.slice(2)).toEqual(calm.slice(2));
+    expect(server.stats().pool.workers[0].restarts).toBe(1);
+  }, 40_000);
 });
