@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RawClient, startServer } from './helpers.js';
 import { until } from '../scripts/lib/wait.js';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
+import { RestServer } from '../src/http/rest-server.js';
 
 /** Legal, and fails with BAD_KWARGS only after drawing a million tiles (no 64x64 map has a path at p=0.1). */
 const HOPELESS_MAP = '{"env":{"name":"FrozenLake-v1","kwargs":{"map_name":null,"map_size":64,"map_p":0.1}}}';
@@ -139,4 +140,23 @@ describe('fair under expensive legal requests', () => {
     expect(killed.slice(2)).toEqual(calm.slice(2));
     expect(server.stats().pool.workers[0].restarts).toBe(1);
   }, 40_000);
+
+  it('prepares a costly make of the REST front the same way', async () => {
+    server = await startServer({ workers: 1 });
+    const rest = await RestServer.listen(server.pool, { port: 0 });
+    try {
+      const at = `http://127.0.0.1:${rest.address().port}`;
+      const post = (route: string, body: unknown) => fetch(at + route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const hopeless = await post('/v1/envs/', { env_id: 'FrozenLake-v1', kwargs: { map_name: null, map_size: 64, map_p: 0.1 } });
+      expect(hopeless.status).toBe(400);
+      expect(await hopeless.text()).toContain('no 64x64 map');
+      const made = await post('/v1/envs/', { env_id: 'FrozenLake-v1', kwargs: { map_name: null, map_size: 64, map_seed: 1 } });
+      const { instance_id } = (await made.json()) as { instance_id: string };
+      const space = (await (await fetch(`${at}/v1/envs/${instance_id}/observation_space/`)).json()) as { info: { n: number } };
+      expect(space.info.n).toBe(4096);
+      expect(server.stats().pool.prepare.prepared).toBe(2);
+    } finally {
+      await rest.close();
+    }
+  }, 30_000);
 });
