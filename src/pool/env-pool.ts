@@ -126,9 +126,7 @@ const stopPoolsAtExit = () => {
  */
 interface Preparing {
   slot: Slot;
-  /** The make as the session sent it (its result is delivered against this item). */
-  make: WorkItem;
-  /** The item to send in its place, once prepared. */
+  /** The item to send in place of the make, once prepared (its result is delivered against the make). */
   prepared: WorkItem | null;
   bounced: WorkItem[];
   later: WorkItem[];
@@ -489,7 +487,7 @@ export class EnvPool {
         continue;
       }
       if (result !== null && sink.front !== null && !('snapshot' in item)) this.#requests.count(sink.front, result.command ?? 'invalid', result.code);
-      sink.deliver(result, this.#madeFor.get(item) ?? item);
+      sink.deliver(result, 'prepared' in item ? this.#madeFor.get(item)! : item);
       if (left === 0 && this.#preparing.has(sink)) this.#resume(sink);
     }
     channel.results.release();
@@ -519,7 +517,6 @@ export class EnvPool {
     }
     const preparing: Preparing = {
       slot,
-      make: item,
       prepared: null,
       bounced: [],
       // What the session has queued came after the make; it waits here with what it sends next.
