@@ -47,6 +47,8 @@ export interface WorkerStats {
   queued: number;
   /** Gauge: items given to the worker and not yet answered. */
   inFlight: number;
+  /** Counter: items of connections that closed before they were given to the worker (never run). */
+  dropped: number;
   /** Counter: times the slot's worker thread died and Piscina started another. */
   restarts: number;
   /** Counter: sessions made again on a successor from their snapshot and request log (at each one's next request). */
@@ -68,6 +70,18 @@ export interface PoolStats {
   spinning: boolean;
   /** Requests answered through the pool, by the front that sent them. */
   byFront: Record<Front, RequestCounts>;
+  /** The preparation pool: the costly parts of makes, off the env workers. */
+  prepare: PreparePoolStats;
+}
+
+export interface PreparePoolStats {
+  threads: number;
+  /** Gauges: makes waiting for a thread, and being prepared. */
+  queued: number;
+  running: number;
+  /** Counters: makes prepared, and makes whose connection went away before their turn (never run). */
+  prepared: number;
+  dropped: number;
 }
 
 /** Why the TCP front turned a connection away: a limit (named as its option), closing, or its auth line. */

@@ -308,7 +308,10 @@ describe('expensive requests', () => {
    *   | nc 127.0.0.1 4040   → BAD_KWARGS after ~2.7 s; other clients of that worker stall as long.
    */
   it('answers a hopeless FrozenLake random map quickly, without stalling the worker', async () => {
-    await boundedRequest('{"env":{"name": "FrozenLake-v1", "kwargs": {"desc": null, "map_name": null, "map_size": 64, "map_p": 0.5}}}', 1000, 1000);
+    // The map is drawn on the preparation thread (test/fairness.test.ts): two more thread hand-offs
+    // than on the worker, ~300 ms at a load average of 20 (904 against 606 ms), so 2 s for the answer;
+    // the budget's regression (~2.7 s) still fails it, and the bystander's 1 s is the fairness bound.
+    await boundedRequest('{"env":{"name": "FrozenLake-v1", "kwargs": {"desc": null, "map_name": null, "map_size": 64, "map_p": 0.5}}}', 2000, 1000);
   }, 30_000);
 
   /*

@@ -19,6 +19,13 @@ const sessions = new Map<number, Session>();
 /** Sessions whose replies leave framed for the TCP wire (the others are the REST front's). */
 const framed = new Set<number>();
 const budget = new EnvBudget((workerData as { envBudget: SharedArrayBuffer }).envBudget);
+/**
+ * Sessions whose make was deferred (a costly part, prepared off this thread): their items are answered
+ * `deferred` until the prepared make comes, and the pool sends them again after it, in order.
+ */
+const awaitingPrepared = new Set<number>();
+/** What a deferred item is answered (its fields are never read). */
+const DEFERRED: WorkReply = { kind: null, code: null, command: null, out: null, valueStart: -1, valueEnd: -1, compression: 0, instance: null, episode: null, deferred: true };
 /** The slot this worker serves; its envs count against it. */
 let slot = 0;
 const envSlots = { tryAcquire: () => budget.tryAcquire(slot), release: () => budget.release(slot) };
@@ -74,6 +81,10 @@ export default async function serve(task: ServeTask): Promise<void> {
 /** The session's reply made ready for its front: framed for the TCP wire here, off the main thread (framing.ts says why). */
 function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
   const { reply, command, compression, instance, episode } = outcome;
+  if (outcome.deferred) {
+    awaitingPrepared.add(conn);
+    return DEFERRED;
+  }
   const result: WorkReply = { kind: null, code: null, command, out: null, valueStart: -1, valueEnd: -1, compression, instance, episode };
   if (reply === null) return result;
   result.kind = reply.kind;
@@ -90,17 +101,15 @@ function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
 }
 
 function handleItem(item: WorkItem): WorkResult {
-  if ('line' in item) {
-    const session = sessionOf(item.conn);
-    const entropyBefore = NpRandom.entropyDraws;
-    const instanceBefore = session.instance;
-    const result = toWorkReply(item.conn, session.handle(item.line));
-    // Requests that drew OS entropy or made an env (a random id) would not replay the same: the
-    // transport gets a snapshot taken right after them instead.
-    if (NpRandom.entropyDraws !== entropyBefore || result.instance !== instanceBefore) result.snapshot = session.snapshot();
-    return result;
-  }
+  if (('line' in item || 'fail' in item) && awaitingPrepared.has(item.conn)) return DEFERRED;
+  if ('line' in item) return handleLine(item.conn, item.line, true);
   if ('fail' in item) return toWorkReply(item.conn, sessionOf(item.conn).fail(item.fail, item.message));
+  if ('prepared' in item) {
+    awaitingPrepared.delete(item.conn);
+    const { prepared } = item;
+    if ('line' in prepared) return handleLine(item.conn, prepared.line, false);
+    return toWorkReply(item.conn, sessionOf(item.conn).fail(prepared.code, prepared.message, 'make'));
+  }
   if ('snapshot' in item) {
     // A front may ask after its session was dropped (results still coming when it closed): there is
     // nothing to snapshot then, and no session to make.
@@ -108,6 +117,7 @@ function handleItem(item: WorkItem): WorkResult {
     if (!session) return null;
     return { kind: null, code: null, command: null, out: null, valueStart: -1, valueEnd: -1, compression: 0, instance: session.instance, episode: null, snapshot: session.snapshot() };
   }
+  awaitingPrepared.delete(item.conn);
   if ('init' in item) {
     sessions.get(item.conn)?.close();
     sessions.delete(item.conn);
@@ -133,6 +143,18 @@ function handleItem(item: WorkItem): WorkResult {
   sessions.delete(item.conn);
   framed.delete(item.conn);
   return null;
+}
+
+/** A request line; `mayDefer`: a make with a costly part is answered `deferred` instead of run (Session.handle). */
+function handleLine(conn: number, line: string, mayDefer: boolean): WorkResult {
+  const session = sessionOf(conn);
+  const entropyBefore = NpRandom.entropyDraws;
+  const instanceBefore = session.instance;
+  const result = toWorkReply(conn, session.handle(line, mayDefer));
+  // Requests that drew OS entropy or made an env (a random id) would not replay the same: the
+  // transport gets a snapshot taken right after them instead.
+  if (!result.deferred && (NpRandom.entropyDraws !== entropyBefore || result.instance !== instanceBefore)) result.snapshot = session.snapshot();
+  return result;
 }
 
 function sessionOf(conn: number): Session {

@@ -129,6 +129,23 @@ export const SERVE_OPTIONS = {
     default: 1024,
     sets: { tcp: 'maxPipeline' },
   },
+  maxInFlightPerConnection: {
+    flags: '--max-in-flight-per-connection <n>',
+    env: 'GYM_TCP_MAX_IN_FLIGHT_PER_CONNECTION',
+    help:
+      "requests of one connection its worker thread is given at a time; the rest wait their turn, round-robin with other connections' (and are dropped unrun if the connection closes)",
+    value: integer(1, 64),
+    default: 4,
+    sets: { tcp: 'maxInFlightPerConnection' },
+  },
+  prepareThreads: {
+    flags: '--prepare-threads <n>',
+    env: 'GYM_TCP_PREPARE_THREADS',
+    help: "threads that do the costly part of a `make` (a generated FrozenLake map) off the threads stepping other connections' environments",
+    value: integer(1, 64),
+    default: 1,
+    sets: { tcp: 'prepareThreads' },
+  },
   publicUrl: {
     flags: '--public-url <url>',
     env: 'GYM_TCP_PUBLIC_URL',

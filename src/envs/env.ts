@@ -127,6 +127,13 @@ export interface EnvSpec<K extends z.ZodObject = z.ZodObject> {
   /** Keyword arguments the env accepts, with their defaults; unknown ones are rejected. */
   kwargs: K;
   make(kwargs: z.infer<K>): Env;
+  /**
+   * A make that can take milliseconds (a generated map), split in two: `needed` says cheaply whether
+   * these kwargs have a costly part, `run` does it and returns kwargs that make the same env cheaply
+   * (the map itself). The env worker hands such makes to the preparation pool, off the threads that
+   * step other sessions' envs (src/pool/prepare-pool.ts); `run` throws as `make` would.
+   */
+  prepare?: { needed(kwargs: z.infer<K>): boolean; run(kwargs: z.infer<K>): z.infer<K> };
   /** One line for `gym-tcp envs` and the README. */
   summary: string;
 }

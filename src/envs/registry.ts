@@ -122,6 +122,37 @@ export function findEnvSpec(id: string): EnvSpec | undefined {
  * EnvNotLoaded (nothing done yet: await its `loading` and call again).
  */
 export function makeEnv(id: string, kwargs: Record<string, unknown> = {}): { spec: EnvSpec; env: Env } {
+  const { spec, parsed } = checkedKwargs(id, kwargs);
+  try {
+    return { spec, env: spec.make(parsed) };
+  } catch (err) {
+    // Arguments that pass their schema can still be impossible together (e.g. a random map no draw solves).
+    throw new BadKwargsError(`${spec.id}: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Whether `makeEnv(id, kwargs)` has a costly part that `prepareMake` can do on another thread (see
+ * EnvSpec.prepare). Cheap: it checks the kwargs and asks the spec. Throws as makeEnv does.
+ */
+export function makeNeedsPreparation(id: string, kwargs: Record<string, unknown> = {}): boolean {
+  const { spec, parsed } = checkedKwargs(id, kwargs);
+  return spec.prepare?.needed(parsed) ?? false;
+}
+
+/** Does the costly part of a make: kwargs that make the same env cheaply. Throws as makeEnv does. */
+export function prepareMake(id: string, kwargs: Record<string, unknown> = {}): Record<string, unknown> {
+  const { spec, parsed } = checkedKwargs(id, kwargs);
+  if (!spec.prepare) return parsed;
+  try {
+    return spec.prepare.run(parsed);
+  } catch (err) {
+    throw new BadKwargsError(`${spec.id}: ${(err as Error).message}`);
+  }
+}
+
+/** The spec of `id` and its kwargs as its schema reads them; UnknownEnvError, BadKwargsError or EnvNotLoaded otherwise. */
+function checkedKwargs(id: string, kwargs: Record<string, unknown>): { spec: EnvSpec; parsed: Record<string, unknown> } {
   const canonical = canonicalEnvId(id);
   if (canonical === undefined) throw unknownEnv(id);
   const spec = loaded.get(canonical);
@@ -139,12 +170,7 @@ export function makeEnv(id: string, kwargs: Record<string, unknown> = {}): { spe
     const problems = parsed.error.issues.map((issue) => `'${issue.path.join('.')}': ${issue.message}`);
     throw new BadKwargsError(`${spec.id}: ${problems.join('; ')} (accepted: ${acceptedList})`);
   }
-  try {
-    return { spec, env: spec.make(parsed.data) };
-  } catch (err) {
-    // Arguments that pass their schema can still be impossible together (e.g. a random map no draw solves).
-    throw new BadKwargsError(`${spec.id}: ${(err as Error).message}`);
-  }
+  return { spec, parsed: parsed.data as Record<string, unknown> };
 }
 
 function unknownEnv(id: string): UnknownEnvError {

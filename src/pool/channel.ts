@@ -6,7 +6,7 @@
  * reading its Doorbell (it has nothing else to do; in `Atomics.wait` where there is no doorbell).
  *
  * Item record:   kind u8 · 3 pad · conn u32 · payload (a line's UTF-8, or a WorkItem as JSON)
- * Result record: flags u8 · compression u8 · instance length u8 · kind u8 · snapshot length u32 · out length u32
+ * Result record: flags u8 (a `deferred` result is its header alone) · compression u8 · instance length u8 · kind u8 · snapshot length u32 · out length u32
  *                · code u8 · command u8 · pad 2 · value start i32 · value end i32 · [episode: return f64 · seconds f64 · length u32 · pad 4]
  *                · instance · snapshot (JSON text, when there is one) · out (the reply, framed or not, sent as is)
  */
@@ -52,10 +52,25 @@ const RESULT_OUT = 2;
 const RESULT_NO_INSTANCE = 4;
 const RESULT_PORT = 8;
 const RESULT_EPISODE = 16;
+const RESULT_DEFERRED = 32;
 const RESULT_HEADER = 24;
 const RESULT_EPISODE_BYTES = 24;
 /** `kind` and `code` bytes that mean none. */
 const NONE = 255;
+
+/** What a `deferred` result reads as (it carries nothing else). */
+const DEFERRED: WorkResult = Object.freeze({
+  kind: null,
+  code: null,
+  command: null,
+  out: null,
+  valueStart: -1,
+  valueEnd: -1,
+  compression: 0,
+  instance: null,
+  episode: null,
+  deferred: true,
+});
 
 /** Ring sizes: large enough that records rarely go by port, small enough to stay in cache. */
 const RING_BYTES = 256 * 1024;
@@ -108,6 +123,7 @@ export class MainChannel {
     const flags = record[0];
     if (flags & RESULT_PORT) return receiveMessageOnPort(this.#port)!.message as WorkResult;
     if (flags & RESULT_NULL) return null;
+    if (flags & RESULT_DEFERRED) return DEFERRED;
     const episodeEnd = RESULT_HEADER + (flags & RESULT_EPISODE ? RESULT_EPISODE_BYTES : 0);
     const instanceEnd = episodeEnd + record[2];
     const snapshotEnd = instanceEnd + record.readUInt32LE(4);
@@ -177,6 +193,7 @@ export class WorkerChannel {
   /** Writes a result (visible after `results.publish()`), waiting for room if the main thread is behind. */
   send(result: WorkResult): void {
     if (result === null) return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_NULL), RESULT_HEADER));
+    if (result.deferred) return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_DEFERRED), RESULT_HEADER));
     const { out, compression, instance, snapshot, episode } = result;
     const outMax = out === null ? 0 : typeof out === 'string' ? out.length * 3 : out.length;
     const episodeBytes = episode ? RESULT_EPISODE_BYTES : 0;

@@ -11,7 +11,8 @@ import { FairQueue } from './fair-queue.js';
 import { MainChannel, STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP } from './channel.js';
 import { SpareCpu } from './spare-cpu.js';
 import { CounterReader, RequestCounter, WidenedCounter } from './counters.js';
-import type { ServeTask, WorkItem, WorkResult } from './work.js';
+import { PreparePool } from './prepare-pool.js';
+import type { PreparedMake, ServeTask, WorkItem, WorkResult } from './work.js';
 import type { Front, PoolStats } from '../stats.js';
 
 /** One connection as the pool sees it: it receives results in the order it sent the items. */
@@ -42,6 +43,14 @@ export interface EnvPoolOptions {
    */
   maxInFlight?: number;
   /**
+   * Items of one session a worker may have been given and not yet answered (default 4). The rest wait
+   * in the fair queue, where a session that goes away has them dropped unrun (`endSession`), and one
+   * session's slow items hold another's next step up by at most this many.
+   */
+  maxInFlightPerSession?: number;
+  /** Threads of the preparation pool, which does the costly part of makes (default 1; see PreparePool). */
+  prepareThreads?: number;
+  /**
    * Microseconds a thread keeps looking for the other side's next record before it sleeps: the
    * worker after it ran out of items, the main thread after it handed over a few. A sleeping thread
    * takes tens of microseconds to wake on a virtual machine, more than a CartPole step costs; the
@@ -68,6 +77,10 @@ interface Slot {
   queue: FairQueue<ResultSink, WorkItem>;
   /** Items written to the channel and not yet answered, oldest first (results come in this order). */
   sent: { sinks: ResultSink[]; items: WorkItem[]; head: number };
+  /** How many of `sent` are each session's (absent: none). */
+  inFlightOf: Map<ResultSink, number>;
+  /** Items of closed sessions dropped from the queue unrun (a counter). */
+  dropped: number;
   flushScheduled: boolean;
   /** An Atomics.waitAsync on the channel's results is pending. */
   waiting: boolean;
@@ -106,6 +119,20 @@ const stopPoolsAtExit = () => {
   for (const stop of stopAtExit) stop();
 };
 
+/**
+ * A session whose make the worker deferred, while the preparation pool prepares it. Its items stay
+ * here, in order, until the prepared make has gone to the worker: those the worker answered
+ * `deferred` (sent after the make), then those that were queued or sent since.
+ */
+interface Preparing {
+  slot: Slot;
+  /** The item to send in place of the make, once prepared (its result is delivered against the make). */
+  prepared: WorkItem | null;
+  bounced: WorkItem[];
+  later: WorkItem[];
+  cancel: () => void;
+}
+
 /** The internal sink of `start`'s and `sessionCounts`' no-op items (conn 0 is never a session). */
 class NotifySink implements ResultSink {
   readonly front = null;
@@ -137,6 +164,14 @@ export class EnvPool {
   readonly envBudget: EnvBudget;
   readonly #slots: Slot[];
   readonly #maxInFlight: number;
+  readonly #maxInFlightPerSession: number;
+  readonly #preparePool: PreparePool;
+  /** Sessions waiting for a prepared make. */
+  readonly #preparing = new Map<ResultSink, Preparing>();
+  /** A prepared make item → the make item its session sent. */
+  readonly #madeFor = new WeakMap<WorkItem, WorkItem>();
+  /** Sessions ended with their queued items dropped: their stray deferred results are dropped too. */
+  readonly #gone = new WeakSet<ResultSink>();
   readonly #spinMicros: number;
   readonly #onWorkerLost: (slot: number) => void;
   #closed = false;
@@ -159,6 +194,8 @@ export class EnvPool {
     const workers = options.workers;
     if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`workers must be a positive integer, got ${workers}`);
     this.#maxInFlight = options.maxInFlight ?? 64;
+    this.#maxInFlightPerSession = options.maxInFlightPerSession ?? 4;
+    this.#preparePool = new PreparePool(options.prepareThreads ?? 1);
     this.#spinMicros = options.spinMicros ?? 100;
     this.#onWorkerLost = options.onWorkerLost ?? (() => {});
     this.envBudget = EnvBudget.create(workers, options.maxEnvs ?? 100_000);
@@ -193,6 +230,8 @@ export class EnvPool {
         doorbell: doorbells?.[index] ?? null,
         queue: new FairQueue<ResultSink, WorkItem>(),
         sent: { sinks: [], items: [], head: 0 },
+        inFlightOf: new Map(),
+        dropped: 0,
         flushScheduled: false,
         waiting: false,
         idleWaiters: [],
@@ -234,7 +273,7 @@ export class EnvPool {
   async start(): Promise<void> {
     const ready = Promise.all(this.#slots.map((slot) => new Promise<void>((resolve) => this.send(slot.index, { conn: 0, drop: true }, new NotifySink(resolve)))));
     const failed = new Promise<never>((_, reject) => (this.#failStart = reject));
-    await Promise.race([ready, failed]);
+    await Promise.race([Promise.all([ready, this.#preparePool.warm()]), failed]);
     this.#failStart = null;
   }
 
@@ -271,6 +310,7 @@ export class EnvPool {
         envs: this.envBudget.heldBy(slot.index),
         queued: slot.queue.size,
         inFlight: this.#inFlight(slot),
+        dropped: slot.dropped,
         restarts: slot.restarts,
         sessionsRebuilt: slot.sessionsRebuilt,
         load: slot.load,
@@ -281,6 +321,7 @@ export class EnvPool {
       mainSpunMicros: this.#mainSpunMicros,
       spinning: this.#spareCpu.allowed,
       byFront: this.#requests.snapshot(),
+      prepare: this.#preparePool.stats(),
     };
   }
 
@@ -326,14 +367,37 @@ export class EnvPool {
    * A front is done with a session (its connection closed, its REST env was closed): the session is
    * dropped on its worker after whatever the sink already sent, which may still create it, even an
    * env. A sink that never sent anything has no session to drop.
+   *
+   * `discard`: nobody can take the replies (the socket closed), so what the sink sent that is not at
+   * the worker yet is dropped unrun, a make waiting for preparation included. Without it, 100 clients
+   * that pipelined five costly makes each and closed had all 500 run, holding everyone up for ~30 s.
    */
-  endSession(slot: number, conn: number, sink: ResultSink): void {
-    if (sink.sessionGeneration >= 0 || this.#slots[slot].queue.has(sink)) this.send(slot, { conn, drop: true }, sink);
+  endSession(slot: number, conn: number, sink: ResultSink, discard = false): void {
+    const s = this.#slots[slot];
+    if (discard) {
+      this.#gone.add(sink);
+      const preparing = this.#preparing.get(sink);
+      if (preparing) {
+        this.#preparing.delete(sink);
+        preparing.cancel();
+        s.dropped += preparing.bounced.length + preparing.later.length + 1;
+      }
+      s.dropped += s.queue.remove(sink).length;
+    }
+    if (sink.sessionGeneration >= 0 || s.queue.has(sink)) this.send(slot, { conn, drop: true }, sink);
   }
 
   /** Queues an item for a slot's worker; the sink gets its results in the order it sent them. */
   send(slot: number, item: WorkItem, sink: ResultSink): void {
-    const s = this.#slots[slot];
+    const preparing = this.#preparing.get(sink);
+    if (preparing) {
+      preparing.later.push(item);
+      return;
+    }
+    this.#enqueue(this.#slots[slot], item, sink);
+  }
+
+  #enqueue(s: Slot, item: WorkItem, sink: ResultSink): void {
     s.queue.push(sink, item);
     if (!s.flushScheduled) {
       s.flushScheduled = true;
@@ -351,8 +415,10 @@ export class EnvPool {
     const { channel, sent } = slot;
     const room = this.#maxInFlight - this.#inFlight(slot);
     if (slot.queue.size === 0 || room <= 0) return this.#awaitResults(slot);
-    const { keys: sinks, values: items } = slot.queue.take(room);
-    const write = (sink: ResultSink, item: WorkItem) => channel.send(item) && (sent.sinks.push(sink), sent.items.push(item), true);
+    const { inFlightOf } = slot;
+    const { keys: sinks, values: items } = slot.queue.take(room, (sink) => this.#maxInFlightPerSession - (inFlightOf.get(sink) ?? 0));
+    const write = (sink: ResultSink, item: WorkItem) =>
+      channel.send(item) && (sent.sinks.push(sink), sent.items.push(item), inFlightOf.set(sink, (inFlightOf.get(sink) ?? 0) + 1), true);
     let i = 0;
     for (; i < items.length; i++) {
       const sink = sinks[i];
@@ -413,8 +479,16 @@ export class EnvPool {
       sent.sinks[i] = undefined as unknown as ResultSink;
       sent.items[i] = undefined as unknown as WorkItem;
       slot.stillborn = 0;
+      const left = slot.inFlightOf.get(sink)! - 1;
+      if (left > 0) slot.inFlightOf.set(sink, left);
+      else slot.inFlightOf.delete(sink);
+      if (result?.deferred) {
+        this.#deferred(slot, sink, item);
+        continue;
+      }
       if (result !== null && sink.front !== null && !('snapshot' in item)) this.#requests.count(sink.front, result.command ?? 'invalid', result.code);
-      sink.deliver(result, item);
+      sink.deliver(result, 'prepared' in item ? this.#madeFor.get(item)! : item);
+      if (left === 0 && this.#preparing.has(sink)) this.#resume(sink);
     }
     channel.results.release();
     if (sent.head === sent.items.length) {
@@ -424,6 +498,47 @@ export class EnvPool {
       sent.items.splice(0, sent.head);
       sent.head = 0;
     }
+  }
+
+  /**
+   * The worker did not handle `item`: a make with a costly part (the first such result of a session),
+   * which goes to the preparation pool, or an item the session sent after it, kept to send again.
+   */
+  #deferred(slot: Slot, sink: ResultSink, item: WorkItem): void {
+    if (this.#gone.has(sink)) {
+      slot.dropped += 1;
+      return;
+    }
+    const waiting = this.#preparing.get(sink);
+    if (waiting) {
+      waiting.bounced.push(item);
+      if (!slot.inFlightOf.has(sink)) this.#resume(sink);
+      return;
+    }
+    const preparing: Preparing = {
+      slot,
+      prepared: null,
+      bounced: [],
+      // What the session has queued came after the make; it waits here with what it sends next.
+      later: slot.queue.remove(sink),
+      cancel: () => {},
+    };
+    this.#preparing.set(sink, preparing);
+    preparing.cancel = this.#preparePool.prepare((item as { line: string }).line, (prepared: PreparedMake) => {
+      if (this.#preparing.get(sink) !== preparing) return;
+      preparing.prepared = { conn: item.conn, prepared };
+      this.#madeFor.set(preparing.prepared, item);
+      if (!slot.inFlightOf.has(sink)) this.#resume(sink);
+    });
+  }
+
+  /** A session's make is prepared and none of its items is at the worker: they go on, prepared make first. */
+  #resume(sink: ResultSink): void {
+    const preparing = this.#preparing.get(sink)!;
+    if (preparing.prepared === null) return;
+    this.#preparing.delete(sink);
+    const { slot } = preparing;
+    for (const item of [preparing.prepared, ...preparing.bounced, ...preparing.later]) this.#enqueue(slot, item, sink);
   }
 
   /** Starts the slot's worker on a new channel; when its task fails, the worker died. */
@@ -470,10 +585,17 @@ export class EnvPool {
     this.envBudget.releaseSlot(slot.index);
     const { sinks, items, head } = slot.sent;
     slot.sent = { sinks: [], items: [], head: 0 };
+    slot.inFlightOf.clear();
     const again: { sinks: ResultSink[]; items: WorkItem[] } = { sinks: [], items: [] };
     for (let i = head; i < items.length; i++) {
       // Sessions are made again from scratch on the successor: their old init items are not rerun.
       if ('init' in items[i]) continue;
+      // A session waiting for a prepared make: its items stay behind the make (the successor knows nothing of it).
+      const preparing = this.#preparing.get(sinks[i]);
+      if (preparing && !this.#closed && ('line' in items[i] || 'fail' in items[i])) {
+        preparing.bounced.push(items[i]);
+        continue;
+      }
       if (this.#closed || this.#retried.has(items[i])) {
         // Answered ENV_LOST by its sink; what it asked was never read.
         const { front } = sinks[i];
@@ -490,6 +612,7 @@ export class EnvPool {
     // While the pool starts, a dying worker is a broken install, which start() reports.
     if (!this.#failStart) this.#onWorkerLost(slot.index);
     slot.queue.unshift(again.sinks, again.items);
+    for (const [sink, preparing] of this.#preparing) if (preparing.slot === slot) this.#resume(sink);
     this.#serve(slot);
     this.#flush(slot);
   }
@@ -503,7 +626,7 @@ export class EnvPool {
       Atomics.store(slot.channel.stats, STAT_STOP, 1);
       this.send(slot.index, { conn: 0, drop: true }, new NotifySink(() => {}));
     }
-    await this.piscina.close();
+    await Promise.all([this.piscina.close(), this.#preparePool.close()]);
     stopAtExit.delete(this.#stopWorkers);
     if (stopAtExit.size === 0) process.off('exit', stopPoolsAtExit);
     for (const slot of this.#slots) slot.doorbell?.close();

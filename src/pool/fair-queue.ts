@@ -28,20 +28,37 @@ export class FairQueue<K, V> {
     this.#size++;
   }
 
-  /** Takes up to `max` items, round-robin over senders; each sender's items stay in order. */
-  take(max: number): { keys: K[]; values: V[] } {
+  /**
+   * Takes up to `max` items, round-robin over senders; each sender's items stay in order. `roomOf`
+   * bounds what one sender may give in this call (its room under a per-sender in-flight limit); a
+   * sender with none is passed over and keeps its place.
+   */
+  take(max: number, roomOf?: (key: K) => number): { keys: K[]; values: V[] } {
     const keys: K[] = [];
     const values: V[] = [];
+    const room = roomOf ? new Map<K, number>() : null;
     let turn = 0;
+    let takenThisRound = 0;
     while (values.length < max && this.#size > 0) {
       if (turn >= this.#ready.length) {
-        // A full round: drop the senders that ran dry, go round again.
+        // A full round: drop the senders that ran dry, go round again (unless no one could give).
+        if (takenThisRound === 0) break;
         this.#ready = this.#ready.filter((key) => this.#queues.has(key));
         turn = 0;
+        takenThisRound = 0;
       }
       const key = this.#ready[turn++];
       const queue = this.#queues.get(key);
       if (!queue) continue;
+      if (room) {
+        const left = room.get(key) ?? roomOf!(key);
+        if (left <= 0) {
+          room.set(key, 0);
+          continue;
+        }
+        room.set(key, left - 1);
+      }
+      takenThisRound++;
       keys.push(key);
       values.push(queue.shift()!);
       this.#size--;
@@ -50,6 +67,16 @@ export class FairQueue<K, V> {
     // Who was served last goes to the back, so the next batch starts with the others.
     this.#ready = [...this.#ready.slice(turn), ...this.#ready.slice(0, turn)].filter((key) => this.#queues.has(key));
     return { keys, values };
+  }
+
+  /** Takes every item `key` has waiting, in order (a sender that went away, or one whose items wait elsewhere). */
+  remove(key: K): V[] {
+    const queue = this.#queues.get(key);
+    if (!queue) return [];
+    this.#queues.delete(key);
+    this.#size -= queue.length;
+    this.#ready = this.#ready.filter((k) => k !== key);
+    return queue;
   }
 
   /** Puts items back ahead of everything else their senders have waiting (a dead worker's batches). */

@@ -15,7 +15,15 @@ export type WorkItem =
   /** `frame`: the session's replies leave framed for the TCP wire (src/server/framing.ts); else as JSON text. */
   | { conn: number; init: SessionInit; frame: boolean; restore?: SessionRestore }
   | { conn: number; snapshot: true }
-  | { conn: number; drop: true };
+  | { conn: number; drop: true }
+  /** A make the worker deferred (`deferred` result), prepared: the line to run in its place, or its error. */
+  | { conn: number; prepared: PreparedMake };
+
+/**
+ * What the preparation pool made of a deferred make: a make line with the costly part done (e.g. the
+ * generated map as `desc`), or the error the make fails with.
+ */
+export type PreparedMake = { line: string } | { code: ErrorCode; message: string };
 
 /**
  * How to rebuild a session whose worker died: its last snapshot (null: a fresh session), then the
@@ -49,6 +57,11 @@ export interface WorkReply {
   episode: EpisodeStats | null;
   /** The session's state after this request as JSON text, when the worker took one (see the env worker). */
   snapshot?: string;
+  /**
+   * The item was not handled: a make with a costly part (the pool has it prepared, then sends the
+   * prepared make), or an item of a session that waits for one (the pool sends it again after it).
+   */
+  deferred?: true;
 }
 
 /** Per item, in order: the session's reply for `line`/`fail`/`snapshot`, null for `init`/`drop`. */

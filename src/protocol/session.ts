@@ -1,5 +1,5 @@
 import { BadKwargsError, EnvNotLoaded, RenderError, ResetNeededError, UnknownEnvError } from '../envs/errors.js';
-import { canonicalEnvId, makeEnv } from '../envs/registry.js';
+import { canonicalEnvId, makeEnv, makeNeedsPreparation } from '../envs/registry.js';
 import type { RgbFrame } from '../envs/env.js';
 import { EnvRunner, type EpisodeStats, type RunnerSnapshot } from '../envs/runner.js';
 import { pyFloat, toPyJson } from '../json/pyjson.js';
@@ -57,6 +57,8 @@ export interface SessionReply {
   instance: string | null;
   /** Set when this request was a step that ended an episode (counted once, by the EnvRunner). */
   episode: EpisodeStats | null;
+  /** True when the request was a make with a costly part, not run: see `handle`'s `mayDefer`. */
+  deferred?: true;
 }
 
 /** An older client's `monitor` request as the session hands it to its front (in a `monitor` reply, never written). */
@@ -75,7 +77,7 @@ export interface MonitorRequest {
  * mlpack's client programs name envs `<id>-render` (`Pendulum-v1-render`): the env with its episodes
  * recorded (docs/protocol.md §4). The suffix is taken off ids the catalogue does not know otherwise.
  */
-function withoutRenderSuffix(name: string): string {
+export function withoutRenderSuffix(name: string): string {
   const RENDER_SUFFIX = '-render';
   return name.endsWith(RENDER_SUFFIX) && canonicalEnvId(name) === undefined && canonicalEnvId(name.slice(0, -RENDER_SUFFIX.length)) !== undefined
     ? name.slice(0, -RENDER_SUFFIX.length)
@@ -102,11 +104,17 @@ const DOMAIN_ERROR_CODES: [new (...args: never[]) => Error, ErrorCode, string?][
 
 /** A failure while handling a request → its error reply (ENV_FAILED for anything unforeseen: a bug, not the client). */
 export function errorReplyFor(err: unknown): Reply {
-  if (err instanceof ProtocolError) return errorReply(err.code, err.message);
+  const { code, message } = errorOf(err);
+  return errorReply(code, message);
+}
+
+/** A failure's wire code and message (errorReplyFor's, for a reply made elsewhere: the preparation pool's). */
+export function errorOf(err: unknown): { code: ErrorCode; message: string } {
+  if (err instanceof ProtocolError) return { code: err.code, message: err.message };
   for (const [type, code, next] of DOMAIN_ERROR_CODES) {
-    if (err instanceof type) return errorReply(code, next ? `${err.message}: ${next}` : err.message);
+    if (err instanceof type) return { code, message: next ? `${err.message}: ${next}` : err.message };
   }
-  return errorReply('ENV_FAILED', `the environment failed: ${err instanceof Error ? err.message : String(err)}`);
+  return { code: 'ENV_FAILED', message: `the environment failed: ${err instanceof Error ? err.message : String(err)}` };
 }
 
 /**
@@ -140,13 +148,18 @@ export class Session {
    * Handles one request line. Failures become error replies; the one thing it throws is EnvNotLoaded
    * (the env's code is still loading, nothing has changed): wait for it and handle the line again.
    */
-  handle(line: string): SessionReply {
+  handle(line: string, mayDefer = false): SessionReply {
     let reply: Reply | null;
     let command: RequestKind | null = null;
     this.#episode = null;
     try {
       const request = parseRequest(line);
       command = request.kind;
+      // `mayDefer`: a make with a costly part is not run here but answered `deferred`; the pool has it
+      // prepared elsewhere and sends the prepared line (see src/pool/prepare-pool.ts).
+      if (mayDefer && request.kind === 'make' && makeNeedsPreparation(withoutRenderSuffix(request.name), request.kwargs)) {
+        return { ...this.#outcome(null, command), deferred: true };
+      }
       reply = this.#execute(request);
     } catch (err) {
       if (err instanceof EnvNotLoaded) throw err;
@@ -155,10 +168,13 @@ export class Session {
     return this.#outcome(reply, command);
   }
 
-  /** A failure the transport detected before the line could be parsed (bad UTF-8, line too long). */
-  fail(code: ErrorCode, message: string): SessionReply {
+  /**
+   * A failure the transport detected before the line could be parsed (bad UTF-8, line too long), or
+   * that a request met elsewhere (`command`: a make whose preparation failed).
+   */
+  fail(code: ErrorCode, message: string, command: RequestKind | null = null): SessionReply {
     this.#episode = null;
-    return this.#outcome(errorReply(code, message), null);
+    return this.#outcome(errorReply(code, message), command);
   }
 
   /** The current env instance id, or null. */

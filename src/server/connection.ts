@@ -28,6 +28,10 @@ export interface ConnectionLimits extends MonitorSettings {
   nodeId: string;
 }
 
+/** How long after a reply to a peer that sent FIN the connection looks whether the peer is still there. */
+const PEER_PROBE_MS = 5;
+const EMPTY = Buffer.alloc(0);
+
 /**
  * One client socket on the main thread. It only moves bytes: complete lines go to the worker that
  * holds the connection's session, replies come back framed and are written in request order. It
@@ -46,6 +50,9 @@ export class Connection implements ResultSink {
   /** When reading last resumed after a pause (Date.now()). */
   #readingSince = 0;
   #draining = false;
+  /** The peer sent FIN: it half-closed (and reads on), or closed for good (see #probePeer). */
+  #peerEnded = false;
+  #probe: NodeJS.Timeout | null = null;
   #closed = false;
   #corked = false;
   #authenticated: boolean;
@@ -91,7 +98,10 @@ export class Connection implements ResultSink {
     }
     socket.on('drain', () => this.#updateFlow());
     // A client that half-closes (shutdown(SHUT_WR), `nc -N`) still gets every reply; then we close.
-    socket.on('end', () => this.drain());
+    socket.on('end', () => {
+      this.#peerEnded = true;
+      this.drain();
+    });
     socket.on('error', () => {}); // resets by the peer end up in 'close'
     socket.on('close', () => this.#onSocketClose());
   }
@@ -263,7 +273,20 @@ export class Connection implements ResultSink {
       });
     }
     this.socket.write(out);
+    if (this.#peerEnded && this.#probe === null) this.#probe = setTimeout(this.#probePeer, PEER_PROBE_MS).unref();
   }
+
+  /**
+   * A peer that sent FIN may have half-closed (it still reads every reply) or closed for good (it
+   * answers our next segment with RST). Node learns which only when it writes after the RST: the first
+   * reply after the FIN is written fine, and EPIPE came 2–4 replies later, so the work behind them ran
+   * for nobody. An empty write shortly after a reply (the RST is back by then on a LAN) surfaces the
+   * EPIPE at once; the socket closes and its queued work is dropped unrun (EnvPool.endSession).
+   */
+  readonly #probePeer = (): void => {
+    this.#probe = null;
+    if (!this.#closed && !this.socket.destroyed) this.socket.write(EMPTY);
+  };
 
   #updateFlow(): void {
     if (this.#closed) return;
@@ -294,10 +317,12 @@ export class Connection implements ResultSink {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#endTimer) clearTimeout(this.#endTimer);
+    if (this.#probe) clearTimeout(this.#probe);
     if (this.#requestTimer) clearTimeout(this.#requestTimer);
     // An unfinished line gives its memory back to the budget.
     this.#receiver.stop();
-    this.pool.endSession(this.slot, this.id, this);
+    // Nobody takes replies any more: what has not reached the worker is dropped unrun.
+    this.pool.endSession(this.slot, this.id, this, true);
     if (this.#monitor) this.monitorWritten = this.#monitor.close();
     this.onClose(this);
   }

@@ -62,7 +62,6 @@ export class CliffWalkingEnv extends TabularEnv {
 
   readonly observationSpace = new Discrete(NS);
   readonly actionSpace = new Discrete(4);
-  readonly P: readonly (readonly (readonly Transition[])[])[];
   readonly initialStateDistrib: readonly number[];
   readonly isSlippery: boolean;
   override s = START;
@@ -70,6 +69,10 @@ export class CliffWalkingEnv extends TabularEnv {
   constructor(kwargs: Partial<CliffWalkingKwargs> = {}) {
     super();
     this.isSlippery = kwargs.is_slippery ?? false;
+    this.initialStateDistrib = constant(Array.from({ length: NS }, (_, s) => (s === START ? 1.0 : 0.0)));
+  }
+
+  protected transitionRow(s: number): Transition[][] {
     const outcomes = (row: number, col: number, action: number): Transition[] => {
       const directions = this.isSlippery ? [(action + 3) % 4, action, (action + 1) % 4] : [action];
       const prob = 1 / directions.length;
@@ -81,14 +84,7 @@ export class CliffWalkingEnv extends TabularEnv {
         return { prob, next, reward: -1, terminated: next === GOAL };
       });
     };
-    const P: Transition[][][] = [];
-    for (let s = 0; s < NS; s++) {
-      const row = Math.floor(s / NCOL);
-      const col = s % NCOL;
-      P.push([UP, RIGHT, DOWN, LEFT].map((a) => outcomes(row, col, a)));
-    }
-    this.P = constant(P);
-    this.initialStateDistrib = constant(Array.from({ length: NS }, (_, s) => (s === START ? 1.0 : 0.0)));
+    return [UP, RIGHT, DOWN, LEFT].map((a) => outcomes(Math.floor(s / NCOL), s % NCOL, a));
   }
 
   /** `ansi`: Gymnasium's text (x the walker, C the cliff, T the goal, o the rest); `rgb_array`: our own board art at Gymnasium's 720×240. */

@@ -157,8 +157,10 @@ export class FrozenLakeEnv extends TabularEnv {
   readonly desc: readonly string[];
   readonly nrow: number;
   readonly ncol: number;
-  readonly P: readonly (readonly (readonly Transition[])[])[];
   readonly initialStateDistrib: readonly number[];
+  readonly #successRate: number;
+  readonly #isSlippery: boolean;
+  readonly #rewardSchedule: readonly [number, number, number];
 
   constructor(kwargs: Partial<FrozenLakeKwargs> = {}) {
     super();
@@ -184,6 +186,17 @@ export class FrozenLakeEnv extends TabularEnv {
     const startCount = starts.reduce((a: number, b) => a + b, 0);
     this.initialStateDistrib = constant(starts.map((x) => x / startCount));
 
+    this.#successRate = successRate;
+    this.#isSlippery = isSlippery;
+    this.#rewardSchedule = rewardSchedule;
+    this.observationSpace = new Discrete(nS);
+  }
+
+  /** Row `s` of P, as Gymnasium's constructor builds it. */
+  protected transitionRow(s: number): Transition[][] {
+    const { desc, nrow, ncol } = this;
+    const successRate = this.#successRate;
+    const rewardSchedule = this.#rewardSchedule;
     const failRate = (1.0 - successRate) / 2.0;
     const moveTo = (row: number, col: number, a: number): Omit<Transition, 'prob'> => {
       if (a === LEFT) col = Math.max(col - 1, 0);
@@ -194,29 +207,20 @@ export class FrozenLakeEnv extends TabularEnv {
       const reward = tile === 'G' ? rewardSchedule[0] : tile === 'H' ? rewardSchedule[1] : rewardSchedule[2];
       return { next: row * ncol + col, reward, terminated: tile === 'G' || tile === 'H' };
     };
-
-    const P: Transition[][][] = [];
-    for (let row = 0; row < nrow; row++) {
-      for (let col = 0; col < ncol; col++) {
-        const s = row * ncol + col;
-        const tile = desc[row][col];
-        const byAction: Transition[][] = [];
-        for (let a = 0; a < 4; a++) {
-          if (tile === 'G' || tile === 'H') {
-            byAction.push([{ prob: 1.0, next: s, reward: 0, terminated: true }]);
-          } else if (isSlippery) {
-            byAction.push(
-              [(a + 3) % 4, a, (a + 1) % 4].map((b) => ({ prob: b === a ? successRate : failRate, ...moveTo(row, col, b) })),
-            );
-          } else {
-            byAction.push([{ prob: 1.0, ...moveTo(row, col, a) }]);
-          }
-        }
-        P.push(byAction);
+    const row = Math.floor(s / ncol);
+    const col = s % ncol;
+    const tile = desc[row][col];
+    const byAction: Transition[][] = [];
+    for (let a = 0; a < 4; a++) {
+      if (tile === 'G' || tile === 'H') {
+        byAction.push([{ prob: 1.0, next: s, reward: 0, terminated: true }]);
+      } else if (this.#isSlippery) {
+        byAction.push([(a + 3) % 4, a, (a + 1) % 4].map((b) => ({ prob: b === a ? successRate : failRate, ...moveTo(row, col, b) })));
+      } else {
+        byAction.push([{ prob: 1.0, ...moveTo(row, col, a) }]);
       }
     }
-    this.P = constant(P);
-    this.observationSpace = new Discrete(nS);
+    return byAction;
   }
 
   /** `ansi`: Gymnasium's text (the map, the walker's tile on red, the last move); `rgb_array`: our own board art at Gymnasium's frame size. */
@@ -267,6 +271,19 @@ const WALKER_RIM = [255, 255, 255] as const;
 
 const SUMMARY = 'Cross a frozen lake from start to goal without falling into a hole; the ice is slippery.';
 
+/**
+ * A random map is the costly part of a make: a hopeless one (a low map_p) draws a million tiles before
+ * it fails, ~50–65 ms. Prepared elsewhere, the make gets the map itself (desc), which is the same env;
+ * map_seed is drawn here when the client gave none, as the constructor would.
+ */
+const prepareRandomMap: NonNullable<EnvSpec<typeof frozenLakeKwargs>['prepare']> = {
+  needed: (kwargs) => kwargs.desc === null && kwargs.map_name === null,
+  run: (kwargs) => {
+    const mapSeed = kwargs.map_seed ?? Number(NpRandom.fromEntropy().seed! & BigInt(Number.MAX_SAFE_INTEGER));
+    return { ...kwargs, map_seed: mapSeed, desc: generateRandomMap(kwargs.map_size, kwargs.map_p, mapSeed) };
+  },
+};
+
 export const frozenLakeSpecs: EnvSpec<typeof frozenLakeKwargs>[] = [
   {
     id: 'FrozenLake-v1',
@@ -274,6 +291,7 @@ export const frozenLakeSpecs: EnvSpec<typeof frozenLakeKwargs>[] = [
     rewardThreshold: 0.7,
     kwargs: frozenLakeKwargs,
     make: (kwargs) => new FrozenLakeEnv(kwargs),
+    prepare: prepareRandomMap,
     summary: SUMMARY,
   },
   {
@@ -282,6 +300,7 @@ export const frozenLakeSpecs: EnvSpec<typeof frozenLakeKwargs>[] = [
     rewardThreshold: 0.85,
     kwargs: frozenLake8x8Kwargs,
     make: (kwargs) => new FrozenLakeEnv(kwargs),
+    prepare: prepareRandomMap,
     summary: SUMMARY + ' (8x8 map)',
   },
 ];

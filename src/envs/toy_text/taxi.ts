@@ -182,8 +182,8 @@ export class TaxiEnv extends TabularEnv {
 
   readonly observationSpace = new Discrete(NUM_STATES);
   readonly actionSpace = new Discrete(6);
-  /** Gymnasium's `P[s][a]`: the possible transitions, in the order they are sampled. */
-  readonly P: readonly (readonly (readonly Transition[])[])[];
+  readonly #isRainy: boolean;
+  readonly #rainyProbability: number;
   readonly initialStateDistrib: readonly number[];
   readonly fickleProbability: number;
   readonly ficklePassenger: boolean;
@@ -194,28 +194,33 @@ export class TaxiEnv extends TabularEnv {
     super();
     const isRainy = kwargs.is_rainy ?? false;
     const rainyProbability = kwargs.rainy_probability ?? 0.8;
-    const sideProbability = (1.0 - rainyProbability) / 2.0;
     this.ficklePassenger = kwargs.fickle_passenger ?? false;
     this.fickleProbability = kwargs.fickle_probability ?? 0.3;
 
-    const P: Transition[][][] = [];
+    this.#isRainy = isRainy;
+    this.#rainyProbability = rainyProbability;
     const starts = new Array<number>(NUM_STATES).fill(0);
     for (let state = 0; state < NUM_STATES; state++) {
-      const [row, col, passenger, destination] = taxiDecode(state);
+      const [, , passenger, destination] = taxiDecode(state);
       if (passenger < IN_TAXI && passenger !== destination) starts[state] = 1;
-      const byAction: Transition[][] = [];
-      for (let action = 0; action < 6; action++) {
-        byAction.push(
-          isRainy
-            ? rainyTransitions(row, col, passenger, destination, action, rainyProbability, sideProbability)
-            : [dryTransition(row, col, passenger, destination, action)],
-        );
-      }
-      P.push(byAction);
     }
-    this.P = constant(P);
     const startCount = starts.reduce((a, b) => a + b, 0);
     this.initialStateDistrib = constant(starts.map((x) => x / startCount));
+  }
+
+  protected transitionRow(state: number): Transition[][] {
+    const [row, col, passenger, destination] = taxiDecode(state);
+    const rainyProbability = this.#rainyProbability;
+    const sideProbability = (1.0 - rainyProbability) / 2.0;
+    const byAction: Transition[][] = [];
+    for (let action = 0; action < 6; action++) {
+      byAction.push(
+        this.#isRainy
+          ? rainyTransitions(row, col, passenger, destination, action, rainyProbability, sideProbability)
+          : [dryTransition(row, col, passenger, destination, action)],
+      );
+    }
+    return byAction;
   }
 
   override reset(): ResetResult<number> {
