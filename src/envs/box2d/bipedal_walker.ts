@@ -16,6 +16,9 @@
  * proxy ids, so an env that has played before solves contacts in another order (its results then
  * depend on history, up to 3.5e-4 within 75 steps); a fresh world is Gymnasium's freshly made env.
  * Motor torques penalise as NumPy 2 computes them: 0.028·|a| is a float32 product (NEP 50).
+ *
+ * Longer than 400 lines: one environment per file, as Gymnasium's env files are (terrain generation,
+ * dynamics and the frame belong together: each reads the same world).
  */
 import { z } from 'zod';
 import { Box } from '../../spaces/index.js';
