@@ -145,7 +145,11 @@ export class HttpServer {
     if (reply.status >= 400) countOne(this.errors, reply.status);
     const headers: Record<string, string | number> = { ...reply.headers };
     if (this.#closing) headers.Connection = 'close';
-    if (reply.status === 204) {
+    if (reply.stream) {
+      if (reply.contentType) headers['Content-Type'] = reply.contentType;
+      res.writeHead(reply.status, headers);
+      reply.stream(res);
+    } else if (reply.status === 204) {
       res.writeHead(204, headers);
       res.end();
     } else {

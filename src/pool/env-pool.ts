@@ -32,6 +32,12 @@ export interface ResultSink {
   sessionInit(): WorkItem;
 }
 
+/**
+ * Sees every result after its sink has: what the live view's directory of envs is kept from
+ * (src/live/live-envs.ts), for both fronts at once. Must be cheap and must not throw.
+ */
+export type ResultObserver = (sink: ResultSink, item: WorkItem, result: WorkResult) => void;
+
 export interface EnvPoolOptions {
   /** Worker threads; each connection's session lives on exactly one. */
   workers: number;
@@ -154,6 +160,8 @@ export class EnvPool {
   readonly #spunReader: CounterReader;
   /** Requests answered, by front (counted where each result is read). */
   readonly #requests = new RequestCounter();
+  /** See ResultObserver; null: none (a pool without fronts). */
+  observer: ResultObserver | null = null;
 
   constructor(options: EnvPoolOptions) {
     const workers = options.workers;
@@ -415,6 +423,7 @@ export class EnvPool {
       slot.stillborn = 0;
       if (result !== null && sink.front !== null && !('snapshot' in item)) this.#requests.count(sink.front, result.command ?? 'invalid', result.code);
       sink.deliver(result, item);
+      this.observer?.(sink, item, result);
     }
     channel.results.release();
     if (sent.head === sent.items.length) {

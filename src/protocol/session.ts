@@ -57,6 +57,8 @@ export interface SessionReply {
   instance: string | null;
   /** Set when this request was a step that ended an episode (counted once, by the EnvRunner). */
   episode: EpisodeStats | null;
+  /** A `render: 1` step's frame after it, a copy the reply owns (the live view; src/live/frame-bus.ts). */
+  frame: RgbFrame | null;
 }
 
 /** An older client's `monitor` request as the session hands it to its front (in a `monitor` reply, never written). */
@@ -89,6 +91,17 @@ function frameJson(frame: RgbFrame): string {
 }
 
 /**
+ * The frame after a `render: 1` step, copied out of the renderer's reused canvas into a buffer of its
+ * own (it crosses to the main thread, transferred). An env that draws no RGB frames renders nothing:
+ * the old server accepted `render: 1` from every client.
+ */
+function renderedCopy(runner: EnvRunner): RgbFrame | null {
+  if (!runner.env.metadata.render_modes.includes('rgb_array')) return null;
+  const drawn = runner.render('rgb_array') as RgbFrame;
+  return { width: drawn.width, height: drawn.height, data: new Uint8Array(drawn.data) };
+}
+
+/**
  * How each domain error of the envs and spaces reads on the wire: its code, and what to send next
  * where the protocol has one (the domain does not know the wire's messages).
  */
@@ -118,6 +131,8 @@ export class Session {
   #runner: EnvRunner | null = null;
   /** The episode the request being handled ended, if any. */
   #episode: EpisodeStats | null = null;
+  /** The frame the request being handled rendered (`render: 1`), if any. */
+  #frame: RgbFrame | null = null;
   #instance: string | null = null;
   #lastInstance: string | null = null;
   #compression: number;
@@ -144,6 +159,7 @@ export class Session {
     let reply: Reply | null;
     let command: RequestKind | null = null;
     this.#episode = null;
+    this.#frame = null;
     try {
       const request = parseRequest(line);
       command = request.kind;
@@ -158,6 +174,7 @@ export class Session {
   /** A failure the transport detected before the line could be parsed (bad UTF-8, line too long). */
   fail(code: ErrorCode, message: string): SessionReply {
     this.#episode = null;
+    this.#frame = null;
     return this.#outcome(errorReply(code, message), null);
   }
 
@@ -217,7 +234,7 @@ export class Session {
   }
 
   #outcome(reply: Reply | null, command: RequestKind | null): SessionReply {
-    return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode };
+    return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode, frame: this.#frame };
   }
 
   #requireEnv(): EnvRunner {
@@ -262,6 +279,7 @@ export class Session {
         const runner = this.#requireEnv();
         const r = runner.step(request.action);
         this.#episode = r.episode;
+        if (request.render) this.#frame = renderedCopy(runner);
         const done = r.terminated || r.truncated;
         return objectReply(
           'step',
