@@ -35,6 +35,8 @@ export class LiveEnv {
     /** The env id as the client asked for it (`FrozenLake-v0` stays `FrozenLake-v0`). */
     readonly envId: string,
     readonly front: Front,
+    /** The session's own instance id (the same as `instance`, except for REST envs, named by the REST front). */
+    readonly sessionInstance: string,
   ) {}
 
   get lastReturn(): number | null {
@@ -124,12 +126,12 @@ export class LiveEnvs {
     if ('drop' in item) return this.#forget(item.conn);
     if (result === null || sink.front === null || !('line' in item)) return;
     let env = this.#bySession.get(item.conn);
-    if ((env?.instance ?? null) !== result.instance) {
+    if (env?.sessionInstance !== result.instance) {
       // A make (a new instance id), a close (none), or a session rebuilt without its env.
       this.#forget(item.conn);
       env = undefined;
       if (result.instance !== null) {
-        env = new LiveEnv(result.instance, envIdOf(item.line), sink.front);
+        env = new LiveEnv(sink.instanceId ?? result.instance, envIdOf(item.line), sink.front, result.instance);
         this.#bySession.set(item.conn, env);
         this.#byInstance.set(env.instance, env);
       }

@@ -18,6 +18,11 @@ import type { Front, PoolStats } from '../stats.js';
 export interface ResultSink {
   /** The front whose requests these are, for the stats (null: the pool's own no-op items, which get no reply). */
   readonly front: Front | null;
+  /**
+   * The id clients know this session's env by, when the front names envs itself (REST's
+   * instance_id); otherwise the session's own instance id (a result's `instance`) is that name.
+   */
+  readonly instanceId?: string;
   deliver(result: WorkResult, item: WorkItem): void;
   /**
    * The worker died before answering `item`, twice: the pool re-runs what a dead worker had not
