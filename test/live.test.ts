@@ -197,6 +197,8 @@ describe('the live view, server side', () => {
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
     expect(await script.text()).toContain('EventSource');
     expect((await fetch(base + '/live/nope.js')).status).toBe(404);
+    const head = await fetch(base + '/live/envs/nope/events', { method: 'HEAD' });
+    expect(head.status).toBe(404);
     const unknown = await fetch(base + '/live/envs/nope/events');
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { message: string }).message).toContain('alive');

@@ -148,7 +148,9 @@ export class HttpServer {
     if (reply.stream) {
       if (reply.contentType) headers['Content-Type'] = reply.contentType;
       res.writeHead(reply.status, headers);
-      reply.stream(res);
+      // HEAD gets the headers only: a stream that never ends would hold its keep-alive connection.
+      if (res.req.method === 'HEAD') res.end();
+      else reply.stream(res);
     } else if (reply.status === 204) {
       res.writeHead(204, headers);
       res.end();
