@@ -1,6 +1,7 @@
 /**
- * Rendered frames as browsers take them: PNGs, per environment, at a bounded rate. Every frame an env
- * renders is published on the FrameBus (raw RGB); encoding each one for a browser would cost more
+ * Rendered frames as browsers take them: PNGs, per environment, at a bounded rate. Frames arrive on
+ * the FrameBus as raw RGB (from a `render: 1` step, at most 15 a second per env today: see
+ * FRAME_INTERVAL_MS in src/protocol/session.ts); encoding each one for a browser would cost more
  * than the step (a CartPole PNG takes ~1.8 ms of CPU, the frame's drawing 84 µs: README's bench). So:
  *
  * - an env is encoded at most WATCHED_FPS times a second while a browser watches it (server-sent
@@ -34,7 +35,7 @@ const MAX_KEPT_BYTES = 32 * 1024 * 1024;
 /** One encoded frame of an env: its number among the env's rendered frames, episode and step. */
 export interface EncodedFrame {
   readonly instance: string;
-  /** 0 for the env's first rendered frame, counting every frame rendered (encoded or skipped). */
+  /** 0 for the env's first frame published on the bus, counting every one (encoded or skipped). */
   readonly n: number;
   readonly episode: number;
   readonly step: number;

@@ -95,6 +95,15 @@ function frameJson(frame: RgbFrame): string {
  * own (it crosses to the main thread, transferred). An env that draws no RGB frames renders nothing:
  * the old server accepted `render: 1` from every client.
  */
+/**
+ * How often a session hands a `render: 1` frame on, at most: the live view's rate (WATCHED_FPS in
+ * src/live/live-frames.ts). A frame crosses in a buffer of its own, and a fresh 720 KB buffer cost
+ * ~2.5 ms here (page faults; the copy itself 13 µs): handing on every frame made a rendered CartPole
+ * step cost ~2 ms of server CPU instead of ~0.12. Frames in between are not drawn. (When every frame
+ * must leave the worker, for recordings, it needs buffers that are reused, not allocated per frame.)
+ */
+const FRAME_INTERVAL_MS = 1000 / 15;
+
 function renderedCopy(runner: EnvRunner): RgbFrame | null {
   if (!runner.env.metadata.render_modes.includes('rgb_array')) return null;
   const drawn = runner.render('rgb_array') as RgbFrame;
@@ -133,6 +142,8 @@ export class Session {
   #episode: EpisodeStats | null = null;
   /** The frame the request being handled rendered (`render: 1`), if any. */
   #frame: RgbFrame | null = null;
+  /** performance.now() when the session last handed a frame on (FRAME_INTERVAL_MS). */
+  #frameAt = -Infinity;
   #instance: string | null = null;
   #lastInstance: string | null = null;
   #compression: number;
@@ -279,7 +290,10 @@ export class Session {
         const runner = this.#requireEnv();
         const r = runner.step(request.action);
         this.#episode = r.episode;
-        if (request.render) this.#frame = renderedCopy(runner);
+        if (request.render && performance.now() - this.#frameAt >= FRAME_INTERVAL_MS) {
+          this.#frame = renderedCopy(runner);
+          this.#frameAt = performance.now();
+        }
         const done = r.terminated || r.truncated;
         return objectReply(
           'step',

@@ -102,7 +102,7 @@ export function liveRoutes(live: LiveEnvs, frames: LiveFrames) {
     renderedFile: {
       pattern: '/<instance_id>/rendered/<file>',
       method: 'GET',
-      doc: "One of an env's rendered frames as a PNG: latest.png, or <n>.png (n counts the env's rendered frames from 0).",
+      doc: "One of an env's rendered frames as a PNG: latest.png, or <n>.png (n counts the env's published frames from 0).",
       handler: ({ instance_id, file }) => {
         const kept = frames.kept(instance_id);
         const frame = file === 'latest.png' ? kept[kept.length - 1] : kept.find((f) => `${f.n}.png` === file);
