@@ -134,6 +134,28 @@ describe.skipIf(!haveChromium)('the live view in Chromium', () => {
     }
   });
 
+  it('asks for the token as HTTP Basic when the server has one, and then works as without', async () => {
+    const locked = await RestServer.listen(server.pool, { port: 0, authToken: 'browser-s3cret' });
+    const at = `http://127.0.0.1:${locked.address().port}`;
+    const c = await RawClient.connect(server);
+    const { instance } = await c.ask(CPP.make('CartPole-v1'));
+    const running = agent(c);
+    // What the user types into the prompt that the 401's `WWW-Authenticate: Basic` brings up (without
+    // credentials headless Chromium fails the navigation instead): any user name, the token as password.
+    const context = await browser.newContext({ httpCredentials: { username: 'me', password: 'browser-s3cret' } });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${at}/?instance=${instance}`);
+      await page.waitForFunction("Number(document.getElementById('frame').dataset.frames ?? 0) >= 1", null, { timeout: 15_000 });
+      expect(await page.locator('#status').textContent()).toBe('live');
+    } finally {
+      await running.stop();
+      await context.close();
+      await c.end();
+      await locked.close();
+    }
+  });
+
   it("shows gym-server's render.html with the env's latest frame", async () => {
     const c = await RawClient.connect(server);
     const { instance } = await c.ask(CPP.make('CartPole-v1'));
