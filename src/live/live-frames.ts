@@ -109,6 +109,12 @@ export class LiveFrames {
   watch(instance: string, listener: FrameListener): () => void {
     const env = this.#envOf(instance);
     env.watchers.add(listener);
+    // A frame held for the slower unwatched rate goes at the watched rate from now on.
+    if (env.timer) {
+      clearTimeout(env.timer);
+      env.timer = null;
+      this.#schedule(env);
+    }
     // Marks the instance watched on the bus, so a producer may skip work for unwatched ones (FrameBus.watched).
     const unmark = this.#live.frames.subscribe(instance, () => {});
     return () => {
