@@ -10,7 +10,7 @@ import type { GymTcpServer } from '../src/server/tcp-server.js';
 import { CPP } from '../src/protocol/messages.js';
 import { decodePng } from '../src/render/png.js';
 import { RawClient, startServer } from './helpers.js';
-import { sleep } from '../scripts/lib/wait.js';
+import { until } from '../scripts/lib/wait.js';
 
 let server: GymTcpServer;
 let rest: RestServer;
@@ -26,11 +26,9 @@ afterAll(async () => {
   await server.close();
 });
 
-/** Waits for `condition` (looked at every 20 ms), failing the test after `timeoutMs`. */
+/** Waits for `condition` (see `until`), failing the test after `timeoutMs`. */
 async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !(await condition()); await sleep(20)) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-  }
+  expect(await until(condition, timeoutMs), `still not true after ${timeoutMs} ms: ${condition}`).toBe(true);
 }
 
 /** A TCP agent on CartPole-v1: `episodes` episodes of alternating actions, every step rendered. */
