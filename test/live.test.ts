@@ -3,14 +3,17 @@
  * of envs over both fronts, frames pushed as server-sent events, gym-server's `/<ID>/rendered/` and
  * `render.html`, the token rule, and an env going away. (The page itself, in Chromium: live-browser.test.ts.)
  */
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestServer } from '../src/http/rest-server.js';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
 import { CPP } from '../src/protocol/messages.js';
 import { decodePng } from '../src/render/png.js';
 import { RawClient, startServer } from './helpers.js';
-import { until } from '../scripts/lib/wait.js';
+import { sleep, until } from '../scripts/lib/wait.js';
+import { LiveEnvs } from '../src/live/live-envs.js';
 
 let server: GymTcpServer;
 let rest: RestServer;
@@ -218,6 +221,38 @@ describe('the live view, server side', () => {
       await locked.close();
     }
   });
+
+  it('a browser that stops reading costs the server one waiting frame, not every frame since', async () => {
+    const c = await RawClient.connect(server);
+    const { instance } = await c.ask(CPP.make('CartPole-v1'));
+    const reader = await EventStream.open(`/live/envs/${instance}/events`);
+    // A client that sends its request and never reads: once the socket buffers are full, the server's
+    // writes to it would pile up in memory if the stream did not hold back.
+    const stalled = net.connect(rest.address().port, '127.0.0.1');
+    stalled.write(`GET /live/envs/${instance}/events HTTP/1.1\r\nHost: x\r\n\r\n`);
+    stalled.pause();
+    await until(() => reader.of('env').length > 0, 2000);
+    // Frames as the producer publishes them, of noise (incompressible: ~720 KB each as PNG, ~1 MB as
+    // an event), 60 at the watched rate: ~60 MB to a client that keeps up.
+    const bus = LiveEnvs.of(server.pool).frames;
+    for (let i = 0; i < 60; i++) {
+      bus.publish({ instance, envId: 'CartPole-v1', episode: 0, step: i, frame: { width: 600, height: 400, data: randomBytes(600 * 400 * 3) } });
+      await sleep(1000 / 15);
+    }
+    await waitFor(() => reader.of('frame').length >= 20, 10_000);
+    const pushed = reader.of('frame').length;
+    const eventBytes = reader.of('frame')[0].png.length;
+    // Now it reads: what reaches it is what the kernel buffered plus at most one waiting frame.
+    let received = 0;
+    stalled.on('data', (chunk: Buffer) => (received += chunk.length));
+    stalled.resume();
+    await sleep(1500);
+    stalled.destroy();
+    console.log(`stalled client: ${pushed} frames of ~${(eventBytes / 1e6).toFixed(2)} MB pushed to a reader meanwhile; the stalled one got ${(received / 1e6).toFixed(1)} MB once it read`);
+    expect(received).toBeLessThan((pushed * eventBytes) / 2);
+    reader.close();
+    await c.end();
+  }, 60_000);
 
   it('ends its event streams when the server closes, without waiting for the drain timeout', async () => {
     const other = await RestServer.listen(server.pool, { port: 0, drainTimeoutMs: 20_000 });
