@@ -91,11 +91,6 @@ function frameJson(frame: RgbFrame): string {
 }
 
 /**
- * The frame after a `render: 1` step, copied out of the renderer's reused canvas into a buffer of its
- * own (it crosses to the main thread, transferred). An env that draws no RGB frames renders nothing:
- * the old server accepted `render: 1` from every client.
- */
-/**
  * How often a session hands a `render: 1` frame on, at most: the live view's rate (WATCHED_FPS in
  * src/live/live-frames.ts). A frame crosses in a buffer of its own, and a fresh 720 KB buffer cost
  * ~2.5 ms here (page faults; the copy itself 13 µs): handing on every frame made a rendered CartPole
@@ -103,6 +98,12 @@ function frameJson(frame: RgbFrame): string {
  * must leave the worker, for recordings, it needs buffers that are reused, not allocated per frame.)
  */
 const FRAME_INTERVAL_MS = 1000 / 15;
+
+/**
+ * The frame after a `render: 1` step, copied out of the renderer's reused canvas into a buffer of its
+ * own (it crosses to the main thread, transferred). An env that draws no RGB frames renders nothing:
+ * the old server accepted `render: 1` from every client.
+ */
 
 function renderedCopy(runner: EnvRunner): RgbFrame | null {
   if (!runner.env.metadata.render_modes.includes('rgb_array')) return null;
