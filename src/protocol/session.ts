@@ -104,7 +104,6 @@ const FRAME_INTERVAL_MS = 1000 / 15;
  * own (it crosses to the main thread, transferred). An env that draws no RGB frames renders nothing:
  * the old server accepted `render: 1` from every client.
  */
-
 function renderedCopy(runner: EnvRunner): RgbFrame | null {
   if (!runner.env.metadata.render_modes.includes('rgb_array')) return null;
   const drawn = runner.render('rgb_array') as RgbFrame;
