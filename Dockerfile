@@ -27,6 +27,8 @@ COPY --from=build --chown=node:node /app/package.json ./
 COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 COPY --from=build --chown=node:node /app/bin ./bin
+# The live view's page and script, served as they are (src/live/web.ts finds them beside dist/).
+COPY --from=build --chown=node:node /app/src/live/web ./src/live/web
 USER node
 EXPOSE 4040 8080
 STOPSIGNAL SIGTERM

@@ -303,7 +303,7 @@ describe('errors, as gym-http-api gives them: {"message": …}', () => {
 
   it('unknown routes are 404, wrong methods 405, oversized bodies 413 — all {"message"}', async () => {
     await expectError(call('GET', '/v1/nope'), 404, 'GET /v1/help');
-    await expectError(call('GET', '/'), 404, 'no route');
+    await expectError(call('GET', '/v1/no/such/route/at/all'), 404, 'no route'); // `/` is the live view's page (live.test.ts)
     const a = await expectError(call('GET', '/v1/envs/x/step/'), 405, 'POST');
     expect(a.headers.get('allow')).toBe('OPTIONS, POST');
     await expectError(call('DELETE', '/v1/envs/'), 405, 'GET or POST');

@@ -80,12 +80,13 @@ export default async function serve(task: ServeTask): Promise<void> {
 
 /** The session's reply made ready for its front: framed for the TCP wire here, off the main thread (framing.ts says why). */
 function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
-  const { reply, command, compression, instance, episode } = outcome;
+  const { reply, command, compression, instance, episode, frame } = outcome;
   if (outcome.deferred) {
     awaitingPrepared.add(conn);
     return DEFERRED;
   }
   const result: WorkReply = { kind: null, code: null, command, out: null, valueStart: -1, valueEnd: -1, compression, instance, episode };
+  if (frame) result.frame = frame;
   if (reply === null) return result;
   result.kind = reply.kind;
   result.code = reply.code;

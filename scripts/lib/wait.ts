@@ -2,9 +2,9 @@
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Looks at `condition` every 20 ms for at most `timeoutMs`; true once it holds, false if it never did. */
-export async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); await sleep(20)) if (Date.now() > deadline) return false;
+/** Looks at `condition` (which may ask the server: a promise) every 20 ms for at most `timeoutMs`; true once it holds, false if it never did. */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; !(await condition()); await sleep(20)) if (Date.now() > deadline) return false;
   return true;
 }
 

@@ -28,8 +28,12 @@ function authProblem(header: string | undefined, token: string): string | null {
   return anyTokenMatches(candidates.filter((c) => c !== ''), token) ? null : WRONG_TOKEN;
 }
 
-/** The 401 for a request whose Authorization header does not carry `token`, or null when it does. */
+/**
+ * The 401 for a request whose Authorization header does not carry `token`, or null when it does.
+ * Basic comes first in its WWW-Authenticate: Chromium reads the header's first scheme only, and with
+ * Bearer first it never asked a user of the live view for the token (test/live-browser.test.ts).
+ */
 export function authorizationError(header: string | undefined, token: string): HttpError | null {
   const refused = authProblem(header, token);
-  return refused ? new HttpError(401, refused, { 'WWW-Authenticate': 'Bearer realm="gym-tcp", Basic realm="gym-tcp"' }) : null;
+  return refused ? new HttpError(401, refused, { 'WWW-Authenticate': 'Basic realm="gym-tcp", Bearer realm="gym-tcp"' }) : null;
 }

@@ -145,7 +145,13 @@ export class HttpServer {
     if (reply.status >= 400) countOne(this.errors, reply.status);
     const headers: Record<string, string | number> = { ...reply.headers };
     if (this.#closing) headers.Connection = 'close';
-    if (reply.status === 204) {
+    if (reply.stream) {
+      if (reply.contentType) headers['Content-Type'] = reply.contentType;
+      res.writeHead(reply.status, headers);
+      // HEAD gets the headers only: a stream that never ends would hold its keep-alive connection.
+      if (res.req.method === 'HEAD') res.end();
+      else reply.stream(res);
+    } else if (reply.status === 204) {
       res.writeHead(204, headers);
       res.end();
     } else {

@@ -57,6 +57,11 @@ export class RestEnv implements ResultSink {
     this.#recovery = new SessionRecovery(this.conn, '', false);
   }
 
+  /** What the live view lists this env as (ResultSink.instanceId): its REST instance_id. */
+  get instanceId(): string {
+    return this.id;
+  }
+
   /** Requests sent and not yet answered. */
   get pending(): number {
     return this.#queue.length;

@@ -23,6 +23,9 @@ import { envRoutes } from './routes/envs.js';
 import { monitorRoutes } from './routes/monitoring.js';
 import { serviceRoutes } from './routes/service.js';
 import { spaceRoutes } from './routes/spaces.js';
+import { liveRoutes } from './routes/live.js';
+import { LiveEnvs } from '../live/live-envs.js';
+import { LiveFrames } from '../live/live-frames.js';
 
 /**
  * The fields the CLI sets (host, monitorRoot, idleTimeoutMs, maxEnvs, allowShutdown, maxBodyBytes, requestTimeoutMs, handshakeTimeoutMs,
@@ -67,6 +70,8 @@ export class RestServer {
   readonly #http: HttpServer;
   readonly #router: Router;
   readonly #envs: EnvTable;
+  /** Ends the live view's event streams, which would otherwise hold close() until the drain timeout. */
+  readonly #closeLiveStreams: () => void;
   #closing: Promise<void> | null = null;
   /** Counters for stats(). */
   #received = 0;
@@ -83,6 +88,9 @@ export class RestServer {
     const spaces = spaceRoutes(this.#envs);
     const monitor = monitorRoutes(this.#envs, options);
     const service = serviceRoutes(options, () => this.close(), () => router.help);
+    const liveEnvs = LiveEnvs.of(pool);
+    const live = liveRoutes(liveEnvs, LiveFrames.of(liveEnvs));
+    this.#closeLiveStreams = () => live.closeStreams();
     const health = healthRoutes(options.readiness ?? (() => (this.#closing ? 'draining: the server is shutting down' : null)));
     // gym-http-api's order, which /v1/help keeps.
     const router = new Router([
@@ -106,6 +114,7 @@ export class RestServer {
       service.help,
       health.healthz,
       health.readyz,
+      ...Object.values(live.routes),
     ]);
     this.#router = router;
     this.#http = new HttpServer(options, (method, url, body) => router.dispatch(method, url, body));
@@ -150,6 +159,7 @@ export class RestServer {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#envs.closing();
+      this.#closeLiveStreams();
       await this.#http.close(this.options.drainTimeoutMs);
       await this.#envs.disposeAll();
     })();

@@ -4,6 +4,7 @@
  * (its Allow header), and gym-server's /v1/help made from the same table. A table of a dozen patterns
  * needs no framework.
  */
+import type { ServerResponse } from 'node:http';
 import { toPyJson } from '../json/pyjson.js';
 import { HttpError, badRequest } from './errors.js';
 import { preview, type RequestBody } from './params.js';
@@ -12,11 +13,16 @@ import { countOne } from '../stats.js';
 /** What a route answers. A JSON body ends with a newline, as Flask's jsonify writes it. */
 export interface Reply {
   status: number;
-  body?: string;
+  body?: string | Buffer;
   contentType?: string;
   headers?: Record<string, string>;
   /** Runs after the response has been sent. */
   after?: () => void;
+  /**
+   * A response that goes on (server-sent events): called once the status and headers are written,
+   * it writes the body and ends the response itself. `body` is not used.
+   */
+  stream?: (res: ServerResponse) => void;
 }
 
 /** A JSON reply (`body` is JSON text). */

@@ -198,8 +198,9 @@ export class WorkerChannel {
     const outMax = out === null ? 0 : typeof out === 'string' ? out.length * 3 : out.length;
     const episodeBytes = episode ? RESULT_EPISODE_BYTES : 0;
     const max = RESULT_HEADER + episodeBytes + (instance?.length ?? 0) + (snapshot?.length ?? 0) * 3 + outMax;
-    if ((instance?.length ?? 0) > 255 || max > this.results.maxRecord) {
-      this.#port.postMessage(result);
+    // A frame (720 KB for CartPole) never fits a ring record: it goes by port, its buffer transferred, not copied.
+    if ((instance?.length ?? 0) > 255 || max > this.results.maxRecord || result.frame) {
+      this.#port.postMessage(result, result.frame ? [result.frame.data.buffer as ArrayBuffer] : []);
       return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_PORT), RESULT_HEADER));
     }
     this.#write(max, (record) => {

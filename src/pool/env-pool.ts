@@ -19,6 +19,11 @@ import type { Front, PoolStats } from '../stats.js';
 export interface ResultSink {
   /** The front whose requests these are, for the stats (null: the pool's own no-op items, which get no reply). */
   readonly front: Front | null;
+  /**
+   * The id clients know this session's env by, when the front names envs itself (REST's
+   * instance_id); otherwise the session's own instance id (a result's `instance`) is that name.
+   */
+  readonly instanceId?: string;
   deliver(result: WorkResult, item: WorkItem): void;
   /**
    * The worker died before answering `item`, twice: the pool re-runs what a dead worker had not
@@ -32,6 +37,12 @@ export interface ResultSink {
   sessionGeneration: number;
   sessionInit(): WorkItem;
 }
+
+/**
+ * Sees every result after its sink has: what the live view's directory of envs is kept from
+ * (src/live/live-envs.ts), for both fronts at once. Must be cheap and must not throw.
+ */
+export type ResultObserver = (sink: ResultSink, item: WorkItem, result: WorkResult) => void;
 
 export interface EnvPoolOptions {
   /** Worker threads; each connection's session lives on exactly one. */
@@ -189,6 +200,8 @@ export class EnvPool {
   readonly #spunReader: CounterReader;
   /** Requests answered, by front (counted where each result is read). */
   readonly #requests = new RequestCounter();
+  /** See ResultObserver; null: none (a pool without fronts). */
+  observer: ResultObserver | null = null;
 
   constructor(options: EnvPoolOptions) {
     const workers = options.workers;
@@ -487,7 +500,9 @@ export class EnvPool {
         continue;
       }
       if (result !== null && sink.front !== null && !('snapshot' in item)) this.#requests.count(sink.front, result.command ?? 'invalid', result.code);
-      sink.deliver(result, 'prepared' in item ? this.#madeFor.get(item)! : item);
+      const madeFor = 'prepared' in item ? this.#madeFor.get(item)! : item;
+      sink.deliver(result, madeFor);
+      this.observer?.(sink, madeFor, result);
       if (left === 0 && this.#preparing.has(sink)) this.#resume(sink);
     }
     channel.results.release();

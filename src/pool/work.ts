@@ -1,3 +1,4 @@
+import type { RgbFrame } from '../envs/env.js';
 import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import type { ReplyKind } from '../protocol/reply.js';
@@ -55,6 +56,8 @@ export interface WorkReply {
   instance: string | null;
   /** Set when the request was a step that ended an episode. */
   episode: EpisodeStats | null;
+  /** A `render: 1` step's frame (its own buffer; such a result crosses by MessagePort, transferred). */
+  frame?: RgbFrame | null;
   /** The session's state after this request as JSON text, when the worker took one (see the env worker). */
   snapshot?: string;
   /**

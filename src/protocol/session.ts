@@ -59,6 +59,8 @@ export interface SessionReply {
   episode: EpisodeStats | null;
   /** True when the request was a make with a costly part, not run: see `handle`'s `mayDefer`. */
   deferred?: true;
+  /** A `render: 1` step's frame after it, a copy the reply owns (the live view; src/live/frame-bus.ts). */
+  frame: RgbFrame | null;
 }
 
 /** An older client's `monitor` request as the session hands it to its front (in a `monitor` reply, never written). */
@@ -88,6 +90,26 @@ export function withoutRenderSuffix(name: string): string {
 function frameJson(frame: RgbFrame): string {
   const data = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString('base64');
   return `{"dtype": "uint8", "shape": [${frame.height}, ${frame.width}, 3], "data": "${data}"}`;
+}
+
+/**
+ * How often a session hands a `render: 1` frame on, at most: the live view's rate (WATCHED_FPS in
+ * src/live/live-frames.ts). A frame crosses in a buffer of its own, and a fresh 720 KB buffer cost
+ * ~2.5 ms here (page faults; the copy itself 13 µs): handing on every frame made a rendered CartPole
+ * step cost ~2 ms of server CPU instead of ~0.12. Frames in between are not drawn. (When every frame
+ * must leave the worker, for recordings, it needs buffers that are reused, not allocated per frame.)
+ */
+const FRAME_INTERVAL_MS = 1000 / 15;
+
+/**
+ * The frame after a `render: 1` step, copied out of the renderer's reused canvas into a buffer of its
+ * own (it crosses to the main thread, transferred). An env that draws no RGB frames renders nothing:
+ * the old server accepted `render: 1` from every client.
+ */
+function renderedCopy(runner: EnvRunner): RgbFrame | null {
+  if (!runner.env.metadata.render_modes.includes('rgb_array')) return null;
+  const drawn = runner.render('rgb_array') as RgbFrame;
+  return { width: drawn.width, height: drawn.height, data: new Uint8Array(drawn.data) };
 }
 
 /**
@@ -126,6 +148,10 @@ export class Session {
   #runner: EnvRunner | null = null;
   /** The episode the request being handled ended, if any. */
   #episode: EpisodeStats | null = null;
+  /** The frame the request being handled rendered (`render: 1`), if any. */
+  #frame: RgbFrame | null = null;
+  /** performance.now() when the session last handed a frame on (FRAME_INTERVAL_MS). */
+  #frameAt = -Infinity;
   #instance: string | null = null;
   #lastInstance: string | null = null;
   #compression: number;
@@ -152,6 +178,7 @@ export class Session {
     let reply: Reply | null;
     let command: RequestKind | null = null;
     this.#episode = null;
+    this.#frame = null;
     try {
       const request = parseRequest(line);
       command = request.kind;
@@ -174,6 +201,7 @@ export class Session {
    */
   fail(code: ErrorCode, message: string, command: RequestKind | null = null): SessionReply {
     this.#episode = null;
+    this.#frame = null;
     return this.#outcome(errorReply(code, message), command);
   }
 
@@ -233,7 +261,7 @@ export class Session {
   }
 
   #outcome(reply: Reply | null, command: RequestKind | null): SessionReply {
-    return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode };
+    return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode, frame: this.#frame };
   }
 
   #requireEnv(): EnvRunner {
@@ -278,6 +306,10 @@ export class Session {
         const runner = this.#requireEnv();
         const r = runner.step(request.action);
         this.#episode = r.episode;
+        if (request.render && performance.now() - this.#frameAt >= FRAME_INTERVAL_MS) {
+          this.#frame = renderedCopy(runner);
+          this.#frameAt = performance.now();
+        }
         const done = r.terminated || r.truncated;
         return objectReply(
           'step',

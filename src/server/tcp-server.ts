@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { frontSettings, type FrontSettings } from '../config/options.js';
 import { EnvPool } from '../pool/env-pool.js';
+import { LiveEnvs } from '../live/live-envs.js';
 import { errorReply } from '../protocol/reply.js';
 import { frameReply } from './framing.js';
 import { Connection, type ConnectionLimits } from './connection.js';
@@ -55,6 +56,8 @@ export class GymTcpServer {
       prepareThreads: options.prepareThreads,
       onWorkerLost: (slot) => options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`),
     });
+    // The live view's directory of envs watches the pool from the start, whichever HTTP side serves the page.
+    LiveEnvs.of(this.pool);
     // Said once at start, so that neither looks like a mistake when figures are compared.
     if (options.spinMicros > 0 && !this.pool.maySpin) {
       options.log?.('this process may use one core: threads sleep instead of spinning (--spin-us has no effect here)');
