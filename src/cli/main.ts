@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { frontSettings, type OptionValues } from '../config/options.js';
 import { kwargDefaults, loadEnvSpecs } from '../envs/registry.js';
 import { HealthServer, serverReadiness } from '../http/health.js';
+import { Metrics } from '../ops/metrics.js';
 import { RestServer } from '../http/rest-server.js';
 import { GymTcpServer } from '../server/tcp-server.js';
 import { addServeOptions } from './serve-options.js';
@@ -77,6 +78,7 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     const readiness = serverReadiness(server, () => rest, () => stopping);
+    const metrics = new Metrics({ tcp: server, rest: () => rest, version });
     const { host, port } = server.address();
     console.log(
       `gym-tcp ${version} listening on ${host.includes(':') ? `[${host}]` : host}:${port} with ${opts.workers} worker threads` +
@@ -93,6 +95,7 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
           connectionLimit: server.connectionLimit,
           onShutdown: () => stop('POST /v1/shutdown/'),
           readiness,
+          metrics,
           // The same token and TLS as the TCP front, so REST is no way around them.
           authToken: server.options.authToken,
           tls: server.options.tls,
@@ -110,7 +113,7 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
     }
     if (opts.healthPort !== undefined) {
       try {
-        health = await HealthServer.listen(opts.healthPort, opts.host, readiness);
+        health = await HealthServer.listen(opts.healthPort, opts.host, readiness, metrics);
       } catch (err) {
         console.error(`cannot serve health checks on ${opts.host}:${opts.healthPort}: ${(err as Error).message}`);
         await rest?.close();
@@ -118,7 +121,7 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
         process.exit(1);
       }
       const at = health.address();
-      console.log(`health checks on ${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port} (GET /healthz, GET /readyz)`);
+      console.log(`health checks on ${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port} (GET /healthz, GET /readyz, GET /metrics)`);
     }
   });
 

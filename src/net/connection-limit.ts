@@ -72,6 +72,8 @@ export class ConnectionLimit {
   /** Connections the server takes: --max-connections, or less where the file-descriptor limit says so. */
   readonly maxConnections: number;
   #open = 0;
+  /** Connections open now by the front that accepted them (guard's `front`), for the metrics. */
+  readonly openByFront = new Map<string, number>();
   readonly #perAddress = new Map<string, number>();
   #refusing = 0;
   readonly #log: (message: string) => void;
@@ -160,7 +162,11 @@ export class ConnectionLimit {
       const address = socket.remoteAddress ?? '';
       const refusal = this.take(address);
       if (refusal === null) {
-        socket.once('close', () => this.give(address));
+        this.openByFront.set(front, (this.openByFront.get(front) ?? 0) + 1);
+        socket.once('close', () => {
+          this.give(address);
+          this.openByFront.set(front, this.openByFront.get(front)! - 1);
+        });
         for (const listener of accept) listener.call(server, socket);
         return;
       }
