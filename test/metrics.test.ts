@@ -95,7 +95,7 @@ describe('/metrics', () => {
     expect((await cartpoles[0].ask('not json')).error.code).toBe('BAD_JSON');
     // REST: one FrozenLake env, reset and stepped.
     const base = `http://127.0.0.1:${rest.address().port}`;
-    const made = await (await fetch(`${base}/v1/envs/`, { method: 'POST', body: JSON.stringify({ env_id: 'FrozenLake-v1' }) })).json();
+    const made = (await (await fetch(`${base}/v1/envs/`, { method: "POST", body: JSON.stringify({ env_id: "FrozenLake-v1" }) })).json()) as { instance_id: string };
     expect(made.instance_id).toMatch(/^m1-/);
     await fetch(`${base}/v1/envs/${made.instance_id}/reset/`, { method: 'POST', body: '{}' });
     const REST_STEPS = 5;
