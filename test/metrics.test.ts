@@ -179,6 +179,17 @@ describe('/metrics', () => {
     c.destroy();
   });
 
+  it('answers scrapes that arrive together, on both ports, each with a whole scrape', async () => {
+    // Over HTTP, and called in the same turn (prom-client reads metrics asynchronously: scrapes interleave).
+    const texts = await Promise.all(Array.from({ length: 6 }, () => metrics.scrape()));
+    const all = [...texts.map(parse), ...(await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? viaRest() : viaHealth()))))];
+    for (const samples of all) {
+      expect(value(samples, 'gym_tcp_info{node="m1",version="9.9.9"}')).toBe(1);
+      expect(value(samples, 'gym_tcp_step_duration_seconds_bucket{le="+Inf"}')).toBe(value(samples, 'gym_tcp_step_duration_seconds_count'));
+      expect(value(samples, 'gym_tcp_worker_restarts_total{worker="0"}')).toBeDefined();
+    }
+  });
+
   it('counts a worker thread\'s restart and the sessions rebuilt on its successor; the steps counted before stay', async () => {
     const clients = [await RawClient.connect(server), await RawClient.connect(server)];
     for (const c of clients) {

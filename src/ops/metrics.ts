@@ -47,6 +47,8 @@ export class Metrics {
   readonly registry = new Registry();
   readonly #sources: MetricsSources;
   #snapshot: Snapshot | null = null;
+  /** The scrape being made: scrapes that come meanwhile get its text (one snapshot is read at a time). */
+  #scraping: Promise<string> | null = null;
   /** This exporter's own readers of each worker's busy microseconds, and when it last read them. */
   readonly #busyReaders: CounterReader[];
   #busySince = performance.now();
@@ -129,8 +131,18 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  /** The text of one scrape: every figure read from one set of snapshots. */
-  async scrape(): Promise<string> {
+  /**
+   * The text of one scrape: every figure read from one set of snapshots. prom-client's API is
+   * asynchronous (today it happens to run every collect() before its first await): a scrape arriving
+   * while another is in progress (two Prometheus replicas, both ports at once) shares it, so no
+   * snapshot is ever replaced under a scrape that is still reading it, whatever prom-client does.
+   */
+  scrape(): Promise<string> {
+    this.#scraping ??= this.#scrapeNow().finally(() => (this.#scraping = null));
+    return this.#scraping;
+  }
+
+  async #scrapeNow(): Promise<string> {
     const { tcp, rest } = this.#sources;
     const restFront = rest();
     const open = tcp.connectionLimit.openByFront;
