@@ -89,6 +89,10 @@ function testConfig(): string {
   let cfg = readFileSync(new URL('../deploy/haproxy/haproxy.cfg', import.meta.url), 'utf8');
   cfg = cfg.replace('bind :4040', `bind 127.0.0.1:${front.tcp}`).replace('bind :5000', `bind 127.0.0.1:${front.rest}`);
   cfg = cfg.replace(/default-server inter 2s/, `default-server inter ${INTER_MS}ms`);
+  // Without `timeout check` a check must be answered within `inter`: 2 s shipped, but 200 ms here, which a
+  // server on a loaded 2-core machine sometimes misses twice (its node then looked dead and REST got
+  // HAProxy's 503 page). The shipped 2 s for the answer; a dead server still fails at once (refused).
+  cfg = cfg.replace(/^defaults\n/m, 'defaults\n    timeout check 2s\n');
   // Each connection takes two descriptors in HAProxy; this machine may allow fewer than the shipped maxconn needs.
   cfg = cfg.replace(/maxconn \d+/, 'maxconn 2000');
   for (const node of nodes) {
