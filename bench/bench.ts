@@ -11,7 +11,10 @@
  * not the server, decides the figure (16 connections: 30,000–55,000 steps/s for one build). --no-pin
  * shares every core.
  *
- *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--rounds 5] [--workers 4] [--no-pin] [--idle 1000] [--rest-clients 1,16] [--ndjson]
+ * With --scrape-hz, each round also runs gym-tcp with a Prometheus-like scraper fetching /metrics
+ * (on --health-port) that often, right next to the unscraped run: the cost of being scraped.
+ *
+ *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--rounds 5] [--workers 4] [--no-pin] [--idle 1000] [--rest-clients 1,16] [--scrape-hz 1] [--ndjson]
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +34,7 @@ const opts = new Command('bench')
   .option('--no-pin', 'let the servers and the load generator share every core (default: servers on the first half of the cores, load generator on the rest, with taskset, where there is taskset and 2+ cores)')
   .option('--idle <n>', 'idle connections for the memory check (0 to skip)', '1000')
   .option('--rest-clients <list>', 'REST client counts (0 to skip)', '1,16')
+  .option('--scrape-hz <n>', 'also run gym-tcp scraped for /metrics this many times a second, next to each unscraped run (0: not)', '0')
   .option('--ndjson', 'also print every result as a JSON line (for dashboards)')
   .parse()
   .opts();
@@ -72,24 +76,51 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const median = (runs: ClosedLoopResult[]) => [...runs].sort((a, b) => a.stepsPerSecond - b.stepsPerSecond)[Math.floor(runs.length / 2)];
 const cpu = (micros: number) => (Number.isFinite(micros) ? micros.toFixed(1) : '–');
 
-const gym = await spawnServer(['--workers', String(opts.workers)], { cpus: pin.server });
+const scrapeHz = Number(opts.scrapeHz);
+const gym = await spawnServer(['--workers', String(opts.workers), ...(scrapeHz > 0 ? ['--health-port', '0'] : [])], { cpus: pin.server });
+const metricsUrl = scrapeHz > 0 ? `http://127.0.0.1:${/health checks on [^\s]*:(\d+)/.exec(gym.output())![1]}/metrics` : '';
+
+/** Runs `run` while a scraper fetches /metrics `scrapeHz` times a second; also returns how long each scrape took (ms). */
+async function scraped<T>(run: () => Promise<T>): Promise<{ result: T; scrapeMs: number[] }> {
+  const scrapeMs: number[] = [];
+  const timer = setInterval(() => {
+    const start = performance.now();
+    void fetch(metricsUrl)
+      .then((res) => res.text())
+      .then(() => scrapeMs.push(performance.now() - start));
+  }, 1000 / scrapeHz);
+  try {
+    return { result: await run(), scrapeMs };
+  } finally {
+    clearInterval(timer);
+  }
+}
 const echo = await spawnServer([], { entry: here('./echo-server.js'), cpus: pin.server });
 console.error(`gym-tcp (${opts.workers} workers) on port ${gym.port}, echo ceiling on port ${echo.port}; ${seconds} s per run, ${rounds} round(s) per point`);
 if (pin.server) console.error(`pinned: servers on core(s) ${pin.server}, load generator on core(s) ${pin.load}`);
 
 const rows: string[][] = [];
+const scrapeRows: string[][] = [];
 for (const connections of connectionCounts) {
   // Echo and gym-tcp take turns, `rounds` times: a shared machine's slow spells then hit both, and
   // the median of each is reported (with the ratio of medians).
   const ceilings: ClosedLoopResult[] = [];
   const ourRuns: ClosedLoopResult[] = [];
+  const scrapedRuns: ClosedLoopResult[] = [];
+  const scrapeMs: number[] = [];
   for (let round = 1; round <= rounds; round++) {
     const of = rounds > 1 ? ` (round ${round} of ${rounds})` : '';
     // Who goes first swaps each round, so that neither always runs right after the other's teardown.
-    for (const which of round % 2 === 1 ? (['echo', 'gym-tcp'] as const) : (['gym-tcp', 'echo'] as const)) {
+    const turns = (['echo', 'gym-tcp', 'gym-tcp scraped'] as const).filter((which) => scrapeHz > 0 || which !== 'gym-tcp scraped');
+    for (const which of round % 2 === 1 ? turns : [...turns].reverse()) {
       console.error(`  ${connections} connection(s): ${which}${of}…`);
       if (which === 'echo') ceilings.push(await runLoad('./load.js', echo, connections));
-      else ourRuns.push(await runLoad('./load.js', gym, connections));
+      else if (which === 'gym-tcp') ourRuns.push(await runLoad('./load.js', gym, connections));
+      else {
+        const run = await scraped(() => runLoad('./load.js', gym, connections));
+        scrapedRuns.push(run.result);
+        scrapeMs.push(...run.scrapeMs);
+      }
     }
   }
   const ceiling = median(ceilings);
@@ -98,6 +129,22 @@ for (const connections of connectionCounts) {
   // A round's two runs follow each other: the spread of their ratios shows how far the machine's noise moves it.
   const roundRatios = ourRuns.map((run, i) => run.stepsPerSecond / ceilings[i].stepsPerSecond);
   records.push({ bench: 'tcp', connections, cores: pin, echo: ceiling, gymTcp: ours, ratio, roundRatios, rounds: { echo: ceilings, gymTcp: ourRuns } });
+  if (scrapeHz > 0) {
+    const withScraper = median(scrapedRuns);
+    const scrapeRatios = scrapedRuns.map((run, i) => run.stepsPerSecond / ourRuns[i].stepsPerSecond);
+    const sortedMs = [...scrapeMs].sort((a, b) => a - b);
+    records.push({ bench: 'tcp-scraped', connections, scrapeHz, gymTcp: ours, scraped: withScraper, scrapeRatios, scrapeMs: sortedMs });
+    scrapeRows.push([
+      String(connections),
+      fmt(ours.stepsPerSecond),
+      fmt(withScraper.stepsPerSecond),
+      (withScraper.stepsPerSecond / ours.stepsPerSecond).toFixed(3) + '×',
+      `${Math.min(...scrapeRatios).toFixed(2)}–${Math.max(...scrapeRatios).toFixed(2)}×`,
+      `${fmt(ours.p50us)} / ${fmt(withScraper.p50us)}`,
+      `${fmt(ours.p99us)} / ${fmt(withScraper.p99us)}`,
+      sortedMs.length > 0 ? `${sortedMs.length}, ${sortedMs[Math.floor(sortedMs.length / 2)].toFixed(1)} ms` : '–',
+    ]);
+  }
   rows.push([
     String(connections),
     fmt(ceiling.stepsPerSecond),
@@ -123,6 +170,10 @@ console.log(
 );
 const header = ['connections', 'echo steps/s', 'gym-tcp steps/s', 'ratio', 'ratio per round', 'gym-tcp p50 µs', 'gym-tcp p99 µs', 'echo p50 µs', 'gym-tcp CPU', 'echo CPU', 'load gen CPU (gym-tcp / echo)'];
 console.log(table(header, rows));
+if (scrapeHz > 0) {
+  console.log(`\nThe same, scraped for /metrics ${scrapeHz} time(s) a second (median of each; ratio per round: each round's scraped run over its unscraped one)\n`);
+  console.log(table(['connections', 'steps/s', 'scraped steps/s', 'ratio', 'ratio per round', 'p50 µs (not / scraped)', 'p99 µs (not / scraped)', 'scrapes, median time'], scrapeRows));
+}
 
 const idle = Number(opts.idle);
 if (idle > 0) {

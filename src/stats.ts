@@ -13,6 +13,7 @@
  */
 import type { ErrorCode } from './protocol/errors.js';
 import type { RequestKind } from './protocol/schema.js';
+import type { StepMicros } from './pool/worker-figures.js';
 
 /** The fronts that open pool sessions: a TCP connection has one, a REST environment has one. */
 export type Front = 'tcp' | 'rest';
@@ -55,6 +56,8 @@ export interface WorkerStats {
   sessionsRebuilt: number;
   /** Gauge: the packing's smoothed share of time the worker was busy (0–1), which decides where new connections go. */
   load: number;
+  /** Counters: how long its `step` requests took on the worker (from taking the item to writing its reply), by bucket of STEP_MICROS_BUCKETS. */
+  stepMicros: StepMicros;
 }
 
 export interface PoolStats {
@@ -72,6 +75,8 @@ export interface PoolStats {
   byFront: Record<Front, RequestCounts>;
   /** The preparation pool: the costly parts of makes, off the env workers. */
   prepare: PreparePoolStats;
+  /** Gauge: environments held, by env id (ids with none are absent); adds up to `envs`. */
+  envsById: Record<string, number>;
 }
 
 export interface PreparePoolStats {

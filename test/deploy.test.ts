@@ -5,11 +5,13 @@
  * periods outlast the drain; HAProxy's servers are the nodes the files start.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { SERVE_OPTIONS, type ServeOption } from '../src/config/options.js';
-import { NODE_ID } from '../src/protocol/instance-id.js';
+import { NODE_ID, nodeIdFromHostname } from '../src/protocol/instance-id.js';
 
 const read = (file: string) => readFileSync(new URL(`../${file}`, import.meta.url), 'utf8');
 const byEnv = new Map<string, ServeOption>(Object.values(SERVE_OPTIONS).map((o: ServeOption) => [o.env, o]));
@@ -30,20 +32,27 @@ function serverSettings(env: Record<string, string>): Record<string, unknown> {
 
 const defaultOf = (name: keyof typeof SERVE_OPTIONS) => (SERVE_OPTIONS[name] as ServeOption).default;
 
-const haproxy = read('deploy/haproxy/haproxy.cfg');
-/** HAProxy's backends: name -> lines. */
-const backends = new Map<string, string[]>();
-for (const block of haproxy.split(/\n(?=\S)/)) {
-  const [head, ...lines] = block.split('\n').map((l) => l.trim());
-  const m = /^backend (\S+)/.exec(head);
-  if (m) backends.set(m[1], lines.filter((l) => l && !l.startsWith('#')));
+/** An HAProxy configuration's backends: name -> lines. */
+function backendsOf(cfg: string): Map<string, string[]> {
+  const found = new Map<string, string[]>();
+  for (const block of cfg.split(/\n(?=\S)/)) {
+    const [head, ...lines] = block.split('\n').map((l) => l.trim());
+    const m = /^backend (\S+)/.exec(head);
+    if (m) found.set(m[1], lines.filter((l) => l && !l.startsWith('#')));
+  }
+  return found;
 }
 /** `server NAME HOST:PORT check port P` lines of a backend. */
-const servers = (backend: string) =>
-  backends.get(backend)!.flatMap((l) => {
+const serversOf = (found: Map<string, string[]>, backend: string) =>
+  found.get(backend)!.flatMap((l) => {
     const m = /^server (\S+) ([^:\s]+):(\d+) check port (\d+)/.exec(l);
     return m ? [{ name: m[1], host: m[2], port: Number(m[3]), checkPort: Number(m[4]) }] : [];
   });
+
+const haproxy = read('deploy/haproxy/haproxy.cfg');
+const backends = backendsOf(haproxy);
+const servers = (backend: string) => serversOf(backends, backend);
+const HAPROXY = '/usr/sbin/haproxy';
 
 describe('deploy/compose.yaml with deploy/haproxy/haproxy.cfg', () => {
   const compose = parse(read('deploy/compose.yaml'), { merge: true }) as { services: Record<string, Record<string, any>> };
@@ -139,6 +148,84 @@ describe('deploy/k8s', () => {
     expect(pdb.spec.selector.matchLabels).toEqual(labels);
     // The default node id of pod gym-tcp-1 (its host name) is a valid, distinct node id.
     expect(SERVE_OPTIONS.nodeId.value.safeParse('gymtcp1').success).toBe(true);
+  });
+});
+
+describe('deploy/k8s/haproxy.yaml', () => {
+  const gym = parseAllDocuments(read('deploy/k8s/gym-tcp.yaml')).map((d) => d.toJS() as Record<string, any>);
+  const set = gym.find((d) => d.kind === 'StatefulSet')!;
+  const container = set.spec.template.spec.containers[0];
+  const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+  const settings = serverSettings(env);
+  const headless = gym.find((d) => d.kind === 'Service' && d.spec.clusterIP === 'None')!;
+  const docs = parseAllDocuments(read('deploy/k8s/haproxy.yaml')).map((d) => d.toJS() as Record<string, any>);
+  const cfg = docs.find((d) => d.kind === 'ConfigMap')!.data['haproxy.cfg'] as string;
+  const found = backendsOf(cfg);
+
+  it('routes REST by node to each pod of the StatefulSet by its stable name, with the node id the pod takes from its host name', () => {
+    const pods = Array.from({ length: set.spec.replicas }, (_, i) => `${set.metadata.name}-${i}`);
+    const tcpPort = (settings.GYM_TCP_PORT ?? defaultOf('port')) as number;
+    for (const [i, pod] of pods.entries()) {
+      const node = nodeIdFromHostname(pod);
+      expect(node).toMatch(NODE_ID);
+      const host = `${pod}.${headless.metadata.name}.default.svc.cluster.local`;
+      for (const backend of ['be_tcp', 'be_rest', `be_${node}`]) {
+        const server = serversOf(found, backend).find((s) => s.name === node);
+        expect(server, `${backend} has no server ${node} (pod ${i})`).toEqual({
+          name: node,
+          host,
+          port: backend === 'be_tcp' ? tcpPort : settings.GYM_TCP_HTTP_PORT,
+          checkPort: settings.GYM_TCP_HEALTH_PORT,
+        });
+      }
+      expect(found.get(`be_${node}`)).toContain('option httpchk GET /healthz');
+    }
+    for (const backend of ['be_tcp', 'be_rest']) {
+      expect(serversOf(found, backend)).toHaveLength(pods.length);
+      expect(found.get(backend)).toContain('option httpchk GET /readyz');
+    }
+    expect(cfg).toContain('http-request set-var(req.node) path,field(4,/),field(1,-)');
+    expect(cfg).toContain('use_backend be_%[var(req.node)]');
+    // The headless Service lists pods before they are ready, so that their names resolve while they start.
+    expect(headless.spec.publishNotReadyAddresses).toBe(true);
+  });
+
+  it('mounts the configuration where the haproxy image reads it; its Service reaches the ports it binds', () => {
+    const deployment = docs.find((d) => d.kind === 'Deployment')!;
+    const proxy = deployment.spec.template.spec.containers[0];
+    expect(proxy.image).toMatch(/^haproxy:2\.6/);
+    const mount = proxy.volumeMounts[0];
+    expect(mount.mountPath).toBe('/usr/local/etc/haproxy');
+    expect(deployment.spec.template.spec.volumes.find((v: { name: string }) => v.name === mount.name).configMap.name).toBe(docs.find((d) => d.kind === 'ConfigMap')!.metadata.name);
+    const binds = [...cfg.matchAll(/^\s*bind :(\d+)/gm)].map((m) => Number(m[1]));
+    const portOf = (name: string) => proxy.ports.find((p: { name: string }) => p.name === name).containerPort;
+    for (const port of proxy.ports) expect(binds).toContain(port.containerPort);
+    const service = docs.find((d) => d.kind === 'Service')!;
+    expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
+    for (const port of service.spec.ports) expect(portOf(port.targetPort)).toBe(port.port);
+    expect(proxy.readinessProbe.httpGet.path).toBe(/monitor-uri (\S+)/.exec(cfg)![1]);
+    expect(portOf(proxy.readinessProbe.httpGet.port)).toBe(8404);
+  });
+
+  it('is a configuration HAProxy 2.6 accepts (`haproxy -c`), where HAProxy is installed', (ctx) => {
+    if (!existsSync(HAPROXY)) {
+      console.warn(`${HAPROXY} is not installed here: the configuration check is not run`);
+      return ctx.skip();
+    }
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'k8s-haproxy-'));
+    try {
+      writeFileSync(path.join(dir, 'haproxy.cfg'), cfg);
+      // The pods' names do not resolve here: HAProxy warns and starts those servers without an address.
+      execFileSync(HAPROXY, ['-c', '-f', path.join(dir, 'haproxy.cfg')], { stdio: 'pipe' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lets a Prometheus that discovers pods by annotation scrape /metrics on the health port', () => {
+    const annotations = set.spec.template.metadata.annotations;
+    expect(annotations['prometheus.io/path']).toBe('/metrics');
+    expect(Number(annotations['prometheus.io/port'])).toBe(settings.GYM_TCP_HEALTH_PORT);
   });
 });
 

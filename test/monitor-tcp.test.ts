@@ -14,7 +14,7 @@ describe('monitor lines over TCP', () => {
   it('runs the mlpack-style sequence in step: no reply to either monitor line, statistics written on close', async () => {
     const root = mkdtempSync(join(tmpdir(), 'gym-tcp-monitor-'));
     const logged: string[] = [];
-    const s = await startServer({ workers: 1, monitorRoot: root, log: (m) => logged.push(m) });
+    const s = await startServer({ workers: 1, monitorRoot: root, log: (m, fields) => fields?.level !== 'debug' && logged.push(m) });
     const c = await RawClient.connect(s);
     expect((await c.ask(CPP.make('Pendulum-v1-render'))).instance).toMatch(/^[a-z0-9]{1,16}-[0-9a-f]{13}$/);
     expect((await c.ask(CPP.observationSpace)).info.name).toBe('Box');
@@ -52,7 +52,7 @@ describe('monitor lines over TCP', () => {
     const outside = mkdtempSync(join(tmpdir(), 'gym-tcp-outside-'));
     symlinkSync(outside, join(root, 'escape'));
     const logged: string[] = [];
-    const s = await startServer({ workers: 1, monitorRoot: root, log: (m) => logged.push(m) });
+    const s = await startServer({ workers: 1, monitorRoot: root, log: (m, fields) => fields?.level !== 'debug' && logged.push(m) });
     const c = await RawClient.connect(s);
     c.write(`${CPP.monitorStart('./before-any-env/')}\r\n`);
     await c.ask(CPP.make('CartPole-v1'));

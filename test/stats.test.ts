@@ -14,7 +14,7 @@ import { until } from '../scripts/lib/wait.js';
 import { RawClient, startServer } from './helpers.js';
 
 /** The figures of a snapshot that are values now rather than counters (src/stats.ts marks each). */
-const GAUGES = new Set(['open', 'sessions', 'envs', 'envLimit', 'queued', 'inFlight', 'load', 'spinning']);
+const GAUGES = new Set(['open', 'sessions', 'envs', 'envsById', 'envLimit', 'queued', 'inFlight', 'load', 'spinning']);
 
 /** Every counter of a snapshot, by its path (`pool.workers.0.busyMicros`, `pool.byFront.tcp.requests.step`, …). */
 function counters(value: unknown, path = '', into = new Map<string, number>()): Map<string, number> {

@@ -14,6 +14,7 @@ import type { ServeTask, WorkItem, WorkReply, WorkResult } from '../src/pool/wor
 import { Session, type SessionReply } from '../src/protocol/session.js';
 import { NpRandom } from '../src/rng/index.js';
 import { frameReply } from '../src/server/framing.js';
+import { WorkerFigures } from '../src/pool/worker-figures.js';
 
 const sessions = new Map<number, Session>();
 /** Sessions whose replies leave framed for the TCP wire (the others are the REST front's). */
@@ -29,6 +30,8 @@ const DEFERRED: WorkReply = { kind: null, code: null, command: null, out: null, 
 /** The slot this worker serves; its envs count against it. */
 let slot = 0;
 const envSlots = { tryAcquire: () => budget.tryAcquire(slot), release: () => budget.release(slot) };
+/** Step times and envs by id, for the metrics (set once the channel is served). */
+let figures: WorkerFigures;
 
 /** Results are made visible at least this often while a long run of items is handled. */
 const PUBLISH_EVERY = 4;
@@ -39,9 +42,12 @@ export default async function serve(task: ServeTask): Promise<void> {
   await warmEnvFamilies();
   const channel = new WorkerChannel(task.channel);
   const { items, results, stats } = channel;
+  figures = new WorkerFigures(stats);
   for (;;) {
     let handled = 0;
     const start = performance.now();
+    // One clock reading per item: a step's time is from the previous reading to the one after its result is written.
+    let last = start;
     for (let item = channel.receive(); item !== null; item = channel.receive()) {
       let result: WorkResult;
       for (;;) {
@@ -55,6 +61,9 @@ export default async function serve(task: ServeTask): Promise<void> {
         }
       }
       channel.send(result);
+      const now = performance.now();
+      if (result !== null && result.command === 'step') figures.step((now - last) * 1000);
+      last = now;
       if (++handled % PUBLISH_EVERY === 0) {
         // Items are released before their results are visible: once the main thread has every
         // result, it may count on the whole ring being free.
@@ -64,7 +73,8 @@ export default async function serve(task: ServeTask): Promise<void> {
     }
     if (handled > 0) {
       items.release();
-      Atomics.add(stats, STAT_BUSY_MICROS, Math.round((performance.now() - start) * 1000));
+      Atomics.add(stats, STAT_BUSY_MICROS, Math.round((last - start) * 1000));
+      figures.flush();
       Atomics.store(stats, STAT_SESSIONS, sessions.size);
       results.publish();
     }
@@ -122,6 +132,7 @@ function handleItem(item: WorkItem): WorkResult {
   if ('init' in item) {
     sessions.get(item.conn)?.close();
     sessions.delete(item.conn);
+    figures.envChanged(item.conn, null);
     if (item.frame) framed.add(item.conn);
     else framed.delete(item.conn);
     let session: Session;
@@ -138,10 +149,12 @@ function handleItem(item: WorkItem): WorkResult {
       session = new Session(item.init, envSlots);
     }
     sessions.set(item.conn, session);
+    figures.envChanged(item.conn, session.envId);
     return null;
   }
   sessions.get(item.conn)?.close();
   sessions.delete(item.conn);
+  figures.envChanged(item.conn, null);
   framed.delete(item.conn);
   return null;
 }
@@ -155,6 +168,7 @@ function handleLine(conn: number, line: string, mayDefer: boolean): WorkResult {
   // Requests that drew OS entropy or made an env (a random id) would not replay the same: the
   // transport gets a snapshot taken right after them instead.
   if (!result.deferred && (NpRandom.entropyDraws !== entropyBefore || result.instance !== instanceBefore)) result.snapshot = session.snapshot();
+  if (!result.deferred && result.instance !== instanceBefore) figures.envChanged(conn, session.envId);
   return result;
 }
 

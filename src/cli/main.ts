@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { frontSettings, type OptionValues } from '../config/options.js';
 import { kwargDefaults, loadEnvSpecs } from '../envs/registry.js';
 import { HealthServer, serverReadiness } from '../http/health.js';
+import { createLogger, eventLog } from '../ops/log.js';
+import { Metrics } from '../ops/metrics.js';
 import { RestServer } from '../http/rest-server.js';
 import { GymTcpServer } from '../server/tcp-server.js';
 import { addServeOptions } from './serve-options.js';
@@ -16,8 +18,11 @@ const program = new Command('gym-tcp')
 
 addServeOptions(program.command('serve').description('start the server: TCP, and the gym-http-api REST API with --http-port'))
   .action(async (opts: OptionValues) => {
-    const fail = (message: string): never => {
-      console.error(`gym-tcp serve: ${message}`);
+    // Every line the server writes from here on is a log event (src/ops/log.ts), on stdout.
+    const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, node: opts.nodeId });
+    const log = eventLog(logger);
+    const fail = (message: string, event = 'START_FAILED'): never => {
+      log(`gym-tcp serve: ${message}`, { event, level: 'fatal' });
       process.exit(1);
     };
     const read = (file: string, what: string) => {
@@ -37,7 +42,7 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
         ...frontSettings('tcp', opts),
         authToken,
         tls,
-        log: (message) => console.error(`gym-tcp: ${message}`),
+        log,
       });
     } catch (err) {
       return fail(`cannot serve on ${opts.host}:${opts.port}: ${(err as Error).message}`);
@@ -49,27 +54,29 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) {
-        console.error(`${signal} again: exiting now`);
+        log(`${signal} again: exiting now`, { event: 'STOP_NOW', level: 'warn', signal });
         process.exit(1);
       }
       stopping = true;
       // /readyz fails from here on. With --drain-delay the server goes on serving (and accepting) for
       // that long, so that a load balancer's health checks see it and stop sending clients before the
       // listening socket closes: a client sent here meanwhile is served, not refused.
-      if (opts.drainDelay > 0) console.log(`${signal}: /readyz answers 503; serving on for ${opts.drainDelay} s (--drain-delay) before draining`);
+      if (opts.drainDelay > 0) {
+        log(`${signal}: /readyz answers 503; serving on for ${opts.drainDelay} s (--drain-delay) before draining`, { event: 'NOT_READY', level: 'info', signal });
+      }
       (async () => {
         if (opts.drainDelay > 0) await new Promise((r) => setTimeout(r, opts.drainDelay * 1000));
-        console.log(`${signal}: no new connections; answering requests in flight (up to ${opts.drainTimeout} ms)`);
+        log(`${signal}: no new connections; answering requests in flight (up to ${opts.drainTimeout} ms)`, { event: 'DRAINING', level: 'info', signal });
         await rest?.close();
         await server.close();
         await health?.close();
       })().then(
         () => {
-          console.log('gym-tcp stopped');
+          log('gym-tcp stopped', { event: 'STOPPED', level: 'info' });
           process.exit(0);
         },
-        (err) => {
-          console.error('error while stopping:', err);
+        (err: Error) => {
+          log(`error while stopping: ${err.stack ?? err}`, { event: 'STOP_FAILED', level: 'fatal' });
           process.exit(1);
         },
       );
@@ -77,10 +84,12 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     const readiness = serverReadiness(server, () => rest, () => stopping);
+    const metrics = new Metrics({ tcp: server, rest: () => rest, version });
     const { host, port } = server.address();
-    console.log(
+    log(
       `gym-tcp ${version} listening on ${host.includes(':') ? `[${host}]` : host}:${port} with ${opts.workers} worker threads` +
         `${tls ? ', TLS' : ''}${authToken ? ', token required' : ''}`,
+      { event: 'LISTENING', level: 'info', front: 'tcp', host, port, workers: opts.workers, tls: Boolean(tls), tokenRequired: Boolean(authToken), version },
     );
     if (opts.httpPort !== undefined) {
       try {
@@ -93,32 +102,53 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
           connectionLimit: server.connectionLimit,
           onShutdown: () => stop('POST /v1/shutdown/'),
           readiness,
+          metrics,
           // The same token and TLS as the TCP front, so REST is no way around them.
           authToken: server.options.authToken,
           tls: server.options.tls,
         });
       } catch (err) {
-        console.error(`cannot serve HTTP on ${opts.host}:${opts.httpPort}: ${(err as Error).message}`);
+        log(`cannot serve HTTP on ${opts.host}:${opts.httpPort}: ${(err as Error).message}`, {
+          event: 'START_FAILED',
+          level: 'fatal',
+          front: 'rest',
+          code: (err as NodeJS.ErrnoException).code ?? null,
+        });
         await server.close();
         process.exit(1);
       }
       const http = rest.address();
       server.serveRecordingsOn(http.port);
-      console.log(
-        `HTTP listening on ${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port} (gym-http-api REST${server.options.tls ? ', HTTPS' : ''})`,
-      );
+      log(`HTTP listening on ${http.host.includes(':') ? `[${http.host}]` : http.host}:${http.port} (gym-http-api REST${server.options.tls ? ', HTTPS' : ''})`, {
+        event: 'LISTENING',
+        level: 'info',
+        front: 'rest',
+        host: http.host,
+        port: http.port,
+      });
     }
     if (opts.healthPort !== undefined) {
       try {
-        health = await HealthServer.listen(opts.healthPort, opts.host, readiness);
+        health = await HealthServer.listen(opts.healthPort, opts.host, readiness, metrics);
       } catch (err) {
-        console.error(`cannot serve health checks on ${opts.host}:${opts.healthPort}: ${(err as Error).message}`);
+        log(`cannot serve health checks on ${opts.host}:${opts.healthPort}: ${(err as Error).message}`, {
+          event: 'START_FAILED',
+          level: 'fatal',
+          front: 'health',
+          code: (err as NodeJS.ErrnoException).code ?? null,
+        });
         await rest?.close();
         await server.close();
         process.exit(1);
       }
       const at = health.address();
-      console.log(`health checks on ${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port} (GET /healthz, GET /readyz)`);
+      log(`health checks on ${at.host.includes(':') ? `[${at.host}]` : at.host}:${at.port} (GET /healthz, GET /readyz, GET /metrics)`, {
+        event: 'LISTENING',
+        level: 'info',
+        front: 'health',
+        host: at.host,
+        port: at.port,
+      });
     }
   });
 

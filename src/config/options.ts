@@ -6,7 +6,8 @@
  * `GymTcpServer.listen` and `RestServer.listen`, and the types of those fields (FrontSettings).
  *
  * It lives beside the fronts rather than in src/cli/ because both fronts' option types derive from it;
- * it knows nothing of commander.
+ * it knows nothing of commander. Longer than 400 lines: it is one table on purpose (one place to add an
+ * option), and the table grows with the options.
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -261,10 +262,24 @@ export const SERVE_OPTIONS = {
     flags: '--health-port <port>',
     env: 'GYM_TCP_HEALTH_PORT',
     help:
-      'serve `GET /healthz` (alive) and `GET /readyz` (503 while draining, at a limit, or with no live worker) on this port, ' +
-      'plain HTTP without the token, for load balancers and orchestrators (the REST port answers both too)',
+      'serve `GET /healthz` (alive), `GET /readyz` (503 while draining, at a limit, or with no live worker) and `GET /metrics` ' +
+      '(Prometheus) on this port, plain HTTP without the token, for load balancers, orchestrators and scrapers (the REST port answers all three too)',
     value: integer(0, 65535),
     defaultText: 'off',
+  },
+  logLevel: {
+    flags: '--log-level <level>',
+    env: 'GYM_TCP_LOG_LEVEL',
+    help: 'the least severe log events written: `fatal`, `error`, `warn`, `info`, `debug` (also each connection opened and closed), `trace`, or `silent`',
+    value: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'expected fatal, error, warn, info, debug, trace or silent' }),
+    default: 'info',
+  },
+  logFormat: {
+    flags: '--log-format <format>',
+    env: 'GYM_TCP_LOG_FORMAT',
+    help: 'log events on stdout as `json` (one object per line: level, time, node, event, msg and the event\'s fields) or `pretty` (one readable line each, for a terminal)',
+    value: z.enum(['json', 'pretty'], { error: 'expected json or pretty' }),
+    default: 'json',
   },
   drainDelay: {
     flags: '--drain-delay <seconds>',

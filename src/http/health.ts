@@ -19,6 +19,12 @@ import { Router, json, type RouteSpec } from './router.js';
 /** Why the server should get no new clients now, or null when it is ready. */
 export type Readiness = () => string | null;
 
+/** What `/metrics` serves (src/ops/metrics.ts's Metrics): one scrape's text and its content type. */
+export interface MetricsScrape {
+  readonly contentType: string;
+  scrape(): Promise<string>;
+}
+
 /** The CLI's readiness: draining, a limit reached, or no live worker thread. */
 export function serverReadiness(tcp: GymTcpServer, rest: () => RestServer | null, draining: () => boolean): Readiness {
   return () => {
@@ -33,9 +39,17 @@ export function serverReadiness(tcp: GymTcpServer, rest: () => RestServer | null
   };
 }
 
-/** `/healthz` and `/readyz`, as routes (the REST front's table and the health server's). */
-export function healthRoutes(readiness: Readiness) {
-  return {
+/** `/healthz` and `/readyz`, and `/metrics` when given, as routes (the REST front's table and the health server's). */
+export function healthRoutes(readiness: Readiness, metrics?: MetricsScrape) {
+  const metricsRoute: RouteSpec | null = metrics
+    ? {
+        pattern: '/metrics',
+        method: 'GET',
+        doc: 'Prometheus metrics (text format): connections, envs, requests and errors, step times, workers, the process.',
+        handler: async () => ({ status: 200, body: await metrics.scrape(), contentType: metrics.contentType }),
+      }
+    : null;
+  const routes = {
     healthz: {
       pattern: '/healthz',
       method: 'GET',
@@ -52,21 +66,22 @@ export function healthRoutes(readiness: Readiness) {
       },
     },
   } satisfies Record<string, RouteSpec>;
+  return { ...routes, metrics: metricsRoute };
 }
 
-/** `--health-port`: plain HTTP, no token, these two routes only. */
+/** `--health-port`: plain HTTP, no token, these routes only (`/metrics` too when given). */
 export class HealthServer {
   readonly #http: HttpServer;
 
-  private constructor(readiness: Readiness) {
-    const routes = healthRoutes(readiness);
-    const router = new Router([routes.healthz, routes.readyz]);
+  private constructor(readiness: Readiness, metrics?: MetricsScrape) {
+    const routes = healthRoutes(readiness, metrics);
+    const router = new Router([routes.healthz, routes.readyz, ...(routes.metrics ? [routes.metrics] : [])]);
     // A check sends no body; a small bound keeps this port cheap whatever reaches it.
     this.#http = new HttpServer({ maxBodyBytes: 4096, keepAliveTimeoutMs: 5000, requestTimeoutMs: 10_000, handshakeTimeoutMs: 10_000 }, (method, url, body) => router.dispatch(method, url, body));
   }
 
-  static async listen(port: number, host: string, readiness: Readiness): Promise<HealthServer> {
-    const server = new HealthServer(readiness);
+  static async listen(port: number, host: string, readiness: Readiness, metrics?: MetricsScrape): Promise<HealthServer> {
+    const server = new HealthServer(readiness, metrics);
     await server.#http.listen(port, host);
     return server;
   }

@@ -16,7 +16,7 @@ import type { RestStats } from '../stats.js';
 import type { ConnectionLimit } from '../net/connection-limit.js';
 import type { EnvPool } from '../pool/env-pool.js';
 import { EnvTable } from './env-table.js';
-import { healthRoutes, type Readiness } from './health.js';
+import { healthRoutes, type MetricsScrape, type Readiness } from './health.js';
 import { HttpServer } from './http-server.js';
 import { Router } from './router.js';
 import { envRoutes } from './routes/envs.js';
@@ -59,6 +59,8 @@ export interface RestServerOptions extends FrontSettings<'rest'> {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** What `/readyz` answers (the CLI's: draining, limits, workers); default: ready until close(). */
   readiness?: Readiness;
+  /** What `/metrics` serves (the CLI's src/ops/metrics.ts); no such route without it. */
+  metrics?: MetricsScrape;
 }
 
 /** gym-http-api's port; the CLI serves REST only on the port --http-port gives. */
@@ -91,7 +93,7 @@ export class RestServer {
     const liveEnvs = LiveEnvs.of(pool);
     const live = liveRoutes(liveEnvs, LiveFrames.of(liveEnvs));
     this.#closeLiveStreams = () => live.closeStreams();
-    const health = healthRoutes(options.readiness ?? (() => (this.#closing ? 'draining: the server is shutting down' : null)));
+    const health = healthRoutes(options.readiness ?? (() => (this.#closing ? 'draining: the server is shutting down' : null)), options.metrics);
     // gym-http-api's order, which /v1/help keeps.
     const router = new Router([
       envs.create,
@@ -115,6 +117,7 @@ export class RestServer {
       health.healthz,
       health.readyz,
       ...Object.values(live.routes),
+      ...(health.metrics ? [health.metrics] : []),
     ]);
     this.#router = router;
     this.#http = new HttpServer(options, (method, url, body) => router.dispatch(method, url, body));

@@ -1,5 +1,6 @@
 import { EpisodeMonitor, type MonitorSettings } from './episode-monitor.js';
 import type { MonitorRequest } from '../protocol/session.js';
+import type { Log } from '../ops/log.js';
 
 /**
  * An older client's Gym monitor on a TCP connection (`{"monitor":{"action": "start", …}}`, mlpack's
@@ -16,14 +17,14 @@ export class ConnectionMonitor {
     /** The monitor root and its storage limits (the server's options). */
     readonly settings: MonitorSettings,
     /** Where refusals go (the server's log); `who` names the connection in them. */
-    readonly log: (message: string) => void,
+    readonly log: Log,
     readonly who: string,
   ) {}
 
   request(request: MonitorRequest): void {
     switch (request.action) {
       case 'invalid':
-        this.log(`${this.who}: ignored a monitor line (monitor lines are never answered): ${request.problem}`);
+        this.log(`${this.who}: ignored a monitor line (monitor lines are never answered): ${request.problem}`, { event: 'MONITOR_LINE_IGNORED', level: 'info' });
         return;
       case 'close':
         this.#then(async (monitor) => {
@@ -35,7 +36,7 @@ export class ConnectionMonitor {
         this.#then(async (previous) => {
           await previous?.close();
           if (request.envId === null) {
-            this.log(`${this.who}: monitor start before any environment was made: nothing is recorded`);
+            this.log(`${this.who}: monitor start before any environment was made: nothing is recorded`, { event: 'MONITOR_WITHOUT_ENV', level: 'info' });
             return null;
           }
           try {
@@ -48,7 +49,11 @@ export class ConnectionMonitor {
               envId: request.envId,
             });
           } catch (err) {
-            this.log(`${this.who}: monitor directory ${JSON.stringify(request.directory)} refused, nothing is recorded: ${(err as Error).message}`);
+            this.log(`${this.who}: monitor directory ${JSON.stringify(request.directory)} refused, nothing is recorded: ${(err as Error).message}`, {
+              event: 'MONITOR_REFUSED',
+              directory: request.directory,
+              code: (err as NodeJS.ErrnoException).code ?? null,
+            });
             return null;
           }
         });
@@ -76,7 +81,7 @@ export class ConnectionMonitor {
 
   #then(step: (monitor: EpisodeMonitor | null) => Promise<EpisodeMonitor | null>): void {
     this.#current = this.#current.then(step).catch((err: Error) => {
-      this.log(`${this.who}: the monitor failed: ${err.message}`);
+      this.log(`${this.who}: the monitor failed: ${err.message}`, { event: 'MONITOR_FAILED', level: 'error', code: (err as NodeJS.ErrnoException).code ?? null });
       return null;
     });
   }

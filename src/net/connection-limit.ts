@@ -10,6 +10,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import type net from 'node:net';
+import type { Log, LogFields } from '../ops/log.js';
 
 /** Why a connection was refused: the server's limit or one address's. */
 export type ConnectionRefusal = { limit: 'server' | 'address'; message: string };
@@ -47,21 +48,21 @@ class BurstLog {
   #more = 0;
 
   constructor(
-    readonly log: (message: string) => void,
+    readonly log: Log,
     /** A burst ends after this long without another occurrence. */
     readonly quietMs = 10_000,
   ) {}
 
-  note(first: () => string, ended: (more: number) => string): void {
+  note(first: () => string, ended: (more: number) => string, fields: LogFields): void {
     if (this.#quietTimer) {
       this.#more += 1;
       this.#quietTimer.refresh();
       return;
     }
-    this.log(first());
+    this.log(first(), fields);
     this.#quietTimer = setTimeout(() => {
       this.#quietTimer = null;
-      if (this.#more > 0) this.log(ended(this.#more));
+      if (this.#more > 0) this.log(ended(this.#more), { ...fields, more: this.#more });
       this.#more = 0;
     }, this.quietMs);
     this.#quietTimer.unref();
@@ -72,9 +73,11 @@ export class ConnectionLimit {
   /** Connections the server takes: --max-connections, or less where the file-descriptor limit says so. */
   readonly maxConnections: number;
   #open = 0;
+  /** Connections open now by the front that accepted them (guard's `front`), for the metrics. */
+  readonly openByFront = new Map<string, number>();
   readonly #perAddress = new Map<string, number>();
   #refusing = 0;
-  readonly #log: (message: string) => void;
+  readonly #log: Log;
   readonly #refusals: BurstLog;
   readonly #acceptFailures: BurstLog;
 
@@ -86,7 +89,7 @@ export class ConnectionLimit {
   constructor(
     readonly requestedMaxConnections: number,
     readonly maxConnectionsPerAddress: number,
-    log: (message: string) => void = () => {},
+    log: Log = () => {},
     descriptors: { limit: number; open: number } | null = null,
   ) {
     this.#log = log;
@@ -100,6 +103,7 @@ export class ConnectionLimit {
           `(${descriptors.limit}, RLIMIT_NOFILE; ${descriptors.open} in use at start, ${SPARE_DESCRIPTORS} kept spare): ` +
           `taking at most ${this.maxConnections} connections over TCP and REST together. Raise the limit (ulimit -n, ` +
           `systemd's LimitNOFILE=, docker run --ulimit nofile=…) or lower --max-connections`,
+        { event: 'FD_LIMIT', limit: descriptors.limit, maxConnections: this.maxConnections },
       );
     }
   }
@@ -127,6 +131,7 @@ export class ConnectionLimit {
       this.#refusals.note(
         () => `refusing connections: ${said.replace(/; try again later$/, '')} (${address}; said once per burst)`,
         (more) => `refused ${more} more connections in that burst`,
+        { event: 'CONNECTIONS_REFUSED', code: 'TOO_MANY_CONNECTIONS', limit: refusal.limit, remote: address },
       );
       return refusal;
     }
@@ -160,7 +165,11 @@ export class ConnectionLimit {
       const address = socket.remoteAddress ?? '';
       const refusal = this.take(address);
       if (refusal === null) {
-        socket.once('close', () => this.give(address));
+        this.openByFront.set(front, (this.openByFront.get(front) ?? 0) + 1);
+        socket.once('close', () => {
+          this.give(address);
+          this.openByFront.set(front, this.openByFront.get(front)! - 1);
+        });
         for (const listener of accept) listener.call(server, socket);
         return;
       }
@@ -183,6 +192,7 @@ export class ConnectionLimit {
           `${front}: cannot accept connections (${err.code}: ${err.message}); clients are refused by the kernel until descriptors are free. ` +
           `Raise the file-descriptor limit or lower --max-connections (said once per burst)`,
         (more) => `${front}: accept failed ${more} more times in that burst`,
+        { event: 'ACCEPT_FAILED', level: 'error', code: err.code ?? null, front },
       );
     });
   }

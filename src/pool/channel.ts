@@ -15,6 +15,7 @@ import { errorCodeAt, errorCodeIndex, replyKindAt, replyKindIndex } from '../pro
 import { REQUEST_KINDS } from '../protocol/schema.js';
 import { Doorbell } from './doorbell.js';
 import { ByteRing } from './ring.js';
+import { CHANNEL_STATS_BYTES } from './worker-figures.js';
 import type { WorkItem, WorkResult } from './work.js';
 
 /** What a worker is given to serve a channel (plain transferable data). */
@@ -41,6 +42,7 @@ export const STAT_STOP = 2;
 export const STAT_SPIN = 3;
 /** Microseconds the worker spent spinning, added up; grows and wraps as STAT_BUSY_MICROS. */
 export const STAT_SPUN_MICROS = 4;
+/* Words 8 and up: step times and envs by id (worker-figures.ts). */
 
 const ITEM_LINE = 1;
 const ITEM_JSON = 2;
@@ -79,7 +81,7 @@ const RING_BYTES = 256 * 1024;
 export class MainChannel {
   readonly items = ByteRing.create(RING_BYTES);
   readonly results = ByteRing.create(RING_BYTES);
-  readonly stats = new Int32Array(new SharedArrayBuffer(32));
+  readonly stats = new Int32Array(new SharedArrayBuffer(CHANNEL_STATS_BYTES));
   readonly #port: MessagePort;
   /** The worker's end, to hand over once. */
   readonly ends: ChannelEnds;

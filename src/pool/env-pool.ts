@@ -12,6 +12,7 @@ import { MainChannel, STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICR
 import { SpareCpu } from './spare-cpu.js';
 import { CounterReader, RequestCounter, WidenedCounter } from './counters.js';
 import { PreparePool } from './prepare-pool.js';
+import { WorkerFiguresReader } from './worker-figures.js';
 import type { PreparedMake, ServeTask, WorkItem, WorkResult } from './work.js';
 import type { Front, PoolStats } from '../stats.js';
 
@@ -109,6 +110,8 @@ interface Slot {
   sessionsRebuilt: number;
   /** Workers in a row that died on this slot before answering anything (a broken install, not a client). */
   stillborn: number;
+  /** Step times and envs by id, as the slot's worker keeps them (worker-figures.ts). */
+  figures: WorkerFiguresReader;
 }
 
 /** How often slot loads are recomputed, and the load under which a slot takes more connections. */
@@ -255,6 +258,7 @@ export class EnvPool {
         busyReader: new CounterReader(() => busy.read()),
         restarts: 0,
         sessionsRebuilt: 0,
+        figures: new WorkerFiguresReader(),
       };
     });
     for (const slot of this.#slots) this.#serve(slot);
@@ -268,6 +272,8 @@ export class EnvPool {
     this.#sampleSpareCpu();
     // A worker blocked reading its doorbell does not see Worker.terminate() until the read returns.
     for (const slot of this.#slots) if (slot.doorbell) slot.channel.items.wake();
+    // Widened at least this often, so that no 32-bit word wraps unseen.
+    for (const slot of this.#slots) slot.figures.steps();
   }
 
   /**
@@ -327,6 +333,7 @@ export class EnvPool {
         restarts: slot.restarts,
         sessionsRebuilt: slot.sessionsRebuilt,
         load: slot.load,
+        stepMicros: slot.figures.steps(),
       })),
       sessionsOpened: this.#nextSessionId - 1,
       envs: this.envBudget.total,
@@ -335,7 +342,14 @@ export class EnvPool {
       spinning: this.#spareCpu.allowed,
       byFront: this.#requests.snapshot(),
       prepare: this.#preparePool.stats(),
+      envsById: this.#envsById(),
     };
+  }
+
+  #envsById(): Record<string, number> {
+    const envs: Record<string, number> = {};
+    for (const slot of this.#slots) slot.figures.addEnvs(envs);
+    return envs;
   }
 
   /** A session id unique in this pool (the `conn` of WorkItems), for any front: TCP, HTTP, … */
@@ -562,6 +576,7 @@ export class EnvPool {
     slot.channel = channel;
     slot.busy.moveTo(channel.stats);
     slot.spun.moveTo(channel.stats);
+    slot.figures.moveTo(channel.stats);
     const task: ServeTask & { [key: symbol]: unknown } = {
       channel: channel.ends,
       slot: slot.index,

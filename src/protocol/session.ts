@@ -210,6 +210,11 @@ export class Session {
     return this.#instance;
   }
 
+  /** The id of the current env (its catalogue id), or null: the metrics count envs by it. */
+  get envId(): string | null {
+    return this.#runner?.spec.id ?? null;
+  }
+
   /** The session's state as JSON text of a SessionSnapshot. */
   snapshot(): string {
     const snapshot: SessionSnapshot = {

@@ -11,6 +11,7 @@ import type { MonitorRequest } from '../protocol/session.js';
 import { ConnectionMonitor } from '../monitor/connection-monitor.js';
 import type { MonitorSettings } from '../monitor/episode-monitor.js';
 import type { BufferBudget } from '../net/buffer-budget.js';
+import type { Log } from '../ops/log.js';
 
 export interface ConnectionLimits extends MonitorSettings {
   maxLineBytes: number;
@@ -23,7 +24,7 @@ export interface ConnectionLimits extends MonitorSettings {
   /** When set, the first line must be {"auth": "<token>"}. */
   authToken?: string;
   /** Where operational events go (a refused monitor directory). */
-  log?: (message: string) => void;
+  log?: Log;
   /** Not a limit: the server's --node-id, which the connection hands its session (instance ids). */
   nodeId: string;
 }
@@ -106,6 +107,11 @@ export class Connection implements ResultSink {
     socket.on('close', () => this.#onSocketClose());
   }
 
+  /** The last env instance id the connection had (for the log), or null. */
+  get lastInstance(): string | null {
+    return this.#lastInstance;
+  }
+
   /** Bytes read from the socket (the server wires its reads here; they may be overwritten after the call). */
   receive(chunk: Buffer): void {
     this.#receiver.push(chunk);
@@ -167,7 +173,12 @@ export class Connection implements ResultSink {
   /** An older client's `monitor` line: acted on, never answered (see ConnectionMonitor). */
   #monitorRequest(out: string | Uint8Array): void {
     const request = JSON.parse(typeof out === 'string' ? out : Buffer.from(out).toString('utf8')) as MonitorRequest;
-    this.#monitor ??= new ConnectionMonitor(this.limits, this.limits.log ?? (() => {}), `connection ${this.id}`);
+    const log = this.limits.log;
+    this.#monitor ??= new ConnectionMonitor(
+      this.limits,
+      log ? (message, fields) => log(message, { ...fields!, conn: this.id, instance: this.#lastInstance }) : () => {},
+      `connection ${this.id}`,
+    );
     this.#monitor.request(request);
   }
 

@@ -11,14 +11,15 @@ import { BufferBudget } from '../net/buffer-budget.js';
 import { ConnectionLimit, fileDescriptors } from '../net/connection-limit.js';
 import { adoptWithSharedReads } from './shared-reads.js';
 import { REFUSAL_REASONS, zeroCounts, type TcpStats } from '../stats.js';
+import type { Log } from '../ops/log.js';
 
 /**
  * The fields the CLI sets (port, host, workers, spinMicros, the limits and timeouts) and their
  * defaults are declared with their options in src/config/options.ts.
  */
 export interface ServerOptions extends FrontSettings<'tcp'>, ConnectionLimits {
-  /** Where operational events go (a worker thread stopping); none by default. */
-  log?: (message: string) => void;
+  /** Where operational events go (a worker thread stopping; at debug, each connection); none by default. */
+  log?: Log;
   /** PEM certificate chain and key: serve TLS instead of plain TCP. */
   tls?: { cert: string | Buffer; key: string | Buffer };
 }
@@ -54,16 +55,17 @@ export class GymTcpServer {
       maxEnvs: options.maxEnvs,
       maxInFlightPerSession: options.maxInFlightPerConnection,
       prepareThreads: options.prepareThreads,
-      onWorkerLost: (slot) => options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`),
+      onWorkerLost: (slot) =>
+        options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`, { event: 'WORKER_LOST', level: 'error', worker: slot }),
     });
     // The live view's directory of envs watches the pool from the start, whichever HTTP side serves the page.
     LiveEnvs.of(this.pool);
     // Said once at start, so that neither looks like a mistake when figures are compared.
     if (options.spinMicros > 0 && !this.pool.maySpin) {
-      options.log?.('this process may use one core: threads sleep instead of spinning (--spin-us has no effect here)');
+      options.log?.('this process may use one core: threads sleep instead of spinning (--spin-us has no effect here)', { event: 'ONE_CORE', level: 'info' });
     }
     if (process.platform === 'linux' && !this.pool.wakesWithDoorbells) {
-      options.log?.('cannot make doorbell pipes (mkfifo in the temporary directory): idle workers sleep in Atomics.wait (slower under load)');
+      options.log?.('cannot make doorbell pipes (mkfifo in the temporary directory): idle workers sleep in Atomics.wait (slower under load)', { event: 'NO_DOORBELLS' });
     }
     this.#server = options.tls
       ? tls.createServer(
@@ -137,7 +139,9 @@ export class GymTcpServer {
     if (!adopted && !this.#sharedReadsMissingLogged) {
       // Correct either way, but slower: an operator comparing figures after a Node upgrade should know.
       this.#sharedReadsMissingLogged = true;
-      this.options.log?.('this Node cannot move an accepted socket into one with a shared read buffer; connections read one buffer per read (slower)');
+      this.options.log?.('this Node cannot move an accepted socket into one with a shared read buffer; connections read one buffer per read (slower)', {
+        event: 'NO_SHARED_READS',
+      });
     }
     connection = this.#accept(socket);
   }
@@ -168,12 +172,22 @@ export class GymTcpServer {
       this.bufferBudget,
       (closed) => {
         if (closed.refusedWith !== null) this.#refused[closed.refusedWith === 'AUTH_FAILED' ? 'authFailed' : 'authRequired'] += 1;
+        // Refused at the auth line: said at info (someone without the token); any other close at debug.
+        this.options.log?.(closed.refusedWith !== null ? `connection ${closed.id} refused at its first line` : `connection ${closed.id} closed`, {
+          event: closed.refusedWith !== null ? 'CONNECTION_REFUSED' : 'CONNECTION_CLOSED',
+          level: closed.refusedWith !== null ? 'info' : 'debug',
+          conn: closed.id,
+          remote: socket.remoteAddress,
+          instance: closed.lastInstance,
+          code: closed.refusedWith,
+        });
         this.#connections.delete(closed);
         this.#monitorsWriting.add(closed.monitorWritten);
         void closed.monitorWritten.then(() => this.#monitorsWriting.delete(closed.monitorWritten));
       },
     );
     this.#connections.add(connection);
+    this.options.log?.(`connection ${connection.id} opened`, { event: 'CONNECTION_OPENED', level: 'debug', conn: connection.id, remote: socket.remoteAddress });
     return connection;
   }
 
