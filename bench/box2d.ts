@@ -21,6 +21,7 @@ const GYMNASIUM: Record<string, string> = {
   'LunarLanderContinuous-v3': '~13,000',
   'BipedalWalker-v3': '~4,500',
   'BipedalWalkerHardcore-v3': '',
+  'CarRacing-v3': '~170',
 };
 
 function round(id: string, seconds: number): number {

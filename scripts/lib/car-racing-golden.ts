@@ -135,9 +135,13 @@ export function makeCarRacing(kwargs: Record<string, unknown> = {}): CarRacingEn
   return new CarRacingEnv(carRacingKwargs.parse(kwargs));
 }
 
-/** Replays one golden episode on a fresh env: seeded reset, then the recorded actions. */
-export function replayCarEpisode(episode: GoldenCarEpisode, atol = 2e-4, maxSteps = Infinity): CarEpisodeAgreement {
+/**
+ * Replays one golden episode on a fresh env: seeded reset, then the recorded actions (`drawFrames`
+ * false: the dynamics only, pixels not compared after the reset).
+ */
+export function replayCarEpisode(episode: GoldenCarEpisode, atol = 2e-4, maxSteps = Infinity, drawFrames = true): CarEpisodeAgreement {
   const env = makeCarRacing();
+  env.drawFrames = drawFrames;
   env.npRandom = NpRandom.fromSeed(BigInt(episode.reset_seed));
   const reset = env.reset();
   const result: CarEpisodeAgreement = {
@@ -147,8 +151,8 @@ export function replayCarEpisode(episode: GoldenCarEpisode, atol = 2e-4, maxStep
     ourLength: 0,
     firstOutcomeDifference: null,
     firstBodyDivergence: null,
-    maxChannelMeanError: meanChannelError(reset.obs, episode.reset.obs),
-    rawFrames: episode.reset.obs.raw_base64 ? [comparePixels(reset.obs, episode.reset.obs.raw_base64)] : [],
+    maxChannelMeanError: drawFrames ? meanChannelError(reset.obs, episode.reset.obs) : 0,
+    rawFrames: drawFrames && episode.reset.obs.raw_base64 ? [comparePixels(reset.obs, episode.reset.obs.raw_base64)] : [],
     returnOurs: 0,
   };
   const steps = episode.steps.slice(0, maxSteps);
@@ -165,7 +169,7 @@ export function replayCarEpisode(episode: GoldenCarEpisode, atol = 2e-4, maxStep
       result.firstOutcomeDifference = i;
     if (result.firstBodyDivergence === null) {
       if (g.internal && bodyError(env.race!, g.internal) > atol) result.firstBodyDivergence = i;
-      else {
+      else if (drawFrames) {
         result.maxChannelMeanError = Math.max(result.maxChannelMeanError, meanChannelError(got.obs, g.obs));
         if (g.obs.raw_base64) result.rawFrames.push(comparePixels(got.obs, g.obs.raw_base64));
       }
