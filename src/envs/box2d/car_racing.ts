@@ -15,6 +15,9 @@
  *
  * Keyword arguments: `continuous` (default true), `domain_randomize` (random road, background and
  * grass colours on each reset), `lap_complete_percent` (default 0.95).
+ *
+ * Longer than 400 lines because track generation is one long procedure in Gymnasium (kept in one
+ * piece here so it can be read against car_racing.py line by line), beside the env that uses it.
  */
 import { z } from 'zod';
 import { Box, Discrete } from '../../spaces/index.js';
