@@ -63,7 +63,6 @@ export interface Wheel {
   skidParticle: Particle | null;
 }
 
-const sign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0);
 
 export class Car {
   readonly hull: planck.Body;
@@ -142,7 +141,7 @@ export class Car {
   step(dt: number): void {
     for (const w of this.wheels) {
       const jointAngle = f32(w.joint.getJointAngle());
-      const steerDir = sign(w.steer - jointAngle);
+      const steerDir = Math.sign(w.steer - jointAngle);
       const steerVal = Math.abs(w.steer - jointAngle);
       w.joint.setMotorSpeed(f32(steerDir * Math.min(50.0 * steerVal, 3.0)));
 
@@ -166,7 +165,7 @@ export class Car {
       w.omega += (((dt * ENGINE_POWER * w.gas) / WHEEL_MOMENT_OF_INERTIA) / (Math.abs(w.omega) + 5.0));
       if (w.brake >= 0.9) w.omega = 0;
       else if (w.brake > 0) {
-        const dir = -sign(w.omega);
+        const dir = -Math.sign(w.omega);
         let val = BRAKE_FORCE * w.brake;
         if (Math.abs(val) > Math.abs(w.omega)) val = Math.abs(w.omega); // low speed: same as 0
         w.omega += dir * val;

@@ -73,7 +73,6 @@ export interface Colors {
   grass: Rgb;
 }
 
-const sign = (x: number) => (x > 0 ? 1 : x < 0 ? -1 : 0);
 /** Python's seq[i] for i in [-n, n). */
 const at = <T>(seq: readonly T[], i: number): T => seq[i < 0 ? seq.length + i : i];
 
@@ -197,7 +196,7 @@ export function createTrack(rng: NpRandom): { track: TrackPoint[]; border: boole
       const beta1 = at(track, k - neg - 0)[1];
       const beta2 = at(track, k - neg - 1)[1];
       good = good && Math.abs(beta1 - beta2) > TRACK_TURN_RATE * 0.2;
-      oneside += sign(beta1 - beta2);
+      oneside += Math.sign(beta1 - beta2);
     }
     border[k] = good && Math.abs(oneside) === BORDER_MIN_COUNT;
   }
@@ -230,7 +229,7 @@ function buildRoad(world: planck.World, track: TrackPoint[], border: boolean[], 
     tiles.push(tile);
     roadPoly.push({ points: vertices, color: tile.color });
     if (border[i]) {
-      const side = sign(beta2 - beta1);
+      const side = Math.sign(beta2 - beta1);
       const b1L: Point = [x1 + side * TRACK_WIDTH * Math.cos(beta1), y1 + side * TRACK_WIDTH * Math.sin(beta1)];
       const b1R: Point = [x1 + side * (TRACK_WIDTH + BORDER) * Math.cos(beta1), y1 + side * (TRACK_WIDTH + BORDER) * Math.sin(beta1)];
       const b2L: Point = [x2 + side * TRACK_WIDTH * Math.cos(beta2), y2 + side * TRACK_WIDTH * Math.sin(beta2)];
