@@ -5,6 +5,11 @@
  * leaves atol 2e-4. DIR holds Gymnasium's golden files (default: the trimmed copies in
  * test/fixtures/box2d; the full recordings have more steps).
  *
+ * CarRacing: per reset seed the track against Gymnasium's (tile count, largest point difference);
+ * per episode whether every reward, `terminated` and `info` is Gymnasium's, the first recorded step
+ * whose body state leaves 2e-4, and the pixels (largest per-channel mean difference; on the frames
+ * recorded raw, the mean |difference| per byte and the share of bytes within 16 levels).
+ *
  * With `--behaviour`, it also plays whole episodes over many seeds, over the protocol (a `gym-tcp
  * serve` child process, two connections, a fresh env per episode as Gymnasium's figures were made,
  * the server's own time limits) and prints their returns beside Gymnasium's
@@ -19,9 +24,11 @@ import { replayEpisode, type GoldenBox2DEpisode } from './lib/box2d-golden.js';
 import { LunarLanderEnv, lunarLanderKwargs } from '../src/envs/box2d/lunar_lander.js';
 import { BipedalWalkerEnv } from '../src/envs/box2d/bipedal_walker.js';
 import type { Env } from '../src/envs/env.js';
+import { NpRandom } from '../src/rng/index.js';
 import { WalkerHeuristic, landerHeuristic } from './lib/box2d-heuristics.js';
 import { playOverTcp, type Policy } from './lib/tcp-episodes.js';
 import { spawnServer } from './lib/spawn.js';
+import { makeCarRacing, replayCarEpisode, trackError, type GoldenCarEpisode } from './lib/car-racing-golden.js';
 
 const opts = new Command('golden')
   .option('--box2d', 'the Box2D envs (the only set this script reports)', true)
@@ -60,6 +67,29 @@ for (const { files, window, make } of configs) {
     console.log(
       `  ${String(r.seed).padStart(4)} ${r.policy.padEnd(13)} ${String(r.length).padStart(5)}  ${e(r.resetError).padStart(9)}  ${(e(r.maxErrorInWindow) + ` (${window})`).padStart(17)}  ${off.padStart(19)}  ${e(r.maxRewardError).padStart(8)}`,
     );
+  }
+}
+
+const carFile = join(opts.dir, 'CarRacing-v3.json');
+if (existsSync(carFile)) {
+  const g = JSON.parse(readFileSync(carFile, 'utf8').replace(/"(seed|reset_seed)":\s*(\d{16,})/g, '"$1":"$2"'));
+  console.log('\nCarRacing-v3.json');
+  console.log('  reset seed            tiles (Gymnasium)  track calls  largest track point difference');
+  for (const r of [...g.reset_by_seed, g.track_retry_reset]) {
+    const env = makeCarRacing();
+    env.npRandom = NpRandom.fromSeed(BigInt(r.seed));
+    env.reset();
+    const race = env.race!;
+    const err = r.world.track_alpha_beta_x_y ? e(trackError(race, r.world)) : '(not in file)';
+    console.log(`  ${String(r.seed).padEnd(20)}  ${`${race.track.length} (${r.world.n_tiles})`.padStart(17)}  ${`${race.createTrackCalls} (${r.world.create_track_calls})`.padStart(11)}  ${err}`);
+  }
+  console.log('  seed policy          steps  outcomes (reward, end, info)  first body step off 2e-4  channel mean err  raw frames: mean |d|, within 16');
+  for (const episode of [...g.episodes, ...g.controlled_episodes] as GoldenCarEpisode[]) {
+    const r = replayCarEpisode(episode);
+    const outcome = r.firstOutcomeDifference === null ? 'all equal' : `differ from step ${r.firstOutcomeDifference}`;
+    const body = r.firstBodyDivergence === null ? `none (of ${r.ourLength})` : String(r.firstBodyDivergence);
+    const raw = r.rawFrames.map((f) => `${f.meanAbs.toFixed(2)}, ${(f.within16 * 100).toFixed(1)}%`).join('; ');
+    console.log(`  ${r.seed.padStart(4)} ${r.label.padEnd(14)} ${String(r.ourLength).padStart(5)}  ${outcome.padEnd(28)}  ${body.padStart(24)}  ${r.maxChannelMeanError.toFixed(2).padStart(16)}  ${raw}`);
   }
 }
 

@@ -168,7 +168,8 @@ describe('continuous actions', () => {
 describe('gym-tcp envs', () => {
   const bin = fileURLToPath(new URL('../bin/gym-tcp.js', import.meta.url));
   it('lists every registered id with spaces, limits and kwargs (--json)', async () => {
-    const rows = JSON.parse(execFileSync(process.execPath, [bin, 'envs', '--json'], { encoding: 'utf8' }));
+    // CarRacing's Box(96, 96, 3) lists 2 x 27,648 bounds: ~2.4 MB, over execFileSync's 1 MB default.
+    const rows = JSON.parse(execFileSync(process.execPath, [bin, 'envs', '--json'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
     expect(rows.map((r: any) => r.id)).toEqual((await loadEnvSpecs()).map((s) => s.id));
     const cartpole = rows.find((r: any) => r.id === 'CartPole-v1');
     expect(cartpole).toMatchObject({ max_episode_steps: 500, reward_threshold: 475, kwargs: { sutton_barto_reward: false } });

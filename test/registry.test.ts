@@ -28,7 +28,7 @@ describe('env registry', () => {
       console.log(JSON.stringify(out));
     `);
     expect(result).toEqual({
-      ids: 16,
+      ids: 17,
       before: true,
       first: 'EnvNotLoaded',
       loading: 'function',

@@ -43,6 +43,7 @@ const families: readonly EnvFamily[] = [
     ids: ['BipedalWalker-v3', 'BipedalWalkerHardcore-v3'],
     load: async () => (await import('./box2d/bipedal_walker.js')).bipedalWalkerSpecs as EnvSpec[],
   },
+  { ids: ['CarRacing-v3'], load: async () => (await import('./box2d/car_racing.js')).carRacingSpecs as EnvSpec[] },
 ];
 
 /**
@@ -61,6 +62,9 @@ export const ENV_ALIASES: Readonly<Record<string, string>> = {
   'LunarLanderContinuous-v2': 'LunarLanderContinuous-v3',
   'BipedalWalker-v2': 'BipedalWalker-v3',
   'BipedalWalkerHardcore-v2': 'BipedalWalkerHardcore-v3',
+  'CarRacing-v0': 'CarRacing-v3',
+  'CarRacing-v1': 'CarRacing-v3',
+  'CarRacing-v2': 'CarRacing-v3',
 };
 
 const familyOf = new Map<string, EnvFamily>();

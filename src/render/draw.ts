@@ -171,3 +171,62 @@ export function line(canvas: Canvas, from: readonly [number, number], to: readon
   }
   canvas.set(x2, y2, c);
 }
+
+/**
+ * pygame.draw.polygon, filled (pygame 2.1.2's draw_fillpoly): vertices truncated to integers, each
+ * row filled between pairs of edge crossings (integer division), then horizontal edges drawn, as
+ * CarRacing's car and indicator bar are. `topDown`: y counts down from the top row (what Gymnasium
+ * draws after flipping its surface), instead of the canvas's y up.
+ */
+export function polygon(canvas: Canvas, points: readonly (readonly [number, number])[], c: Rgb, topDown = false): void {
+  const n = points.length;
+  if (n === 0) return;
+  const vx = points.map((p) => Math.trunc(p[0]));
+  const vy = points.map((p) => (topDown ? canvas.height - 1 - Math.trunc(p[1]) : Math.trunc(p[1])));
+  const row = (xa: number, y: number, xb: number) => {
+    if (y < 0 || y >= canvas.height) return;
+    if (xa > xb) [xa, xb] = [xb, xa];
+    if (xb < 0 || xa >= canvas.width) return;
+    canvas.span(Math.max(xa, 0), Math.min(xb, canvas.width - 1), y, c);
+  };
+  let miny = vy[0];
+  let maxy = vy[0];
+  for (let i = 1; i < n; i++) {
+    miny = Math.min(miny, vy[i]);
+    maxy = Math.max(maxy, vy[i]);
+  }
+  if (miny === maxy) {
+    // One row high: from the leftmost to the rightmost vertex.
+    row(Math.min(...vx), miny, Math.max(...vx));
+    return;
+  }
+  const crossings: number[] = [];
+  for (let y = Math.max(miny, 0), end = Math.min(maxy, canvas.height - 1); y <= end; y++) {
+    crossings.length = 0;
+    for (let i = 0; i < n; i++) {
+      const prev = i === 0 ? n - 1 : i - 1;
+      let y1 = vy[prev];
+      let y2 = vy[i];
+      let x1: number;
+      let x2: number;
+      if (y1 < y2) {
+        x1 = vx[prev];
+        x2 = vx[i];
+      } else if (y1 > y2) {
+        y2 = vy[prev];
+        y1 = vy[i];
+        x2 = vx[prev];
+        x1 = vx[i];
+      } else continue;
+      if ((y >= y1 && y < y2) || (y === maxy && y > y1 && y <= y2)) crossings.push(Math.trunc(((y - y1) * (x2 - x1)) / (y2 - y1)) + x1);
+    }
+    crossings.sort((a, b) => a - b);
+    for (let i = 0; i + 1 < crossings.length; i += 2) row(crossings[i], y, crossings[i + 1]);
+  }
+  // The scan above leaves out horizontal edges inside the polygon's height.
+  for (let i = 0; i < n; i++) {
+    const prev = i === 0 ? n - 1 : i - 1;
+    const y = vy[i];
+    if (miny < y && vy[prev] === y && y < maxy) row(vx[i], y, vx[prev]);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * CarRacing over a real socket: an old id, Gymnasium's spaces, the 96×96×3 observation as nested
+ * lists, Gymnasium's rewards for recorded actions; and the env rebuilt exactly (by replaying its
+ * episode) when the worker holding it dies.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GymTcpServer } from '../src/server/tcp-server.js';
+import { CPP } from '../src/protocol/messages.js';
+import { RawClient, startServer } from './helpers.js';
+
+let server: GymTcpServer;
+beforeAll(async () => {
+  server = await startServer();
+});
+afterAll(() => server.close());
+
+const golden = JSON.parse(readFileSync(new URL('./fixtures/box2d/CarRacing-v3.json', import.meta.url), 'utf8'));
+
+describe('CarRacing over TCP', () => {
+  it("plays a short episode under an old id with Gymnasium's spaces and rewards", async () => {
+    const c = await RawClient.connect(server);
+    expect((await c.ask(CPP.make('CarRacing-v2'))).instance).toBeTruthy();
+    expect((await c.ask(CPP.observationSpace)).info).toMatchObject({ name: 'Box', shape: [96, 96, 3], dtype: 'uint8' });
+    expect((await c.ask(CPP.actionSpace)).info).toMatchObject({ name: 'Box', shape: [3], dtype: 'float32' });
+    const episode = golden.controlled_episodes[1]; // left_playfield, seed 7
+    c.send(CPP.seed(episode.reset_seed) + '\r\n');
+    const reset = await c.ask(CPP.reset);
+    expect(reset.observation).toHaveLength(96);
+    expect(reset.observation[0]).toHaveLength(96);
+    expect(reset.observation[95][95]).toHaveLength(3);
+    const sums = [0, 0, 0];
+    for (const row of reset.observation) for (const px of row) for (let k = 0; k < 3; k++) sums[k] += px[k];
+    // Channel means within 1.5 levels of Gymnasium's frame (docs/box2d.md).
+    for (let k = 0; k < 3; k++) expect(Math.abs(sums[k] - episode.reset.obs.sum_rgb[k]) / 9216).toBeLessThan(1.5);
+    for (const [i, step] of episode.steps.slice(0, 25).entries()) {
+      const reply = await c.ask(CPP.step(JSON.stringify(step.action)));
+      expect(reply.reward, `step ${i}`).toBe(step.reward);
+      expect(reply.done).toBe(false);
+    }
+    await c.end();
+  });
+
+  // The snapshot (taken every 64 requests) is the seed and the actions since the reset; a restore
+  // replays them without drawing, then the requests sent since run. ~150 steps of 150 KB replies.
+  it('rebuilds CarRacing exactly when its worker thread dies', { timeout: 120_000 }, async () => {
+    const s = await startServer({ workers: 2 });
+    const plan = [{ seed: 11, action: (i: number) => `[${((i * 37) % 17) / 8 - 1}, ${((i * 11) % 13) / 12}, ${i % 9 === 0 ? 0.5 : 0}]` }];
+    const total = 76;
+    const before = 68; // past the first snapshot
+    const expected: any[][] = [];
+    for (const p of plan) {
+      const c = await RawClient.connect(server);
+      await c.ask(CPP.make('CarRacing-v3'));
+      c.send(CPP.seed(p.seed) + '\r\n');
+      await c.ask(CPP.reset);
+      const replies = [];
+      for (let i = 0; i < total; i++) replies.push(await c.ask(CPP.step(p.action(i))));
+      expected.push(replies);
+      await c.end();
+    }
+    const clients = await Promise.all(plan.map(() => RawClient.connect(s)));
+    for (const [k, p] of plan.entries()) {
+      const c = clients[k];
+      await c.ask(CPP.make('CarRacing-v3'));
+      c.send(CPP.seed(p.seed) + '\r\n');
+      await c.ask(CPP.reset);
+      for (let i = 0; i < before; i++) expect(await c.ask(CPP.step(p.action(i)))).toEqual(expected[k][i]);
+      c.send(expected[k].slice(before).map((_, j) => CPP.step(p.action(before + j)) + '\r\n').join(''));
+    }
+    await new Promise((r) => setTimeout(r, 2));
+    await s.pool.piscina.threads[0].terminate();
+    for (const [k, c] of clients.entries()) {
+      // A new worker first loads the engine and replays the episode: allow more than the default 5 s.
+      for (const [j, reply] of expected[k].slice(before).entries()) {
+        expect(JSON.parse((await c.nextRaw(30_000)).toString()), `client ${k} step ${before + j}`).toEqual(reply);
+      }
+      await c.end();
+    }
+    await s.close();
+  });
+});
