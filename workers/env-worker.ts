@@ -18,7 +18,8 @@ import { frameReply } from '../src/server/framing.js';
 const sessions = new Map<number, Session>();
 /** Sessions whose replies leave framed for the TCP wire (the others are the REST front's). */
 const framed = new Set<number>();
-const budget = new EnvBudget((workerData as { envBudget: SharedArrayBuffer }).envBudget);
+const { envBudget, maxNumEnvs } = workerData as { envBudget: SharedArrayBuffer; maxNumEnvs?: number };
+const budget = new EnvBudget(envBudget);
 /** The slot this worker serves; its envs count against it. */
 let slot = 0;
 const envSlots = { tryAcquire: () => budget.tryAcquire(slot), release: () => budget.release(slot) };
@@ -115,7 +116,7 @@ function handleItem(item: WorkItem): WorkResult {
     else framed.delete(item.conn);
     let session: Session;
     if (item.restore) {
-      session = item.restore.snapshot ? Session.restore(item.init, item.restore.snapshot, envSlots) : new Session(item.init, envSlots);
+      session = item.restore.snapshot ? Session.restore(item.init, item.restore.snapshot, envSlots, maxNumEnvs) : new Session(item.init, envSlots, maxNumEnvs);
       try {
         for (const line of item.restore.replay) session.handle(line);
       } catch (err) {
@@ -124,7 +125,7 @@ function handleItem(item: WorkItem): WorkResult {
         throw err;
       }
     } else {
-      session = new Session(item.init, envSlots);
+      session = new Session(item.init, envSlots, maxNumEnvs);
     }
     sessions.set(item.conn, session);
     return null;

@@ -50,6 +50,8 @@ export interface EnvPoolOptions {
   spinMicros?: number;
   /** Environments the whole pool may hold (default 100,000); a `make` beyond gets TOO_MANY_ENVS. */
   maxEnvs?: number;
+  /** Sub-envs one vector env may have (default 65,536); a bigger `vector.make` is refused (docs/vector.md). */
+  maxNumEnvs?: number;
   /** Called when a worker thread stopped (its sessions are then rebuilt on its successor), for logs. */
   onWorkerLost?: (slot: number) => void;
 }
@@ -164,7 +166,7 @@ export class EnvPool {
     this.envBudget = EnvBudget.create(workers, options.maxEnvs ?? 100_000);
     this.piscina = new Piscina({
       filename: WORKER_FILE,
-      workerData: { envBudget: this.envBudget.buffer },
+      workerData: { envBudget: this.envBudget.buffer, maxNumEnvs: options.maxNumEnvs },
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: Infinity,

@@ -51,6 +51,7 @@ export class GymTcpServer {
       workers: options.workers,
       spinMicros: options.spinMicros,
       maxEnvs: options.maxEnvs,
+      maxNumEnvs: options.maxNumEnvs,
       onWorkerLost: (slot) => options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`),
     });
     // Said once at start, so that neither looks like a mistake when figures are compared.
