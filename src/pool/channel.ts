@@ -59,11 +59,17 @@ const NONE = 255;
 
 /** Ring sizes: large enough that records rarely go by port, small enough to stay in cache. */
 const RING_BYTES = 256 * 1024;
+/**
+ * The results ring is larger: a vector env's reply is one record (4,096 CartPoles: 140 KB in base64,
+ * ~370 KB as JSON), and one over half a ring goes by MessagePort, a structured clone and a wake-up
+ * of its own. 2 MiB keeps records up to 1 MiB in the ring (16,384 CartPoles in base64).
+ */
+const RESULT_RING_BYTES = 2 * 1024 * 1024;
 
 /** The main thread's end. */
 export class MainChannel {
   readonly items = ByteRing.create(RING_BYTES);
-  readonly results = ByteRing.create(RING_BYTES);
+  readonly results = ByteRing.create(RESULT_RING_BYTES);
   readonly stats = new Int32Array(new SharedArrayBuffer(32));
   readonly #port: MessagePort;
   /** The worker's end, to hand over once. */
@@ -178,7 +184,9 @@ export class WorkerChannel {
   send(result: WorkResult): void {
     if (result === null) return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_NULL), RESULT_HEADER));
     const { out, compression, instance, snapshot, episode } = result;
-    const outMax = out === null ? 0 : typeof out === 'string' ? out.length * 3 : out.length;
+    let outMax = out === null ? 0 : typeof out === 'string' ? out.length * 3 : out.length;
+    // A large reply (a vector env's) is measured rather than bounded, so it stays in the ring.
+    if (typeof out === 'string' && outMax > this.results.maxRecord / 2) outMax = Buffer.byteLength(out, 'utf8');
     const episodeBytes = episode ? RESULT_EPISODE_BYTES : 0;
     const max = RESULT_HEADER + episodeBytes + (instance?.length ?? 0) + (snapshot?.length ?? 0) * 3 + outMax;
     if ((instance?.length ?? 0) > 255 || max > this.results.maxRecord) {
