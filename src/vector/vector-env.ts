@@ -33,6 +33,34 @@ interface Outcome {
   episode: EpisodeStats | null;
 }
 
+/**
+ * The sub-env steps of one reply, by column: a sync step of thousands of sub-envs writes here rather
+ * than making an object per sub-env (a profile of 4,096 CartPoles had a quarter of its time in GC).
+ */
+interface StepBatch {
+  ids: number[];
+  obs: unknown[];
+  rewards: Float64Array;
+  terminations: Uint8Array;
+  truncations: Uint8Array;
+  infos: Info[];
+  finals: ({ obs: unknown; info: Info } | null)[];
+  episodes: (EpisodeStats | null)[];
+}
+
+function newBatch(n: number): StepBatch {
+  return {
+    ids: new Array<number>(n),
+    obs: new Array<unknown>(n),
+    rewards: new Float64Array(n),
+    terminations: new Uint8Array(n),
+    truncations: new Uint8Array(n),
+    infos: new Array<Info>(n),
+    finals: new Array<{ obs: unknown; info: Info } | null>(n).fill(null),
+    episodes: new Array<EpisodeStats | null>(n).fill(null),
+  };
+}
+
 /** A VectorEnv as plain data (JSON-safe: Python floats in infos are marked), to rebuild it elsewhere. */
 export interface VectorSnapshot {
   numEnvs: number;
@@ -168,9 +196,9 @@ export class VectorEnv {
   /** Steps every sub-env (Gymnasium's `step`). */
   step(rawActions: unknown): string {
     const actions = this.#checkStep(rawActions, null);
-    const outcomes = new Array<Outcome>(this.numEnvs);
-    for (let i = 0; i < this.numEnvs; i++) outcomes[i] = this.#stepOne(i, actions[i]);
-    return this.#reply(outcomes, false);
+    const batch = newBatch(this.numEnvs);
+    for (let i = 0; i < this.numEnvs; i++) this.#stepInto(i, actions[i], batch, i);
+    return this.#replyBatch(batch, false);
   }
 
   /** EnvPool's `send`: steps the sub-envs `ids`; their results wait for `recv`. */
@@ -294,49 +322,82 @@ export class VectorEnv {
     return actions;
   }
 
-  #stepOne(i: number, action: unknown): Outcome {
+  /** Steps sub-env `i` (or resets it, next_step mode after an episode's end) into entry `j` of `batch`. */
+  #stepInto(i: number, action: unknown, batch: StepBatch, j: number): void {
     const runner = this.runners[i];
-    let outcome: Outcome;
+    batch.ids[j] = i;
+    let done = false;
     if (this.autoreset === 'next_step' && this.#autoresetFlags[i]) {
       // Gymnasium ignores the action of a sub-env whose episode ended last step, and resets it.
       const { obs, info } = runner.reset();
-      outcome = { id: i, obs, reward: 0, terminated: false, truncated: false, info, final: null, episode: null };
+      batch.obs[j] = obs;
+      batch.infos[j] = info;
+      batch.rewards[j] = 0;
+      batch.terminations[j] = batch.truncations[j] = 0;
     } else {
       const r = runner.step(action);
-      outcome = { id: i, obs: r.obs, reward: r.reward, terminated: r.terminated, truncated: r.truncated, info: r.info, final: null, episode: r.episode };
-      if (this.autoreset === 'same_step' && (r.terminated || r.truncated)) {
+      done = r.terminated || r.truncated;
+      batch.obs[j] = r.obs;
+      batch.infos[j] = r.info;
+      batch.rewards[j] = r.reward;
+      batch.terminations[j] = r.terminated ? 1 : 0;
+      batch.truncations[j] = r.truncated ? 1 : 0;
+      batch.episodes[j] = r.episode;
+      if (this.autoreset === 'same_step' && done) {
         const { obs, info } = runner.reset();
-        outcome.final = { obs: r.obs, info: r.info };
-        outcome.obs = obs;
-        outcome.info = info;
+        batch.finals[j] = { obs: r.obs, info: r.info };
+        batch.obs[j] = obs;
+        batch.infos[j] = info;
       }
     }
-    this.#autoresetFlags[i] = outcome.terminated || outcome.truncated ? 1 : 0;
-    this.#lastObs[i] = outcome.obs;
-    return outcome;
+    this.#autoresetFlags[i] = done ? 1 : 0;
+    this.#lastObs[i] = batch.obs[j];
   }
 
-  /** The step reply of these outcomes, in their order (Gymnasium's `_add_info` order; RecordEpisodeStatistics' `episode` last). */
+  /** One sub-env's step, kept until `recv` takes it. */
+  #stepOne(i: number, action: unknown): Outcome {
+    const b = newBatch(1);
+    this.#stepInto(i, action, b, 0);
+    return {
+      id: i,
+      obs: b.obs[0],
+      reward: b.rewards[0],
+      terminated: b.terminations[0] === 1,
+      truncated: b.truncations[0] === 1,
+      info: b.infos[0],
+      final: b.finals[0],
+      episode: b.episodes[0],
+    };
+  }
+
   #reply(outcomes: Outcome[], withIds: boolean): string {
-    const n = outcomes.length;
-    const obs = new Array<unknown>(n);
-    const rewards = new Float64Array(n);
-    const terminations = new Uint8Array(n);
-    const truncations = new Uint8Array(n);
+    const b = newBatch(outcomes.length);
+    outcomes.forEach((o, j) => {
+      b.ids[j] = o.id;
+      b.obs[j] = o.obs;
+      b.rewards[j] = o.reward;
+      b.terminations[j] = o.terminated ? 1 : 0;
+      b.truncations[j] = o.truncated ? 1 : 0;
+      b.infos[j] = o.info;
+      b.finals[j] = o.final;
+      b.episodes[j] = o.episode;
+    });
+    return this.#replyBatch(b, withIds);
+  }
+
+  /** The step reply of a batch, in its order (Gymnasium's `_add_info` order; RecordEpisodeStatistics' `episode` last). */
+  #replyBatch(b: StepBatch, withIds: boolean): string {
+    const n = b.obs.length;
     const infos: VectorInfos = {};
     let ended = 0;
     for (let j = 0; j < n; j++) {
-      const o = outcomes[j];
-      obs[j] = o.obs;
-      rewards[j] = o.reward;
-      terminations[j] = o.terminated ? 1 : 0;
-      truncations[j] = o.truncated ? 1 : 0;
-      if (o.final !== null) addInfo(infos, { final_obs: new JsonText(this.observationSpace.encode(o.final.obs)), final_info: o.final.info }, j, n);
-      for (const _ in o.info) {
-        addInfo(infos, o.info, j, n);
+      const final = b.finals[j];
+      if (final !== null) addInfo(infos, { final_obs: new JsonText(this.observationSpace.encode(final.obs)), final_info: final.info }, j, n);
+      for (const _ in b.infos[j]) {
+        addInfo(infos, b.infos[j], j, n);
         break;
       }
-      if (o.episode !== null) ended += 1;
+      if (b.episodes[j] !== null) ended += 1;
     }
     if (this.#statsEnabled && ended > 0) {
       // RecordEpisodeStatistics: zeros for the sub-envs that did not end, no mask inside `episode`.
@@ -345,7 +406,7 @@ export class VectorEnv {
       const t = new Array<unknown>(n).fill(new PyFloat(0));
       const done = new Array<boolean>(n).fill(false);
       for (let j = 0; j < n; j++) {
-        const e = outcomes[j].episode;
+        const e = b.episodes[j];
         if (e === null) continue;
         r[j] = new PyFloat(e.r);
         l[j] = e.l;
@@ -356,9 +417,9 @@ export class VectorEnv {
       infos._episode = done;
     }
     let json =
-      `{"observations": ${encodeValues(this.observationSpace, obs, this.encoding)}, "rewards": ${encodeFloats(rewards, this.encoding)}, ` +
-      `"terminations": ${encodeFlags(terminations, this.encoding)}, "truncations": ${encodeFlags(truncations, this.encoding)}, "infos": ${infosJson(infos)}`;
-    if (withIds) json += `, "env_ids": [${outcomes.map((o) => o.id).join(', ')}]`;
+      `{"observations": ${encodeValues(this.observationSpace, b.obs, this.encoding)}, "rewards": ${encodeFloats(b.rewards, this.encoding)}, ` +
+      `"terminations": ${encodeFlags(b.terminations, this.encoding)}, "truncations": ${encodeFlags(b.truncations, this.encoding)}, "infos": ${infosJson(infos)}`;
+    if (withIds) json += `, "env_ids": [${b.ids.join(', ')}]`;
     return json + '}';
   }
 }
