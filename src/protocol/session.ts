@@ -9,7 +9,8 @@ import { newInstanceId } from './instance-id.js';
 import { errorReply, objectReply, valueReply, type Reply } from './reply.js';
 import { parseRequest } from './request.js';
 import type { Request, RequestKind } from './schema.js';
-import { VectorEnv, vectorRequest, type VectorSnapshot } from '../vector/vector-env.js';
+import { VectorEnv, type VectorSnapshot } from '../vector/vector-env.js';
+import { vectorRequest } from '../vector/vector-requests.js';
 
 /** What a session needs from the transport: where recordings are served, and state carried over. */
 export interface SessionInit {
@@ -279,10 +280,7 @@ export class Session {
     throw new ProtocolError('NO_ENV', 'no vector env on this connection: create one first with {"vector":{"make":{"name": "CartPole-v1", "num_envs": 8}}}');
   }
 
-  /**
-   * Puts `count` envs in place of what the connection holds, under the server-wide limit: only the
-   * difference is taken or given back, and nothing changes when it cannot be taken.
-   */
+  /** `count` envs in place of the connection's, under the server-wide limit: only the difference is taken or given back (or nothing changes). */
   #replaceEnvs(count: number, discard: () => void): void {
     const held = this.#vector ? this.#vector.numEnvs : this.#runner ? 1 : 0;
     if (count > held && !acquireSlots(this.#envSlots, count - held)) {

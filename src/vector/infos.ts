@@ -75,3 +75,19 @@ export function infosJson(value: unknown): string {
   }
   return toPyJson(value);
 }
+
+/** Python floats survive a snapshot's JSON as `{"$f": x}` (toPlain) and come back as PyFloats (fromPlain). */
+export function toPlain(value: unknown): unknown {
+  if (value instanceof PyFloat) return { $f: value.value };
+  if (Array.isArray(value)) return value.map(toPlain);
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlain(v)]));
+  return value;
+}
+export function fromPlain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fromPlain);
+  if (typeof value === 'object' && value !== null) {
+    if ('$f' in value) return new PyFloat((value as { $f: number }).$f);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromPlain(v)]));
+  }
+  return value;
+}

@@ -10,12 +10,12 @@ import { ResetNeededError } from '../envs/errors.js';
 import { makeEnv } from '../envs/registry.js';
 import { EnvRunner, type EpisodeStats, type RunnerSnapshot } from '../envs/runner.js';
 import { PyFloat, toPyJson } from '../json/pyjson.js';
-import type { Request } from '../protocol/schema.js';
 import { ProtocolError } from '../protocol/errors.js';
 import type { NpRandomSnapshot } from '../rng/index.js';
-import { ActionError, Box, Discrete, MultiBinary, MultiDiscrete, Tuple, type Space } from '../spaces/index.js';
-import { decodeActions, encodeFlags, encodeFloats, encodeValues, layoutOf, type Encoding } from './batch.js';
-import { addInfo, infosJson, JsonText, type VectorInfos } from './infos.js';
+import { ActionError, Discrete, type Space } from '../spaces/index.js';
+import { batchSpace, zeroValue } from './spaces.js';
+import { decodeActions, encodeFlags, encodeFloats, encodeValues, type Encoding } from './batch.js';
+import { addInfo, fromPlain, infosJson, JsonText, toPlain, type VectorInfos } from './infos.js';
 
 export const AUTORESET_MODES = ['next_step', 'same_step', 'disabled'] as const;
 export type AutoresetMode = (typeof AUTORESET_MODES)[number];
@@ -76,38 +76,8 @@ export interface VectorSnapshot {
   runners: RunnerSnapshot[];
 }
 
-/** The zero value of a space (Gymnasium's `create_empty_array` fills observations nobody reset yet with zeros). */
-function zeroValue(space: Space<unknown>): unknown {
-  if (space instanceof Tuple) return space.spaces.map((s) => zeroValue(s));
-  const layout = layoutOf(space);
-  return layout === null || layout.scalar ? 0 : new Array<number>(layout.size).fill(0);
-}
 
-/** Gymnasium's `batch_space(space, n)` for the action spaces envs have; null where sampling a batch is not supported. */
-function batchSpace(space: Space<unknown>, n: number): Space<number[]> | null {
-  const tile = <T>(values: readonly T[]) => Array.from({ length: n * values.length }, (_, i) => values[i % values.length]);
-  if (space instanceof Discrete) return new MultiDiscrete(new Array<number>(n).fill(space.n), { start: new Array<number>(n).fill(space.start) });
-  if (space instanceof Box) return new Box(tile(space.low), tile(space.high), [n, ...space.shape], space.dtype);
-  if (space instanceof MultiDiscrete) return new MultiDiscrete(tile(space.nvec), { start: tile(space.start), shape: [n, ...space.shape] });
-  if (space instanceof MultiBinary) return new MultiBinary([n, ...space.shape]);
-  return null;
-}
 
-/** Python floats survive a snapshot's JSON as `{"$f": x}`. */
-function toPlain(value: unknown): unknown {
-  if (value instanceof PyFloat) return { $f: value.value };
-  if (Array.isArray(value)) return value.map(toPlain);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toPlain(v)]));
-  return value;
-}
-function fromPlain(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(fromPlain);
-  if (typeof value === 'object' && value !== null) {
-    if ('$f' in value) return new PyFloat((value as { $f: number }).$f);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fromPlain(v)]));
-  }
-  return value;
-}
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
@@ -421,28 +391,5 @@ export class VectorEnv {
       `"terminations": ${encodeFlags(b.terminations, this.encoding)}, "truncations": ${encodeFlags(b.truncations, this.encoding)}, "infos": ${infosJson(infos)}`;
     if (withIds) json += `, "env_ids": [${b.ids.join(', ')}]`;
     return json + '}';
-  }
-}
-
-
-/** A vector request other than `make` on the connection's vector env: its reply's JSON text, or null (`seed`, `send`). */
-export function vectorRequest(vector: VectorEnv, request: Extract<Request, { kind: `vector_${string}` }>): string | null {
-  switch (request.kind) {
-    case 'vector_make':
-      throw new Error('vector_make is the session\'s');
-    case 'vector_reset':
-      return vector.reset(request.seed, request.mask);
-    case 'vector_step':
-      return vector.step(request.actions);
-    case 'vector_seed':
-      vector.seedActions(request.seed);
-      return null;
-    case 'vector_sample':
-      return vector.sample();
-    case 'vector_send':
-      vector.send(request.actions, request.envIds);
-      return null;
-    case 'vector_recv':
-      return vector.recv(request.batchSize);
   }
 }
