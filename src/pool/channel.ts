@@ -60,11 +60,12 @@ const NONE = 255;
 /** Ring sizes: large enough that records rarely go by port, small enough to stay in cache. */
 const RING_BYTES = 256 * 1024;
 /**
- * The results ring is larger: a vector env's reply is one record (4,096 CartPoles: 140 KB in base64,
- * ~370 KB as JSON), and one over half a ring goes by MessagePort, a structured clone and a wake-up
- * of its own. 2 MiB keeps records up to 1 MiB in the ring (16,384 CartPoles in base64).
+ * The results ring is larger: a vector env's reply is one record (4,096 CartPoles: 142 KB in base64,
+ * ~440 KB as JSON), and one over half a ring goes by MessagePort, a structured clone and a wake-up
+ * of its own. 512 KiB keeps base64 replies of 4,096 CartPoles or Pendulums in the ring. (A 2 MiB ring
+ * made test/fuzz.test.ts's hostile connections ~10x slower, for a reason not yet found.)
  */
-const RESULT_RING_BYTES = 2 * 1024 * 1024;
+const RESULT_RING_BYTES = 512 * 1024;
 
 /** The main thread's end. */
 export class MainChannel {
