@@ -14,6 +14,8 @@
  * With --scrape-hz, each round also runs gym-tcp with a Prometheus-like scraper fetching /metrics
  * (on --health-port) that often, right next to the unscraped run: the cost of being scraped.
  *
+ * `npm run bench -- --vector` runs bench/vector.ts instead.
+ *
  *   npm run bench -- [--seconds 3] [--connections 1,4,16,64] [--rounds 5] [--workers 4] [--no-pin] [--idle 1000] [--rest-clients 1,16] [--scrape-hz 1] [--ndjson]
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -25,6 +27,12 @@ import { memoryOf } from '../scripts/lib/proc.js';
 import { table } from '../scripts/lib/format.js';
 import { allowedCpus } from '../src/pool/spare-cpu.js';
 import type { ClosedLoopResult } from './closed-loop.js';
+
+// `npm run bench -- --vector`: the vector env bench (bench/vector.ts) instead of this one.
+if (process.argv.includes('--vector')) {
+  await import('./vector.js');
+  process.exit(0);
+}
 
 const opts = new Command('bench')
   .option('--seconds <n>', 'measured seconds per point', '3')

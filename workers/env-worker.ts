@@ -19,7 +19,8 @@ import { WorkerFigures } from '../src/pool/worker-figures.js';
 const sessions = new Map<number, Session>();
 /** Sessions whose replies leave framed for the TCP wire (the others are the REST front's). */
 const framed = new Set<number>();
-const budget = new EnvBudget((workerData as { envBudget: SharedArrayBuffer }).envBudget);
+const { envBudget, maxNumEnvs } = workerData as { envBudget: SharedArrayBuffer; maxNumEnvs?: number };
+const budget = new EnvBudget(envBudget);
 /**
  * Sessions whose make was deferred (a costly part, prepared off this thread): their items are answered
  * `deferred` until the prepared make comes, and the pool sends them again after it, in order.
@@ -137,7 +138,7 @@ function handleItem(item: WorkItem): WorkResult {
     else framed.delete(item.conn);
     let session: Session;
     if (item.restore) {
-      session = item.restore.snapshot ? Session.restore(item.init, item.restore.snapshot, envSlots) : new Session(item.init, envSlots);
+      session = item.restore.snapshot ? Session.restore(item.init, item.restore.snapshot, envSlots, maxNumEnvs) : new Session(item.init, envSlots, maxNumEnvs);
       try {
         for (const line of item.restore.replay) session.handle(line);
       } catch (err) {
@@ -146,7 +147,7 @@ function handleItem(item: WorkItem): WorkResult {
         throw err;
       }
     } else {
-      session = new Session(item.init, envSlots);
+      session = new Session(item.init, envSlots, maxNumEnvs);
     }
     sessions.set(item.conn, session);
     figures.envChanged(item.conn, session.envId);

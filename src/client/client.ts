@@ -10,7 +10,11 @@ import { inflateSync } from 'node:zlib';
 import type { z } from 'zod';
 import { replySchemas, request, requestLine, type RequestMessage, type ResetReply, type SpaceInfo, type StepReply } from '../protocol/messages.js';
 
+import { VectorEnvClient, type VectorMakeOptions } from './vector-client.js';
+
 export type { ResetReply, SpaceInfo, StepReply };
+export { VectorEnvClient };
+export type { Actions, Batch, VectorMakeOptions, VectorStepResult } from './vector-client.js';
 
 /** An `{"error": {"code", "message"}}` reply. */
 export class GymServerError extends Error {
@@ -97,7 +101,24 @@ export class GymClient {
 
   /** Sends a request that gets no reply. */
   sendSilent(message: RequestMessage): void {
-    this.#socket.write(requestLine(message) + '\r\n');
+    this.sendLine(requestLine(message));
+  }
+
+  /** Sends a raw line (without terminator) that gets no reply. */
+  sendLine(line: string): void {
+    this.#socket.write(line + '\r\n');
+  }
+
+  /**
+   * gym-tcp's vector env (docs/vector.md): `numEnvs` sub-envs of `name` on this connection, in place
+   * of its env. Batches come back as typed arrays; `encoding` is `base64` unless told otherwise.
+   */
+  async makeVector(name: string, numEnvs: number, options: VectorMakeOptions = {}): Promise<VectorEnvClient> {
+    const make = { name, num_envs: numEnvs, kwargs: options.kwargs ?? {}, autoreset: options.autoreset ?? 'next_step', encoding: options.encoding ?? 'base64' };
+    const reply = await this.requestLine<{ instance: string; num_envs: number; autoreset: VectorEnvClient['autoreset']; encoding: VectorEnvClient['encoding']; single_observation_space: SpaceInfo; single_action_space: SpaceInfo }>(
+      JSON.stringify({ vector: { make } }),
+    );
+    return new VectorEnvClient(this, reply.instance, reply.num_envs, reply.autoreset, reply.encoding, reply.single_observation_space, reply.single_action_space);
   }
 
   async make(name: string, kwargs?: Record<string, unknown>): Promise<string> {

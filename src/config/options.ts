@@ -189,6 +189,14 @@ export const SERVE_OPTIONS = {
     default: 100_000,
     sets: { tcp: 'maxEnvs' },
   },
+  maxNumEnvs: {
+    flags: '--max-num-envs <n>',
+    env: 'GYM_TCP_MAX_NUM_ENVS',
+    help: 'sub-envs one vector env may have (`num_envs` of `vector.make`); each also counts against `--max-envs`',
+    value: integer(1, 100_000_000),
+    default: 65_536,
+    sets: { tcp: 'maxNumEnvs' },
+  },
   idleTimeout: {
     flags: '--idle-timeout <seconds>',
     env: 'GYM_TCP_IDLE_TIMEOUT',

@@ -76,11 +76,18 @@ const DEFERRED: WorkResult = Object.freeze({
 
 /** Ring sizes: large enough that records rarely go by port, small enough to stay in cache. */
 const RING_BYTES = 256 * 1024;
+/**
+ * The results ring is larger: a vector env's reply is one record (4,096 CartPoles: 142 KB in base64,
+ * ~440 KB as JSON), and one over half a ring goes by MessagePort, a structured clone and a wake-up
+ * of its own. 512 KiB keeps base64 replies of 4,096 CartPoles or Pendulums in the ring. (A 2 MiB ring
+ * made test/fuzz.test.ts's hostile connections ~10x slower, for a reason not yet found.)
+ */
+const RESULT_RING_BYTES = 512 * 1024;
 
 /** The main thread's end. */
 export class MainChannel {
   readonly items = ByteRing.create(RING_BYTES);
-  readonly results = ByteRing.create(RING_BYTES);
+  readonly results = ByteRing.create(RESULT_RING_BYTES);
   readonly stats = new Int32Array(new SharedArrayBuffer(CHANNEL_STATS_BYTES));
   readonly #port: MessagePort;
   /** The worker's end, to hand over once. */
@@ -197,7 +204,9 @@ export class WorkerChannel {
     if (result === null) return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_NULL), RESULT_HEADER));
     if (result.deferred) return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_DEFERRED), RESULT_HEADER));
     const { out, compression, instance, snapshot, episode } = result;
-    const outMax = out === null ? 0 : typeof out === 'string' ? out.length * 3 : out.length;
+    let outMax = out === null ? 0 : typeof out === 'string' ? out.length * 3 : out.length;
+    // A large reply (a vector env's) is measured rather than bounded, so it stays in the ring.
+    if (typeof out === 'string' && outMax > this.results.maxRecord / 2) outMax = Buffer.byteLength(out, 'utf8');
     const episodeBytes = episode ? RESULT_EPISODE_BYTES : 0;
     const max = RESULT_HEADER + episodeBytes + (instance?.length ?? 0) + (snapshot?.length ?? 0) * 3 + outMax;
     // A frame (720 KB for CartPole) never fits a ring record: it goes by port, its buffer transferred, not copied.

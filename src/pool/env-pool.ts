@@ -71,6 +71,8 @@ export interface EnvPoolOptions {
   spinMicros?: number;
   /** Environments the whole pool may hold (default 100,000); a `make` beyond gets TOO_MANY_ENVS. */
   maxEnvs?: number;
+  /** Sub-envs one vector env may have (default 65,536); a bigger `vector.make` is refused (docs/vector.md). */
+  maxNumEnvs?: number;
   /** Called when a worker thread stopped (its sessions are then rebuilt on its successor), for logs. */
   onWorkerLost?: (slot: number) => void;
 }
@@ -117,6 +119,8 @@ interface Slot {
 /** How often slot loads are recomputed, and the load under which a slot takes more connections. */
 const LOAD_WINDOW_MS = 250;
 const PACKING_LOAD = 0.5;
+/** A slot holding this many envs (a vector env's worth) takes new connections only when every slot is busy. */
+const HEAVY_SLOT_ENVS = 1024;
 /** The main thread spins for results only while this few items are in flight on the slot. */
 const SPIN_ITEMS = 4;
 /** How often spinning is allowed or stopped (see SpareCpu). */
@@ -217,7 +221,7 @@ export class EnvPool {
     this.envBudget = EnvBudget.create(workers, options.maxEnvs ?? 100_000);
     this.piscina = new Piscina({
       filename: WORKER_FILE,
-      workerData: { envBudget: this.envBudget.buffer },
+      workerData: { envBudget: this.envBudget.buffer, maxNumEnvs: options.maxNumEnvs },
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: Infinity,
@@ -365,7 +369,9 @@ export class EnvPool {
    */
   assignSlot(): number {
     this.#updateLoads();
-    let chosen = this.#slots.find((slot) => slot.load < PACKING_LOAD);
+    // A slot holding a vector env's thousands of sub-envs is not packed onto: its steps take
+    // milliseconds, and a single-env client beside one waited a whole vector step per step (docs/vector.md).
+    let chosen = this.#slots.find((slot) => slot.load < PACKING_LOAD && this.envBudget.heldBy(slot.index) < HEAVY_SLOT_ENVS);
     if (!chosen) {
       chosen = this.#slots[0];
       for (const slot of this.#slots) if (slot.load < chosen.load) chosen = slot;

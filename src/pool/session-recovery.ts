@@ -59,7 +59,12 @@ export class SessionRecovery {
     if (!('line' in item) || !this.#restorable) return null;
     this.#answered += 1;
     if (result?.snapshot) this.#keep(result.snapshot);
-    else if (!this.#snapshotRequested && (this.#answered >= SNAPSHOT_EVERY_REQUESTS || this.#logBytes >= SNAPSHOT_EVERY_BYTES)) {
+    else if (
+      !this.#snapshotRequested &&
+      // A vector env's snapshot is large (4,096 CartPoles: ~1.5 MB): not asked for before the log
+      // has grown as large, so that snapshots cost at most about what the log they replace does.
+      (this.#answered >= SNAPSHOT_EVERY_REQUESTS || this.#logBytes >= Math.max(SNAPSHOT_EVERY_BYTES, this.#snapshot?.length ?? 0))
+    ) {
       this.#snapshotRequested = true;
       return { conn: this.conn, snapshot: true };
     }

@@ -76,6 +76,48 @@ export const envCommandSchemas = {
     .transform((b) => ({ kind: 'contains' as const, space: b.contains.space, value: b.contains.value })),
 };
 
+/** Where a batch's value is checked (src/vector/batch.ts): here only that one is there. */
+const batch = z.unknown().refine((a) => a !== undefined, 'is required');
+const envIndex = z.number().int().nonnegative();
+
+/**
+ * The `vector` command's bodies (docs/vector.md), one key each. The hard cap of `num_envs` is only a
+ * sanity bound; the server's --max-num-envs and --max-envs decide.
+ */
+const vectorBodies = {
+  make: z
+    .strictObject({
+      name: z.string().min(1).max(200),
+      num_envs: z.number().int().min(1).max(100_000_000),
+      kwargs: z
+        .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object of keyword arguments')
+        .optional(),
+      autoreset: z.enum(['next_step', 'same_step', 'disabled']).optional(),
+      encoding: z.enum(['json', 'base64']).optional(),
+    })
+    .transform((b) => ({
+      kind: 'vector_make' as const,
+      name: b.name,
+      numEnvs: b.num_envs,
+      kwargs: b.kwargs ?? {},
+      autoreset: b.autoreset ?? 'next_step',
+      encoding: b.encoding ?? 'json',
+    })),
+  reset: z
+    .strictObject({ seed: seed.optional(), mask: z.array(z.boolean()).optional() })
+    .transform((b) => ({ kind: 'vector_reset' as const, seed: b.seed ?? null, mask: b.mask ?? null })),
+  step: z.strictObject({ actions: batch }).transform((b) => ({ kind: 'vector_step' as const, actions: b.actions as unknown })),
+  seed: seed.transform((s) => ({ kind: 'vector_seed' as const, seed: s })),
+  sample: z.strictObject({}).transform(() => ({ kind: 'vector_sample' as const })),
+  send: z
+    .strictObject({ actions: batch, env_ids: z.array(envIndex) })
+    .transform((b) => ({ kind: 'vector_send' as const, actions: b.actions as unknown, envIds: b.env_ids })),
+  recv: z
+    .strictObject({ batch_size: z.number().int().min(1).optional() })
+    .transform((b) => ({ kind: 'vector_recv' as const, batchSize: b.batch_size ?? null })),
+};
+const VECTOR_BODY_KEYS = Object.keys(vectorBodies) as (keyof typeof vectorBodies)[];
+
 export const commandSchemas = {
   step: z
     .strictObject({
@@ -90,6 +132,25 @@ export const commandSchemas = {
     .strictObject({ action: z.enum(['start', 'stop']) })
     .transform((b) => ({ kind: 'record_episode_stats' as const, enabled: b.action === 'start' })),
   url: z.strictObject({ action: z.literal('url') }).transform(() => ({ kind: 'url' as const })),
+  /**
+   * gym-tcp's vector envs (docs/vector.md): `{"vector": {"<one of make, reset, …>": body}}`. Told apart
+   * by the one key, then that body's schema, so an error names the field at fault (a union would
+   * only say that no alternative fits).
+   */
+  vector: z.unknown().transform((body, ctx) => {
+    const keys = typeof body === 'object' && body !== null && !Array.isArray(body) ? Object.keys(body) : [];
+    const key = keys[0] as keyof typeof vectorBodies;
+    if (keys.length !== 1 || !VECTOR_BODY_KEYS.includes(key)) {
+      ctx.addIssue({ code: 'custom', message: `takes an object with exactly one of ${VECTOR_BODY_KEYS.join(', ')}` });
+      return z.NEVER;
+    }
+    const parsed = vectorBodies[key].safeParse((body as Record<string, unknown>)[key]);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: [key, ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
+      return z.NEVER;
+    }
+    return parsed.data as z.output<(typeof vectorBodies)[keyof typeof vectorBodies]>;
+  }),
   /**
    * Older clients' Gym monitor (docs/protocol.md §4): never answered, not even when wrong, because
    * those clients read no reply to it. So the schema never fails: a body it cannot use becomes a
@@ -130,6 +191,13 @@ export const REQUEST_KINDS = [
   'url',
   'monitor',
   'render',
+  'vector_make',
+  'vector_reset',
+  'vector_step',
+  'vector_seed',
+  'vector_sample',
+  'vector_send',
+  'vector_recv',
 ] as const satisfies readonly Request['kind'][];
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 const everyKindListed: [Exclude<Request['kind'], RequestKind>] extends [never] ? true : never = true;

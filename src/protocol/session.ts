@@ -1,3 +1,9 @@
+/**
+ * A client's session: the env (single or vector) a connection or REST instance holds, and the
+ * answer to each request line, whatever the front. Longer than 400 lines on purpose: every request
+ * kind meets the same state here (the env, its runner, the episode, the frame a step rendered, a
+ * deferred make), and splitting the dispatch from that state would spread one decision over files.
+ */
 import { BadKwargsError, EnvNotLoaded, RenderError, ResetNeededError, UnknownEnvError } from '../envs/errors.js';
 import { canonicalEnvId, makeEnv, makeNeedsPreparation } from '../envs/registry.js';
 import type { RgbFrame } from '../envs/env.js';
@@ -9,6 +15,8 @@ import { newInstanceId } from './instance-id.js';
 import { errorReply, objectReply, valueReply, type Reply } from './reply.js';
 import { parseRequest } from './request.js';
 import type { Request, RequestKind } from './schema.js';
+import { VectorEnv, type VectorSnapshot } from '../vector/vector-env.js';
+import { vectorRequest } from '../vector/vector-requests.js';
 
 /** What a session needs from the transport: where recordings are served, and state carried over. */
 export interface SessionInit {
@@ -36,6 +44,8 @@ export interface SessionSnapshot {
   lastInstance: string | null;
   lost: boolean;
   runner: RunnerSnapshot | null;
+  /** The connection's vector env instead of a single one (docs/vector.md). */
+  vector?: VectorSnapshot | null;
 }
 
 /** Where a session takes a place for its env from: the server-wide limit (see EnvBudget). */
@@ -45,6 +55,20 @@ export interface EnvSlots {
 }
 
 const UNLIMITED: EnvSlots = { tryAcquire: () => true, release: () => {} };
+
+/** Takes `count` places at once, or none (false). */
+function acquireSlots(slots: EnvSlots, count: number): boolean {
+  for (let i = 0; i < count; i++) {
+    if (!slots.tryAcquire()) {
+      for (let j = 0; j < i; j++) slots.release();
+      return false;
+    }
+  }
+  return true;
+}
+
+/** The most sub-envs one vector env may have unless the server says otherwise (--max-num-envs). */
+export const DEFAULT_MAX_NUM_ENVS = 65_536;
 
 /** The outcome of one request: its reply (null for the silent requests) and state the transport mirrors. */
 export interface SessionReply {
@@ -146,6 +170,8 @@ export function errorOf(err: unknown): { code: ErrorCode; message: string } {
  */
 export class Session {
   #runner: EnvRunner | null = null;
+  /** A vector env, held instead of #runner (never both). */
+  #vector: VectorEnv | null = null;
   /** The episode the request being handled ended, if any. */
   #episode: EpisodeStats | null = null;
   /** The frame the request being handled rendered (`render: 1`), if any. */
@@ -160,9 +186,11 @@ export class Session {
   readonly #nodeId: string | undefined;
 
   readonly #envSlots: EnvSlots;
+  readonly #maxNumEnvs: number;
 
-  constructor(init: SessionInit, envSlots: EnvSlots = UNLIMITED) {
+  constructor(init: SessionInit, envSlots: EnvSlots = UNLIMITED, maxNumEnvs = DEFAULT_MAX_NUM_ENVS) {
     this.#envSlots = envSlots;
+    this.#maxNumEnvs = maxNumEnvs;
     this.#urlBase = init.urlBase;
     this.#nodeId = init.nodeId;
     this.#compression = init.compression;
@@ -223,6 +251,7 @@ export class Session {
       lastInstance: this.#lastInstance,
       lost: this.#lost,
       runner: this.#runner?.snapshot() ?? null,
+      vector: this.#vector?.snapshot() ?? null,
     };
     return JSON.stringify(snapshot);
   }
@@ -231,12 +260,27 @@ export class Session {
    * Rebuilds a session from a snapshot (its worker died). If the env cannot be remade or has no
    * place under the env limit, the session is rebuilt without it and answers ENV_LOST.
    */
-  static restore(front: Pick<SessionInit, 'urlBase' | 'nodeId'>, snapshotText: string, envSlots: EnvSlots = UNLIMITED): Session {
+  static restore(front: Pick<SessionInit, 'urlBase' | 'nodeId'>, snapshotText: string, envSlots: EnvSlots = UNLIMITED, maxNumEnvs = DEFAULT_MAX_NUM_ENVS): Session {
     const snapshot = JSON.parse(snapshotText) as SessionSnapshot;
     const session = new Session(
       { urlBase: front.urlBase, nodeId: front.nodeId, compression: snapshot.compression, lastInstance: snapshot.lastInstance, lost: snapshot.lost },
       envSlots,
+      maxNumEnvs,
     );
+    if (snapshot.vector) {
+      if (acquireSlots(envSlots, snapshot.vector.numEnvs)) {
+        try {
+          session.#vector = VectorEnv.restore(snapshot.vector);
+          session.#instance = snapshot.instance;
+        } catch (err) {
+          for (let i = 0; i < snapshot.vector.numEnvs; i++) envSlots.release();
+          if (err instanceof EnvNotLoaded) throw err;
+          session.#lost = true;
+        }
+      } else {
+        session.#lost = true;
+      }
+    }
     if (snapshot.runner !== null) {
       if (envSlots.tryAcquire()) {
         try {
@@ -261,7 +305,12 @@ export class Session {
       this.#runner.close();
       this.#envSlots.release();
     }
+    if (this.#vector) {
+      this.#vector.close();
+      for (let i = 0; i < this.#vector.numEnvs; i++) this.#envSlots.release();
+    }
     this.#runner = null;
+    this.#vector = null;
     this.#instance = null;
   }
 
@@ -271,10 +320,33 @@ export class Session {
 
   #requireEnv(): EnvRunner {
     if (this.#runner) return this.#runner;
+    if (this.#vector) {
+      throw new ProtocolError('BAD_REQUEST', 'this connection holds a vector env: send {"vector": …} requests (docs/vector.md), or make a single env with {"env":{"name": …}}');
+    }
     if (this.#lost) {
       throw new ProtocolError('ENV_LOST', `the worker thread that held environment ${this.#lastInstance} stopped; create a new one with {"env":{"name": …}}`);
     }
     throw new ProtocolError('NO_ENV', 'no environment on this connection: create one first with {"env":{"name": "CartPole-v1"}}');
+  }
+
+  #requireVector(): VectorEnv {
+    if (this.#vector) return this.#vector;
+    if (this.#lost) this.#requireEnv();
+    throw new ProtocolError('NO_ENV', 'no vector env on this connection: create one first with {"vector":{"make":{"name": "CartPole-v1", "num_envs": 8}}}');
+  }
+
+  /** `count` envs in place of the connection's, under the server-wide limit: only the difference is taken or given back (or nothing changes). */
+  #replaceEnvs(count: number, discard: () => void): void {
+    const held = this.#vector ? this.#vector.numEnvs : this.#runner ? 1 : 0;
+    if (count > held && !acquireSlots(this.#envSlots, count - held)) {
+      discard();
+      throw new ProtocolError('TOO_MANY_ENVS', `the server holds as many environments as it allows (--max-envs; a vector env counts each of its ${count} sub-envs); close some first`);
+    }
+    for (let i = count; i < held; i++) this.#envSlots.release();
+    this.#runner?.close();
+    this.#vector?.close();
+    this.#runner = null;
+    this.#vector = null;
   }
 
   /** Returns the reply, or null for the silent requests. */
@@ -283,11 +355,7 @@ export class Session {
       case 'make': {
         const { spec, env } = makeEnv(withoutRenderSuffix(request.name), request.kwargs);
         // Replacing the connection's env keeps the count; a first env needs a free place.
-        if (this.#runner) this.#runner.close();
-        else if (!this.#envSlots.tryAcquire()) {
-          env.close();
-          throw new ProtocolError('TOO_MANY_ENVS', 'the server holds as many environments as it allows (--max-envs); close one first');
-        }
+        this.#replaceEnvs(1, () => env.close());
         this.#runner = new EnvRunner(spec, env, request.kwargs);
         this.#instance = this.#lastInstance = newInstanceId(this.#nodeId);
         this.#compression = 0;
@@ -338,12 +406,34 @@ export class Session {
         this.#compression = request.level;
         return null;
       case 'record_episode_stats':
-        this.#requireEnv().recordEpisodeStatistics(request.enabled);
+        if (this.#vector) this.#vector.recordEpisodeStatistics(request.enabled);
+        else this.#requireEnv().recordEpisodeStatistics(request.enabled);
         return null;
       case 'close':
-        this.#requireEnv();
+        if (!this.#vector) this.#requireEnv();
         this.close();
         return null;
+      case 'vector_make': {
+        if (request.numEnvs > this.#maxNumEnvs) {
+          throw new ProtocolError('BAD_REQUEST', `num_envs ${request.numEnvs} is more than this server allows in one vector env (--max-num-envs ${this.#maxNumEnvs})`);
+        }
+        const vector = VectorEnv.make(request.name, request.numEnvs, request.kwargs, request.autoreset, request.encoding);
+        this.#replaceEnvs(vector.numEnvs, () => vector.close());
+        this.#vector = vector;
+        this.#instance = this.#lastInstance = newInstanceId(this.#nodeId);
+        this.#compression = 0;
+        this.#lost = false;
+        return objectReply('vector', vector.madeReply(this.#instance));
+      }
+      case 'vector_reset':
+      case 'vector_step':
+      case 'vector_seed':
+      case 'vector_sample':
+      case 'vector_send':
+      case 'vector_recv': {
+        const json = vectorRequest(this.#requireVector(), request);
+        return json === null ? null : objectReply('vector', json);
+      }
       case 'url':
         if (this.#lastInstance === null) {
           throw new ProtocolError('NO_ENV', 'no environment has been created on this connection, so there is no recording');

@@ -55,6 +55,7 @@ export class GymTcpServer {
       maxEnvs: options.maxEnvs,
       maxInFlightPerSession: options.maxInFlightPerConnection,
       prepareThreads: options.prepareThreads,
+      maxNumEnvs: options.maxNumEnvs,
       onWorkerLost: (slot) =>
         options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`, { event: 'WORKER_LOST', level: 'error', worker: slot }),
     });
