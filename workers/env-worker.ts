@@ -73,8 +73,10 @@ export default async function serve(task: ServeTask): Promise<void> {
 
 /** The session's reply made ready for its front: framed for the TCP wire here, off the main thread (framing.ts says why). */
 function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
-  const { reply, command, compression, instance, episode } = outcome;
+  const { reply, command, compression, instance, episode, frame } = outcome;
   const result: WorkReply = { kind: null, code: null, command, out: null, valueStart: -1, valueEnd: -1, compression, instance, episode };
+  // The renderer reuses its canvas for the next frame: the recording gets a copy of its own.
+  if (frame) result.frame = { ...frame, data: frame.data.slice() };
   if (reply === null) return result;
   result.kind = reply.kind;
   result.code = reply.code;

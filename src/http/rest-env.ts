@@ -11,6 +11,9 @@ import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import type { ReplyKind } from '../protocol/reply.js';
 import type { EpisodeMonitor } from '../monitor/episode-monitor.js';
+import type { FrameBus } from '../live/frame-bus.js';
+import { feedFrameBus } from '../recording/feed.js';
+import type { Recorder, Recording } from '../recording/recorder.js';
 
 /**
  * A protocol reply as the REST front reads it: its kind, its JSON text and the text of its one value
@@ -51,6 +54,9 @@ export class RestEnv implements ResultSink {
     /** The env id as the client sent it (`FrozenLake-v0` stays `FrozenLake-v0` in listings). */
     readonly envId: string,
     readonly pool: EnvPool,
+    /** Where its rendered frames go (the server's bus), and the recorder that makes them videos. */
+    readonly frames?: FrameBus,
+    readonly recorder?: Recorder,
   ) {
     this.conn = pool.allocateSessionId();
     this.slot = pool.assignSlot();
@@ -94,6 +100,8 @@ export class RestEnv implements ResultSink {
     const snapshotRequest = this.#recovery.received(item, result);
     if (snapshotRequest) this.pool.send(this.slot, snapshotRequest, this);
     if (!('line' in item)) return; // init, drop and snapshot requests carry no reply
+    // A REST client waits for each reply: it cannot outrun the encoder by much (the recorder's hard caps bound the rest).
+    if (this.frames && result !== null) feedFrameBus(this.frames, result, this.id, this.id);
     let reply: ProtocolReply;
     if (result === null || result.out === null) {
       reply = { kind: null, json: null, value: null, error: null, episode: null };
@@ -139,10 +147,16 @@ export class RestEnv implements ResultSink {
     if (waiting.then) for (const resolve of waiting.then) resolve();
   }
 
+  /** The latest video of this env (its monitor copies it), if any. */
+  latestRecording(): Recording | undefined {
+    return this.recorder?.latest(this.id);
+  }
+
   /** Frees the session on its worker and the slot; requests already sent are still answered first. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.frames?.endEpisode(this.id);
     this.pool.endSession(this.slot, this.conn, this);
   }
 }

@@ -23,6 +23,9 @@ import { envRoutes } from './routes/envs.js';
 import { monitorRoutes } from './routes/monitoring.js';
 import { serviceRoutes } from './routes/service.js';
 import { spaceRoutes } from './routes/spaces.js';
+import { recordingRoutes } from './routes/recordings.js';
+import type { FrameBus } from '../live/frame-bus.js';
+import type { Recorder } from '../recording/recorder.js';
 
 /**
  * The fields the CLI sets (host, monitorRoot, idleTimeoutMs, maxEnvs, allowShutdown, maxBodyBytes, requestTimeoutMs, handshakeTimeoutMs,
@@ -54,6 +57,10 @@ export interface RestServerOptions extends FrontSettings<'rest'> {
   authToken?: string;
   /** PEM certificate chain and key: serve HTTPS instead of HTTP (the TCP front's TLS settings). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Where REST envs' rendered frames go: the TCP front's bus (GymTcpServer.frames); none: nothing is published. */
+  frames?: FrameBus;
+  /** The videos (GymTcpServer.recorder): /recordings/ and /v1/recordings serve them, monitors copy them. */
+  recorder?: Recorder;
   /** What `/readyz` answers (the CLI's: draining, limits, workers); default: ready until close(). */
   readiness?: Readiness;
 }
@@ -83,6 +90,7 @@ export class RestServer {
     const spaces = spaceRoutes(this.#envs);
     const monitor = monitorRoutes(this.#envs, options);
     const service = serviceRoutes(options, () => this.close(), () => router.help);
+    const recordings = recordingRoutes(options.recorder ?? null);
     const health = healthRoutes(options.readiness ?? (() => (this.#closing ? 'draining: the server is shutting down' : null)));
     // gym-http-api's order, which /v1/help keeps.
     const router = new Router([
@@ -102,7 +110,8 @@ export class RestServer {
       envs.close,
       service.upload,
       service.shutdown,
-      service.recordings,
+      recordings.video,
+      recordings.list,
       service.help,
       health.healthz,
       health.readyz,

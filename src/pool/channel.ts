@@ -181,8 +181,9 @@ export class WorkerChannel {
     const outMax = out === null ? 0 : typeof out === 'string' ? out.length * 3 : out.length;
     const episodeBytes = episode ? RESULT_EPISODE_BYTES : 0;
     const max = RESULT_HEADER + episodeBytes + (instance?.length ?? 0) + (snapshot?.length ?? 0) * 3 + outMax;
-    if ((instance?.length ?? 0) > 255 || max > this.results.maxRecord) {
-      this.#port.postMessage(result);
+    if ((instance?.length ?? 0) > 255 || max > this.results.maxRecord || result.frame) {
+      // A recorded frame (hundreds of KB) goes by port, its buffer transferred: no copy on the main thread.
+      this.#port.postMessage(result, result.frame ? [result.frame.data.buffer as ArrayBuffer] : []);
       return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_PORT), RESULT_HEADER));
     }
     this.#write(max, (record) => {

@@ -2,7 +2,7 @@ import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import type { ReplyKind } from '../protocol/reply.js';
 import type { RequestKind } from '../protocol/schema.js';
-import type { SessionInit } from '../protocol/session.js';
+import type { RecordedFrame, SessionInit } from '../protocol/session.js';
 import type { ChannelEnds } from './channel.js';
 
 /**
@@ -49,6 +49,11 @@ export interface WorkReply {
   episode: EpisodeStats | null;
   /** The session's state after this request as JSON text, when the worker took one (see the env worker). */
   snapshot?: string;
+  /**
+   * The frame the request recorded (a rendered step or reset), its bytes copied off the renderer's
+   * canvas into a buffer of their own, which crosses to the main thread transferred, not copied.
+   */
+  frame?: RecordedFrame;
 }
 
 /** Per item, in order: the session's reply for `line`/`fail`/`snapshot`, null for `init`/`drop`. */

@@ -36,6 +36,7 @@ export interface SessionSnapshot {
   lastInstance: string | null;
   lost: boolean;
   runner: RunnerSnapshot | null;
+  recording?: RecordingState;
 }
 
 /** Where a session takes a place for its env from: the server-wide limit (see EnvBudget). */
@@ -57,7 +58,52 @@ export interface SessionReply {
   instance: string | null;
   /** Set when this request was a step that ended an episode (counted once, by the EnvRunner). */
   episode: EpisodeStats | null;
+  /** The frame this request recorded (a rendered step or reset, see RecordedFrame), or null. */
+  frame: RecordedFrame | null;
 }
+
+/**
+ * A frame for the episode's recording (docs/protocol.md §9.8): drawn after a `render: 1` step, or
+ * after every reset and step of an episode recorded whole (a `-render` id, a monitor's schedule). Its
+ * bytes are the renderer's reused canvas: whoever keeps them copies them first (env-worker.ts does).
+ */
+export interface RecordedFrame extends RgbFrame {
+  envId: string;
+  /** The env's render_fps (30 where it gives none), the video's frame rate. */
+  fps: number;
+  /** 0-based episode of this env (resets since it was made), and the step in it (0: after the reset). */
+  episode: number;
+  step: number;
+}
+
+/** What a session records, kept in its snapshot. */
+interface RecordingState {
+  /** Made with a `-render` id: every episode is recorded. */
+  all: boolean;
+  /** A monitor's video schedule (see videoScheduled); null: no monitor. */
+  videoEvery: number | null;
+  /** Resets since the monitor started, and since the env was made. */
+  monitorEpisodes: number;
+  episodes: number;
+  step: number;
+  /** The current episode is recorded whole. */
+  whole: boolean;
+}
+
+/** Gym's `capped_cubic_video_schedule`: episodes 0, 1, 8, 27, …, 729, then every 1000th. */
+export function cappedCubic(episode: number): boolean {
+  if (episode < 1000) return Math.round(Math.cbrt(episode)) ** 3 === episode;
+  return episode % 1000 === 0;
+}
+
+/** A monitor's `video_callable`: 0 never, n every n-th episode, CAPPED_CUBIC Gym's default schedule. */
+export const CAPPED_CUBIC = -1;
+function videoScheduled(videoEvery: number | null, episode: number): boolean {
+  if (videoEvery === null || videoEvery === 0) return false;
+  return videoEvery === CAPPED_CUBIC ? cappedCubic(episode) : episode % videoEvery === 0;
+}
+
+const NOT_RECORDING: RecordingState = { all: false, videoEvery: null, monitorEpisodes: 0, episodes: 0, step: 0, whole: false };
 
 /** An older client's `monitor` request as the session hands it to its front (in a `monitor` reply, never written). */
 export interface MonitorRequest {
@@ -69,6 +115,8 @@ export interface MonitorRequest {
   problem: string | null;
   /** The id of the connection's env, if it has one. */
   envId: string | null;
+  /** `start`'s video schedule (CAPPED_CUBIC when the request gave none; 0: no videos). */
+  videoEvery: number;
 }
 
 /**
@@ -76,10 +124,12 @@ export interface MonitorRequest {
  * recorded (docs/protocol.md §4). The suffix is taken off ids the catalogue does not know otherwise.
  */
 function withoutRenderSuffix(name: string): string {
-  const RENDER_SUFFIX = '-render';
-  return name.endsWith(RENDER_SUFFIX) && canonicalEnvId(name) === undefined && canonicalEnvId(name.slice(0, -RENDER_SUFFIX.length)) !== undefined
-    ? name.slice(0, -RENDER_SUFFIX.length)
-    : name;
+  return hasRenderSuffix(name) ? name.slice(0, -RENDER_SUFFIX.length) : name;
+}
+
+const RENDER_SUFFIX = '-render';
+function hasRenderSuffix(name: string): boolean {
+  return name.endsWith(RENDER_SUFFIX) && canonicalEnvId(name) === undefined && canonicalEnvId(name.slice(0, -RENDER_SUFFIX.length)) !== undefined;
 }
 
 /** FRAME of docs/protocol.md §9.8: the RGB bytes in base64, with their dtype and shape. */
@@ -118,6 +168,9 @@ export class Session {
   #runner: EnvRunner | null = null;
   /** The episode the request being handled ended, if any. */
   #episode: EpisodeStats | null = null;
+  /** The frame the request being handled recorded, if any. */
+  #frame: RecordedFrame | null = null;
+  #recording: RecordingState = { ...NOT_RECORDING };
   #instance: string | null = null;
   #lastInstance: string | null = null;
   #compression: number;
@@ -144,6 +197,7 @@ export class Session {
     let reply: Reply | null;
     let command: RequestKind | null = null;
     this.#episode = null;
+    this.#frame = null;
     try {
       const request = parseRequest(line);
       command = request.kind;
@@ -158,6 +212,7 @@ export class Session {
   /** A failure the transport detected before the line could be parsed (bad UTF-8, line too long). */
   fail(code: ErrorCode, message: string): SessionReply {
     this.#episode = null;
+    this.#frame = null;
     return this.#outcome(errorReply(code, message), null);
   }
 
@@ -174,6 +229,7 @@ export class Session {
       lastInstance: this.#lastInstance,
       lost: this.#lost,
       runner: this.#runner?.snapshot() ?? null,
+      recording: this.#recording,
     };
     return JSON.stringify(snapshot);
   }
@@ -193,6 +249,7 @@ export class Session {
         try {
           session.#runner = EnvRunner.restore(snapshot.runner);
           session.#instance = snapshot.instance;
+          if (snapshot.recording) session.#recording = { ...snapshot.recording };
         } catch (err) {
           envSlots.release();
           // The env's code is still loading: the caller waits and restores again.
@@ -217,7 +274,38 @@ export class Session {
   }
 
   #outcome(reply: Reply | null, command: RequestKind | null): SessionReply {
-    return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode };
+    return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode, frame: this.#frame };
+  }
+
+  /**
+   * Records the frame after a reset (`step` -1) or a step when the episode is recorded whole or the
+   * step asked for it. An env that cannot draw records nothing; its reply is unaffected.
+   */
+  #record(runner: EnvRunner, reset: boolean, asked: boolean): void {
+    const rec = this.#recording;
+    if (reset) {
+      rec.whole = rec.all || videoScheduled(rec.videoEvery, rec.monitorEpisodes);
+      rec.episodes += 1;
+      if (rec.videoEvery !== null) rec.monitorEpisodes += 1;
+      rec.step = 0;
+    } else rec.step += 1;
+    if (!(rec.whole || asked) || !runner.env.metadata.render_modes.includes('rgb_array')) return;
+    let frame: RgbFrame | string;
+    try {
+      frame = runner.render('rgb_array');
+    } catch {
+      return; // a renderer's failure costs the recording a frame, never the client its step
+    }
+    if (typeof frame === 'string') return;
+    this.#frame = {
+      width: frame.width,
+      height: frame.height,
+      data: frame.data,
+      envId: runner.spec.id,
+      fps: runner.env.metadata.render_fps ?? 30,
+      episode: rec.episodes - 1,
+      step: rec.step,
+    };
   }
 
   #requireEnv(): EnvRunner {
@@ -240,6 +328,7 @@ export class Session {
           throw new ProtocolError('TOO_MANY_ENVS', 'the server holds as many environments as it allows (--max-envs); close one first');
         }
         this.#runner = new EnvRunner(spec, env, request.kwargs);
+        this.#recording = { ...NOT_RECORDING, all: hasRenderSuffix(request.name) };
         this.#instance = this.#lastInstance = newInstanceId(this.#nodeId);
         this.#compression = 0;
         this.#lost = false;
@@ -256,12 +345,14 @@ export class Session {
       case 'reset': {
         const runner = this.#requireEnv();
         const { obs, info } = runner.reset();
+        this.#record(runner, true, false);
         return objectReply('observation', `{"observation": ${runner.env.observationSpace.encode(obs)}, "info": ${toPyJson(info)}}`);
       }
       case 'step': {
         const runner = this.#requireEnv();
         const r = runner.step(request.action);
         this.#episode = r.episode;
+        this.#record(runner, false, request.render);
         const done = r.terminated || r.truncated;
         return objectReply(
           'step',
@@ -305,7 +396,13 @@ export class Session {
           resume: request.resume,
           problem: request.problem,
           envId: this.#runner?.spec.id ?? null,
+          videoEvery: request.action === 'start' ? (request.videoCallable ?? CAPPED_CUBIC) : 0,
         };
+        // The schedule starts with the monitor (Gym's episode ids count from its start), and stops with it.
+        if (request.action === 'start' && this.#runner) {
+          this.#recording.videoEvery = notice.videoEvery;
+          this.#recording.monitorEpisodes = 0;
+        } else if (request.action === 'close') this.#recording.videoEvery = null;
         return objectReply('monitor', JSON.stringify(notice));
       }
     }

@@ -10,6 +10,9 @@ import { BufferBudget } from '../net/buffer-budget.js';
 import { ConnectionLimit, fileDescriptors } from '../net/connection-limit.js';
 import { adoptWithSharedReads } from './shared-reads.js';
 import { REFUSAL_REASONS, zeroCounts, type TcpStats } from '../stats.js';
+import { FrameBus } from '../live/frame-bus.js';
+import { Recorder } from '../recording/recorder.js';
+import { HttpOnTcp, looksLikeHttp } from './http-on-tcp.js';
 
 /**
  * The fields the CLI sets (port, host, workers, spinMicros, the limits and timeouts) and their
@@ -30,6 +33,10 @@ export class GymTcpServer {
   readonly options: ServerOptions;
   /** What unfinished requests hold, over every connection; the REST front shares it (see the CLI). */
   readonly bufferBudget: BufferBudget;
+  /** Where rendered frames go (options.frames, or a bus of its own); the recorder listens to it. */
+  readonly frames: FrameBus;
+  /** Rendered episodes into videos (`url` links, GET /v1/recordings). */
+  readonly recorder: Recorder;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
   /** Connections of both fronts (the REST front shares it, see the CLI); made once the workers run. */
@@ -45,7 +52,10 @@ export class GymTcpServer {
   readonly #refused = zeroCounts(REFUSAL_REASONS);
 
   private constructor(options: ServerOptions) {
-    this.options = options;
+    this.frames = options.frames ?? new FrameBus();
+    this.recorder = new Recorder({ dir: options.recordingsDir, maxBytes: options.maxRecordingsBytes, encoders: options.videoEncoders, log: options.log });
+    this.options = { ...options, frames: this.frames, recorder: this.recorder };
+    this.recorder.attach(this.frames);
     this.bufferBudget = new BufferBudget(options.maxBufferedBytes);
     this.pool = new EnvPool({
       workers: options.workers,
@@ -128,7 +138,8 @@ export class GymTcpServer {
   /** Plain TCP: the socket reads into a buffer shared by all connections (see shared-reads.ts). */
   #acceptPlain(accepted: net.Socket): void {
     let connection: Connection | null = null;
-    const { socket, adopted } = adoptWithSharedReads(accepted, (chunk) => connection?.receive(chunk));
+    const route = this.#routeFirstBytes(() => socket, () => connection);
+    const { socket, adopted } = adoptWithSharedReads(accepted, route);
     if (!adopted && !this.#sharedReadsMissingLogged) {
       // Correct either way, but slower: an operator comparing figures after a Node upgrade should know.
       this.#sharedReadsMissingLogged = true;
@@ -139,7 +150,21 @@ export class GymTcpServer {
 
   #acceptTls(socket: net.Socket): void {
     const connection = this.#accept(socket);
-    if (connection) socket.on('data', (chunk: Buffer) => connection.receive(chunk));
+    if (connection) socket.on('data', this.#routeFirstBytes(() => socket, () => connection));
+  }
+
+  /**
+   * A connection's bytes go to its Connection, unless its first bytes are an HTTP request (a `url`
+   * link fetched from this port; http-on-tcp.ts): then to that request, and the Connection never
+   * sees a byte (it sends no item to any worker; it ends with the socket).
+   */
+  #routeFirstBytes(socket: () => net.Socket, connection: () => Connection | null): (chunk: Buffer) => void {
+    let http: HttpOnTcp | null | undefined;
+    return (chunk) => {
+      if (http === undefined && chunk.length > 0) http = looksLikeHttp(chunk) ? new HttpOnTcp(socket(), this.recorder) : null;
+      if (http) http.receive(chunk);
+      else connection()?.receive(chunk);
+    };
   }
 
   /**
@@ -187,6 +212,7 @@ export class GymTcpServer {
       await closed;
       await Promise.all(this.#monitorsWriting);
       await this.pool.close();
+      await this.recorder.close();
     })();
     return this.#closing;
   }
