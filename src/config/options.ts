@@ -1,4 +1,6 @@
 /**
+ * Longer than 400 lines on purpose: it is the one table of options, one entry per option.
+ *
  * The options of `gym-tcp serve`, each declared once: its flag, its environment variable, how its text
  * is read and checked, its default, what it means, and the field of each front's options it sets.
  * Everything else follows from this table: commander's options and so `--help` (src/cli/serve-options.ts),

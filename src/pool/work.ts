@@ -2,7 +2,8 @@ import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import type { ReplyKind } from '../protocol/reply.js';
 import type { RequestKind } from '../protocol/schema.js';
-import type { RecordedFrame, SessionInit } from '../protocol/session.js';
+import type { SessionInit } from '../protocol/session.js';
+import type { RecordedFrame } from '../protocol/episode-recording.js';
 import type { ChannelEnds } from './channel.js';
 
 /**

@@ -7,6 +7,7 @@ import { ActionError } from '../spaces/index.js';
 import { ProtocolError, type ErrorCode } from './errors.js';
 import { newInstanceId } from './instance-id.js';
 import { errorReply, objectReply, valueReply, type Reply } from './reply.js';
+import { CAPPED_CUBIC, NOT_RECORDING, recordFrame, type RecordedFrame, type RecordingState } from './episode-recording.js';
 import { parseRequest } from './request.js';
 import type { Request, RequestKind } from './schema.js';
 
@@ -62,48 +63,6 @@ export interface SessionReply {
   frame: RecordedFrame | null;
 }
 
-/**
- * A frame for the episode's recording (docs/protocol.md §9.8): drawn after a `render: 1` step, or
- * after every reset and step of an episode recorded whole (a `-render` id, a monitor's schedule). Its
- * bytes are the renderer's reused canvas: whoever keeps them copies them first (env-worker.ts does).
- */
-export interface RecordedFrame extends RgbFrame {
-  envId: string;
-  /** The env's render_fps (30 where it gives none), the video's frame rate. */
-  fps: number;
-  /** 0-based episode of this env (resets since it was made), and the step in it (0: after the reset). */
-  episode: number;
-  step: number;
-}
-
-/** What a session records, kept in its snapshot. */
-interface RecordingState {
-  /** Made with a `-render` id: every episode is recorded. */
-  all: boolean;
-  /** A monitor's video schedule (see videoScheduled); null: no monitor. */
-  videoEvery: number | null;
-  /** Resets since the monitor started, and since the env was made. */
-  monitorEpisodes: number;
-  episodes: number;
-  step: number;
-  /** The current episode is recorded whole. */
-  whole: boolean;
-}
-
-/** Gym's `capped_cubic_video_schedule`: episodes 0, 1, 8, 27, …, 729, then every 1000th. */
-export function cappedCubic(episode: number): boolean {
-  if (episode < 1000) return Math.round(Math.cbrt(episode)) ** 3 === episode;
-  return episode % 1000 === 0;
-}
-
-/** A monitor's `video_callable`: 0 never, n every n-th episode, CAPPED_CUBIC Gym's default schedule. */
-export const CAPPED_CUBIC = -1;
-function videoScheduled(videoEvery: number | null, episode: number): boolean {
-  if (videoEvery === null || videoEvery === 0) return false;
-  return videoEvery === CAPPED_CUBIC ? cappedCubic(episode) : episode % videoEvery === 0;
-}
-
-const NOT_RECORDING: RecordingState = { all: false, videoEvery: null, monitorEpisodes: 0, episodes: 0, step: 0, whole: false };
 
 /** An older client's `monitor` request as the session hands it to its front (in a `monitor` reply, never written). */
 export interface MonitorRequest {
@@ -276,38 +235,6 @@ export class Session {
   #outcome(reply: Reply | null, command: RequestKind | null): SessionReply {
     return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode, frame: this.#frame };
   }
-
-  /**
-   * Records the frame after a reset (`step` -1) or a step when the episode is recorded whole or the
-   * step asked for it. An env that cannot draw records nothing; its reply is unaffected.
-   */
-  #record(runner: EnvRunner, reset: boolean, asked: boolean): void {
-    const rec = this.#recording;
-    if (reset) {
-      rec.whole = rec.all || videoScheduled(rec.videoEvery, rec.monitorEpisodes);
-      rec.episodes += 1;
-      if (rec.videoEvery !== null) rec.monitorEpisodes += 1;
-      rec.step = 0;
-    } else rec.step += 1;
-    if (!(rec.whole || asked) || !runner.env.metadata.render_modes.includes('rgb_array')) return;
-    let frame: RgbFrame | string;
-    try {
-      frame = runner.render('rgb_array');
-    } catch {
-      return; // a renderer's failure costs the recording a frame, never the client its step
-    }
-    if (typeof frame === 'string') return;
-    this.#frame = {
-      width: frame.width,
-      height: frame.height,
-      data: frame.data,
-      envId: runner.spec.id,
-      fps: runner.env.metadata.render_fps ?? 30,
-      episode: rec.episodes - 1,
-      step: rec.step,
-    };
-  }
-
   #requireEnv(): EnvRunner {
     if (this.#runner) return this.#runner;
     if (this.#lost) {
@@ -345,14 +272,14 @@ export class Session {
       case 'reset': {
         const runner = this.#requireEnv();
         const { obs, info } = runner.reset();
-        this.#record(runner, true, false);
+        this.#frame = recordFrame(this.#recording, runner, true, false);
         return objectReply('observation', `{"observation": ${runner.env.observationSpace.encode(obs)}, "info": ${toPyJson(info)}}`);
       }
       case 'step': {
         const runner = this.#requireEnv();
         const r = runner.step(request.action);
         this.#episode = r.episode;
-        this.#record(runner, false, request.render);
+        this.#frame = recordFrame(this.#recording, runner, false, request.render);
         const done = r.terminated || r.truncated;
         return objectReply(
           'step',

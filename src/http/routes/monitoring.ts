@@ -9,7 +9,7 @@ import { flagParam, optionalParam, preview, requiredParam } from '../params.js';
 import type { RestServerOptions } from '../rest-server.js';
 import { NO_CONTENT, type RouteSpec } from '../router.js';
 import { request, requestLine } from '../../protocol/messages.js';
-import { CAPPED_CUBIC } from '../../protocol/session.js';
+import { CAPPED_CUBIC } from '../../protocol/episode-recording.js';
 
 /** `settings`: the monitor root directories are confined under, and its storage limits (read at each start). */
 export function monitorRoutes(envs: EnvTable, settings: Pick<RestServerOptions, keyof MonitorSettings>) {
