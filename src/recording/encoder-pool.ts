@@ -56,6 +56,7 @@ export class EncoderPool {
       // An encoder thread's memory is its wasm heap plus the frames queued in its ports (bounded by
       // the recorder); no task ever needs a queue of its own.
       maxQueue: 'auto',
+      atomics: 'disabled',
     });
     const { port1, port2 } = new MessageChannel();
     const task: EncodeTask = { port: port2, width, height, fps, path };
