@@ -207,6 +207,14 @@ describe('the recorder', () => {
       const facts = mp4Facts(readFileSync(good.file));
       expect([facts.width, facts.height, facts.frames]).toEqual([46, 32, 5]);
       expect(recorder.list().map((r) => r.id)).toEqual(['n1-b-0']);
+      // Frames in flight are counted (a frame's bytes leave with it): past 4 MiB the producer is told to wait.
+      const behind: unknown[] = [];
+      for (let step = 0; step < 7; step++) behind.push(recorder.frame({ instance: 'n1-c', envId: 'X', episode: 0, step, frame: frame(600, 400) }));
+      expect(recorder.latest('n1-c')!.inFlight).toBeGreaterThan(0);
+      expect(behind.slice(0, 5)).toEqual([undefined, undefined, undefined, undefined, undefined]);
+      expect(behind[6]).toBeInstanceOf(Promise);
+      await behind[6];
+      expect(recorder.latest('n1-c')!.inFlight).toBeLessThanOrEqual(2 * 1024 * 1024);
     } finally {
       await recorder.close();
     }

@@ -169,9 +169,11 @@ export class Recorder {
       return recording.behind();
     }
     const rgb = mayTake && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength ? data : data.slice();
+    // Counted before the transfer, which leaves `rgb` empty.
+    const bytes = rgb.byteLength;
     recording.stream.port.postMessage({ rgb, width: event.frame.width, height: event.frame.height }, [rgb.buffer as ArrayBuffer]);
-    recording.inFlight += rgb.byteLength;
-    this.#inFlight += rgb.byteLength;
+    recording.inFlight += bytes;
+    this.#inFlight += bytes;
     recording.frames += 1;
     return recording.inFlight > SOFT_BYTES_PER_RECORDING ? recording.behind() : undefined;
   }
