@@ -12,11 +12,14 @@
  * Servers are child processes (`gym-tcp serve`); figures are printed, not asserted.
  *
  *   npm run bench:recording -- [--seconds 3] [--renderers 200] [--ndjson]
+ *   (GYM_TCP_BENCH_SKIP=encode,episode,memory skips those parts, for a brief run of one)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import ndjson from 'ndjson';
 import { loadEnvSpecs, makeEnv } from '../src/envs/registry.js';
@@ -32,15 +35,43 @@ const opts = new Command('bench:recording')
   .option('--seconds <n>', 'measured seconds per bystander figure', '3')
   .option('--renderers <n>', 'connections rendering every step beside the bystander', '200')
   .option('--ndjson', 'also print every result as a JSON line')
+  .option('--render-load <port>', '(internal) be the rendering clients, in a process of their own, until killed')
   .parse()
   .opts();
+
+if (opts.renderLoad) {
+  // The rendering clients run in a process of their own, so that the bystander's latency is the
+  // server's doing, not its load generator's event loop.
+  const port = Number(opts.renderLoad);
+  const steps = async (c: ReplySocket, line: string) => {
+    c.write(line + '\r\n');
+    const raw = await c.next(60_000);
+    if (typeof raw === 'string') throw new Error(raw);
+    return JSON.parse(raw.toString());
+  };
+  let rendered = 0;
+  setInterval(() => process.send?.(rendered), 250);
+  await Promise.all(
+    Array.from({ length: Number(opts.renderers) }, async () => {
+      const c = await ReplySocket.connect(port);
+      await steps(c, CPP.make('CartPole-v1-render'));
+      await steps(c, CPP.reset);
+      for (;;) {
+        const reply = await steps(c, CPP.step('1', 1));
+        rendered += 1;
+        if (reply.done) await steps(c, CPP.reset);
+      }
+    }),
+  );
+}
 const out = opts.ndjson ? ndjson.stringify() : null;
 out?.pipe(process.stdout);
 const emit = (result: Record<string, unknown>) => out?.write(result);
 const dir = mkdtempSync(join(tmpdir(), 'gym-tcp-bench-rec-'));
+const skip = (process.env.GYM_TCP_BENCH_SKIP ?? '').split(',');
 
 // 1. One encoder's frames/s.
-{
+if (!skip.includes('encode')) {
   await loadEnvSpecs();
   const { spec, env } = makeEnv('CartPole-v1');
   const runner = new EnvRunner(spec, env);
@@ -54,18 +85,21 @@ const dir = mkdtempSync(join(tmpdir(), 'gym-tcp-bench-rec-'));
   for (const [label, count] of [['warm-up', 50], ['measured', 1000]] as const) {
     const t0 = performance.now();
     const stream = pool.start(600, 400, 50, join(dir, `${label}.mp4`));
+    let encoded = 0;
+    stream.port.on('message', () => encoded++);
     for (let i = 0; i < count; i++) {
       const rgb = frames[i % frames.length].slice();
       stream.port.postMessage({ rgb, width: 600, height: 400 }, [rgb.buffer]);
+      // As the recorder does: a few frames in flight, never the whole episode.
+      while (encoded < i - 8) await new Promise((r) => setImmediate(r));
     }
-    stream.port.on('message', () => {});
     stream.port.postMessage({ end: true });
-    const { frames: encoded, bytes } = await stream.done;
+    const done = await stream.done;
     stream.port.close();
     const seconds = (performance.now() - t0) / 1000;
     if (label === 'measured') {
-      console.log(`encoding: ${fmt(encoded / seconds)} CartPole frames/s on one encoder thread (600×400 → H.264 yuv420p), ${fmt(bytes / encoded)} bytes a frame`);
-      emit({ bench: 'encode', framesPerSecond: encoded / seconds, bytesPerFrame: bytes / encoded });
+      console.log(`encoding: ${fmt(done.frames / seconds)} CartPole frames/s on one encoder thread (600×400 → H.264 yuv420p), ${fmt(done.bytes / done.frames)} bytes a frame`);
+      emit({ bench: 'encode', framesPerSecond: done.frames / seconds, bytesPerFrame: done.bytes / done.frames });
     }
   }
   await pool.close();
@@ -81,7 +115,7 @@ const ask = async (c: ReplySocket, line: string): Promise<any> => {
 const server = await spawnServer(['--workers', '2', '--recordings-dir', dir]);
 try {
   // 2. Last step → video served.
-  {
+  if (!skip.includes('episode')) {
     const c = await ReplySocket.connect(server.port, server.host);
     await ask(c, CPP.make('CartPole-v1'));
     c.write(`${CPP.seed(1)}\r\n`);
@@ -104,7 +138,7 @@ try {
   }
 
   // 3. Memory over a 10,000-step rendered episode.
-  for (const mode of ['closed loop', 'pipelined 100 at a time'] as const) {
+  for (const mode of skip.includes('memory') ? [] : (['closed loop', 'pipelined 100 at a time'] as const)) {
     const c = await ReplySocket.connect(server.port, server.host);
     await ask(c, CPP.make('CliffWalking-v1-render'));
     await ask(c, CPP.reset);
@@ -150,31 +184,15 @@ try {
   };
   const seconds = Number(opts.seconds);
   const alone = await bystander(seconds);
-  let rendering = true;
+  const load = fork(fileURLToPath(import.meta.url), ['--render-load', String(server.port), '--renderers', String(opts.renderers)], { stdio: 'inherit' });
   let rendered = 0;
-  const renderers = await Promise.all(
-    Array.from({ length: Number(opts.renderers) }, async () => {
-      const c = await ReplySocket.connect(server.port, server.host);
-      await ask(c, CPP.make('CartPole-v1-render'));
-      await ask(c, CPP.reset);
-      return c;
-    }),
-  );
-  const loops = renderers.map(async (c) => {
-    while (rendering) {
-      const reply = await ask(c, CPP.step('1', 1));
-      rendered += 1;
-      if (reply.done) await ask(c, CPP.reset);
-    }
-  });
-  await new Promise((r) => setTimeout(r, 500));
+  load.on('message', (n) => (rendered = n as number));
+  await new Promise((r) => setTimeout(r, 2000));
   const renderedBefore = rendered;
   const t0 = performance.now();
   const beside = await bystander(seconds);
   const renderedPerSecond = (rendered - renderedBefore) / ((performance.now() - t0) / 1000);
-  rendering = false;
-  await Promise.all(loops);
-  await Promise.all(renderers.map((c) => c.end()));
+  load.kill();
   const us = (x: number) => fmt(x);
   console.log(`bystander (renders nothing), alone:                          ${fmt(alone.steps / seconds)} steps/s, p50 ${us(alone.p50)} µs, p99 ${us(alone.p99)} µs`);
   console.log(

@@ -53,14 +53,15 @@ export class EncoderPool {
       maxThreads: this.threads,
       concurrentTasksPerWorker: this.perThread,
       idleTimeout: 30_000,
-      // An encoder thread's memory is its wasm heap plus the frames queued in its ports (bounded by
-      // the recorder); no task ever needs a queue of its own.
-      maxQueue: 'auto',
+      // Tasks wait in the queue only while a thread starts; the recorder bounds how many there are.
+      maxQueue: Infinity,
       atomics: 'disabled',
     });
     const { port1, port2 } = new MessageChannel();
     const task: EncodeTask = { port: port2, width, height, fps, path };
     const done = this.#piscina.run(task, { transferList: [port2] }) as Promise<EncodeResult>;
+    // Handled by whoever awaits it; never an unhandled rejection (which would end the process).
+    done.catch(() => {});
     return { port: port1, done };
   }
 

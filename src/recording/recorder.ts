@@ -28,15 +28,17 @@ export interface RecorderOptions {
   log?: (message: string) => void;
 }
 
-/** Episodes recorded at once: each is an encoder of ~1.2 MB (600×400, measured) on an encoder thread. */
+/** Episodes recorded (or being encoded) at once: each is an encoder of ~1.2 MB (600×400, measured) on an encoder thread. */
 export const MAX_ACTIVE_RECORDINGS = 64;
 /** Recordings indexed at most (the files' total is bounded by maxBytes; this bounds the index). */
 const MAX_RECORDINGS = 10_000;
 /** Frame bytes in flight to one encoder before its producer is asked to wait (~6 CartPole frames). */
 const SOFT_BYTES_PER_RECORDING = 4 * 1024 * 1024;
 /** Past these, frames are dropped: a client with many requests in flight cannot outrun the bound. */
-const HARD_BYTES_PER_RECORDING = 16 * 1024 * 1024;
-const HARD_BYTES_IN_ALL = 48 * 1024 * 1024;
+const HARD_BYTES_PER_RECORDING = 8 * 1024 * 1024;
+const HARD_BYTES_IN_ALL = 32 * 1024 * 1024;
+/** The longest a producer is held back at once when its encoder is behind. */
+const PRODUCER_WAIT_MS = 250;
 /** How long a request for a video still being recorded or encoded waits for it. */
 export const RECORDING_WAIT_MS = 30_000;
 
@@ -84,11 +86,16 @@ export class Recording {
     this.caughtUp();
   }
 
-  /** @internal A promise that settles once the encoder has caught up (or the recording ended). */
+  /**
+   * @internal A promise that settles once the encoder has caught up, the recording ended, or
+   * PRODUCER_WAIT_MS passed: an encoder shared by many recordings may take long, and a client is
+   * slowed, not stopped (past the hard caps its frames are dropped instead).
+   */
   behind(): Promise<void> {
     this.#caughtUp ??= (() => {
       let resolve!: () => void;
       const promise = new Promise<void>((r) => (resolve = r));
+      setTimeout(() => this.caughtUp(), PRODUCER_WAIT_MS).unref();
       return { promise, resolve };
     })();
     return this.#caughtUp.promise;
@@ -126,6 +133,8 @@ export class Recorder {
   readonly #latest = new Map<string, Recording>();
   #bytes = 0;
   #inFlight = 0;
+  /** Recordings being recorded or encoded: each holds an encoder. */
+  #unsettled = 0;
   #closed = false;
   /** Figures for stats and logs. */
   readonly counts = { recorded: 0, failed: 0, evicted: 0, notRecorded: 0, framesDropped: 0 };
@@ -233,7 +242,7 @@ export class Recorder {
 
   #begin(event: FrameEvent): Recording | undefined {
     if (this.#closed) return undefined;
-    if (this.#current.size >= MAX_ACTIVE_RECORDINGS) {
+    if (this.#unsettled >= MAX_ACTIVE_RECORDINGS) {
       this.counts.notRecorded += 1;
       // Said at most once a minute: a client rendering a thousand envs would fill the log otherwise.
       if (Date.now() - this.#loggedBusy > 60_000) {
@@ -255,6 +264,7 @@ export class Recorder {
       if (recording.inFlight <= SOFT_BYTES_PER_RECORDING / 2) recording.caughtUp();
     });
     stream.port.unref();
+    this.#unsettled += 1;
     this.#byId.set(id, recording);
     this.#current.set(event.instance, recording);
     this.#latest.set(event.instance, recording);
@@ -287,6 +297,7 @@ export class Recorder {
 
   /** Frames still counted in flight when a recording ends (its encoder failed or went) no longer are. */
   #release(recording: Recording): void {
+    this.#unsettled -= 1;
     this.#inFlight -= recording.inFlight;
     recording.inFlight = 0;
     recording.stream!.port.close();
