@@ -100,8 +100,8 @@ export class RestEnv implements ResultSink {
     const snapshotRequest = this.#recovery.received(item, result);
     if (snapshotRequest) this.pool.send(this.slot, snapshotRequest, this);
     if (!('line' in item)) return; // init, drop and snapshot requests carry no reply
-    // A REST client waits for each reply: it cannot outrun the encoder by much (the recorder's hard caps bound the rest).
-    if (this.frames && result !== null) feedFrameBus(this.frames, result, this.id, this.id);
+    // While the video encoder is behind this env's frames, its replies wait (a TCP client's reading would).
+    const behind = this.frames && result !== null ? feedFrameBus(this.frames, result, this.id, this.id) : null;
     let reply: ProtocolReply;
     if (result === null || result.out === null) {
       reply = { kind: null, json: null, value: null, error: null, episode: null };
@@ -118,20 +118,32 @@ export class RestEnv implements ResultSink {
         reply = { kind: result.kind, json, value, error: null, episode: result.episode };
       }
     }
-    this.#answer(reply);
+    this.#answerInOrder(reply, behind);
+  }
+
+  /** Replies held behind a busy encoder, in order; null when none is held. */
+  #held: Promise<void> | null = null;
+
+  #answerInOrder(reply: ProtocolReply, behind: Promise<void> | null): void {
+    if (!behind && !this.#held) return this.#answer(reply);
+    const held: Promise<void> = (this.#held ?? Promise.resolve()).then(() => behind ?? undefined).then(() => this.#answer(reply));
+    this.#held = held;
+    void held.then(() => {
+      if (this.#held === held) this.#held = null;
+    });
   }
 
   workerLost(item: WorkItem): void {
     this.#recovery.giveUp();
     if (!('line' in item)) return;
     this.lost = true;
-    this.#answer({
+    this.#answerInOrder({
       kind: 'error',
       json: null,
       value: null,
       error: { code: 'ENV_LOST', message: `the worker thread holding environment ${this.id} stopped while answering` },
       episode: null,
-    });
+    }, null);
   }
 
   #answer(reply: ProtocolReply): void {
