@@ -2,7 +2,7 @@
  * HTTP GET on the TCP port: the links `url` answers with work on the one port a client already
  * reaches (behind one load-balancer rule), with no other option set. A connection's first byte
  * tells which it is: every protocol line is a JSON object and starts with `{` (or blank space
- * before it), an HTTP request with its method in capitals (`GET /recordings/…`). Only recordings are
+ * before it), an HTTP request served here with `GET /` or `HEAD /`. Only recordings are
  * served here (GET and HEAD of `/recordings/<name>.mp4`, with ranges); one request per connection,
  * then the server closes it (`Connection: close`), which every HTTP client handles.
  */
@@ -16,10 +16,19 @@ const MAX_HEAD_BYTES = 16 * 1024;
 /** A request's head must arrive within this long. */
 const HEAD_TIMEOUT_MS = 10_000;
 
-/** True when a connection's first bytes are an HTTP request rather than a protocol line. */
-export function looksLikeHttp(firstBytes: Buffer): boolean {
-  const first = firstBytes[0];
-  return first >= 0x41 && first <= 0x5a; // A–Z: a method; a protocol line starts with `{` or white space
+/** The requests served here begin so; nothing else a client sends does (a protocol line starts with `{`). */
+const HTTP_STARTS = ['GET /', 'HEAD /'];
+
+/**
+ * Whether a connection's first bytes are an HTTP request rather than protocol lines: true, false, or
+ * null while they are too few to tell (a prefix of `GET /`). Only `GET /` and `HEAD /` count, so that
+ * a protocol client's malformed first line still gets its protocol error.
+ */
+export function looksLikeHttp(firstBytes: Buffer): boolean | null {
+  const start = firstBytes.toString('latin1', 0, Math.min(firstBytes.length, 6));
+  if (HTTP_STARTS.some((method) => start.startsWith(method))) return true;
+  if (HTTP_STARTS.some((method) => method.startsWith(start))) return null;
+  return false;
 }
 
 /** One HTTP request on a TCP-port connection. */

@@ -160,8 +160,20 @@ export class GymTcpServer {
    */
   #routeFirstBytes(socket: () => net.Socket, connection: () => Connection | null): (chunk: Buffer) => void {
     let http: HttpOnTcp | null | undefined;
+    /** The first bytes while too few to tell (a copy: the read buffer is reused). */
+    let first: Buffer | null = null;
     return (chunk) => {
-      if (http === undefined && chunk.length > 0) http = looksLikeHttp(chunk) ? new HttpOnTcp(socket(), this.recorder) : null;
+      if (http === undefined) {
+        const bytes: Buffer = first ? Buffer.concat([first, chunk]) : chunk;
+        const verdict = looksLikeHttp(bytes);
+        if (verdict === null) {
+          first = Buffer.from(bytes);
+          return;
+        }
+        http = verdict ? new HttpOnTcp(socket(), this.recorder) : null;
+        chunk = bytes;
+        first = null;
+      }
       if (http) http.receive(chunk);
       else connection()?.receive(chunk);
     };
