@@ -11,7 +11,7 @@
  *
  * Servers are child processes (`gym-tcp serve`); figures are printed, not asserted.
  *
- *   npm run bench:recording -- [--seconds 3] [--renderers 200] [--ndjson]
+ *   npm run bench:recording -- [--seconds 3] [--renderers 200] [--no-render] [--ndjson]
  *   (GYM_TCP_BENCH_SKIP=encode,episode,memory skips those parts, for a brief run of one)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +35,7 @@ const opts = new Command('bench:recording')
   .option('--seconds <n>', 'measured seconds per bystander figure', '3')
   .option('--renderers <n>', 'connections rendering every step beside the bystander', '200')
   .option('--ndjson', 'also print every result as a JSON line')
+  .option('--no-render', 'the other connections step without rendering (the baseline for the bystander figure)')
   .option('--render-load <port>', '(internal) be the rendering clients, in a process of their own, until killed')
   .parse()
   .opts();
@@ -54,10 +55,10 @@ if (opts.renderLoad) {
   await Promise.all(
     Array.from({ length: Number(opts.renderers) }, async () => {
       const c = await ReplySocket.connect(port);
-      await steps(c, CPP.make('CartPole-v1-render'));
+      await steps(c, CPP.make(opts.render ? 'CartPole-v1-render' : 'CartPole-v1'));
       await steps(c, CPP.reset);
       for (;;) {
-        const reply = await steps(c, CPP.step('1', 1));
+        const reply = await steps(c, CPP.step('1', opts.render ? 1 : 0));
         rendered += 1;
         if (reply.done) await steps(c, CPP.reset);
       }
@@ -184,7 +185,7 @@ try {
   };
   const seconds = Number(opts.seconds);
   const alone = await bystander(seconds);
-  const load = fork(fileURLToPath(import.meta.url), ['--render-load', String(server.port), '--renderers', String(opts.renderers)], { stdio: 'inherit' });
+  const load = fork(fileURLToPath(import.meta.url), ['--render-load', String(server.port), '--renderers', String(opts.renderers), ...(opts.render ? [] : ['--no-render'])], { stdio: 'inherit' });
   let rendered = 0;
   load.on('message', (n) => (rendered = n as number));
   await new Promise((r) => setTimeout(r, 2000));
@@ -196,8 +197,8 @@ try {
   const us = (x: number) => fmt(x);
   console.log(`bystander (renders nothing), alone:                          ${fmt(alone.steps / seconds)} steps/s, p50 ${us(alone.p50)} µs, p99 ${us(alone.p99)} µs`);
   console.log(
-    `bystander beside ${opts.renderers} connections rendering every step: ${fmt(beside.steps / seconds)} steps/s, p50 ${us(beside.p50)} µs, p99 ${us(beside.p99)} µs ` +
-      `(they rendered ${fmt(renderedPerSecond)} frames/s)`,
+    `bystander beside ${opts.renderers} connections ${opts.render ? 'rendering every step' : 'stepping, rendering nothing'}: ${fmt(beside.steps / seconds)} steps/s, p50 ${us(beside.p50)} µs, p99 ${us(beside.p99)} µs ` +
+      `(they made ${fmt(renderedPerSecond)} steps/s)`,
   );
   emit({ bench: 'bystander', alone, beside, renderers: Number(opts.renderers), renderedPerSecond });
   console.log(`server RSS at the end: ${mib(memoryOf(server.pid).rssKiB)} MiB (high-water mark ${mib(memoryOf(server.pid).hwmKiB)} MiB)`);

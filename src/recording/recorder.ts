@@ -170,7 +170,10 @@ export class Recorder {
       recording = undefined;
     }
     recording ??= this.#begin(event);
-    if (!recording?.stream) return undefined;
+    // No room for another recording: the frame is lost, and its producer is held back as if the
+    // encoder were behind (rendering that nobody records still costs the env workers everyone shares).
+    if (!recording) return this.#closed ? undefined : new Promise((resolve) => setTimeout(resolve, PRODUCER_WAIT_MS).unref());
+    if (!recording.stream) return undefined;
     const { data } = event.frame;
     if (recording.inFlight + data.byteLength > HARD_BYTES_PER_RECORDING || this.#inFlight + data.byteLength > HARD_BYTES_IN_ALL) {
       recording.dropped += 1;
