@@ -620,9 +620,9 @@ describe('the TCP front\'s token, TLS and environment limit apply to REST too', 
 });
 
 describe('recordings', () => {
-  it("points TCP `url` replies at the HTTP front, which says plainly that video is not recorded yet", async () => {
+  it('points TCP `url` replies at the HTTP front, which says plainly that an env that rendered nothing has no video', async () => {
     const s = await startServer();
-    const r = await RestServer.listen(s.pool, { port: 0, monitorRoot: root });
+    const r = await RestServer.listen(s.pool, { port: 0, monitorRoot: root, recorder: s.recorder });
     s.serveRecordingsOn(r.address().port);
     const c = await RawClient.connect(s);
     const { instance } = await c.ask(CPP.make('CartPole-v1'));
@@ -630,7 +630,7 @@ describe('recordings', () => {
     expect(url).toBe(`http://127.0.0.1:${r.address().port}/recordings/${instance}.mp4`);
     const answer = await call('GET', new URL(url).pathname, undefined, `http://127.0.0.1:${r.address().port}`);
     expect(answer.status).toBe(404);
-    expect(answer.json.message).toContain('does not record video yet');
+    expect(answer.json.message).toContain('nothing was rendered in that episode');
     await c.end();
     await r.close();
     await s.close();

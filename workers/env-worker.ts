@@ -97,7 +97,8 @@ function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
     return DEFERRED;
   }
   const result: WorkReply = { kind: null, code: null, command, out: null, valueStart: -1, valueEnd: -1, compression, instance, episode };
-  if (frame) result.frame = frame;
+  // The renderer reuses its canvas for the next frame: the recording gets a copy of its own.
+  if (frame) result.frame = { ...frame, data: frame.data.slice() };
   if (reply === null) return result;
   result.kind = reply.kind;
   result.code = reply.code;

@@ -106,6 +106,9 @@ addServeOptions(program.command('serve').description('start the server: TCP, and
           // The same token and TLS as the TCP front, so REST is no way around them.
           authToken: server.options.authToken,
           tls: server.options.tls,
+          // REST envs' frames on the same bus, their videos in the same recorder (one directory, one limit).
+          frames: server.frames,
+          recorder: server.recorder,
         });
       } catch (err) {
         log(`cannot serve HTTP on ${opts.host}:${opts.httpPort}: ${(err as Error).message}`, {

@@ -1,4 +1,6 @@
 /**
+ * Longer than 400 lines on purpose: it is the one table of options, one entry per option.
+ *
  * The options of `gym-tcp serve`, each declared once: its flag, its environment variable, how its text
  * is read and checked, its default, what it means, and the field of each front's options it sets.
  * Everything else follows from this table: commander's options and so `--help` (src/cli/serve-options.ts),
@@ -340,6 +342,32 @@ export const SERVE_OPTIONS = {
     default: 64 * 1024 ** 2,
     defaultText: '`67108864` (64 MiB)',
     sets: { rest: 'monitorDirMaxBytes', tcp: 'monitorDirMaxBytes' },
+  },
+  recordingsDir: {
+    flags: '--recordings-dir <dir>',
+    env: 'GYM_TCP_RECORDINGS_DIR',
+    help: 'where the videos of rendered episodes are written (`url` links, `GET /v1/recordings`); created at start',
+    value: z.string(),
+    default: path.join(os.tmpdir(), 'gym-tcp-recordings'),
+    defaultText: '`gym-tcp-recordings` in the OS temporary directory',
+    sets: { tcp: 'recordingsDir' },
+  },
+  maxRecordingsBytes: {
+    flags: '--max-recordings-bytes <bytes>',
+    env: 'GYM_TCP_MAX_RECORDINGS_BYTES',
+    help: 'bytes the videos in `--recordings-dir` may hold; past it the oldest are deleted',
+    value: integer(0, Number.MAX_SAFE_INTEGER),
+    default: 1024 ** 3,
+    defaultText: '`1073741824` (1 GiB)',
+    sets: { tcp: 'maxRecordingsBytes' },
+  },
+  videoEncoders: {
+    flags: '--video-encoders <n>',
+    env: 'GYM_TCP_VIDEO_ENCODERS',
+    help: 'threads encoding videos (H.264), apart from the env workers; started on the first recording, gone when idle',
+    value: integer(1, 64),
+    default: 1,
+    sets: { tcp: 'videoEncoders' },
   },
   restIdleTimeout: {
     flags: '--rest-idle-timeout <seconds>',

@@ -11,7 +11,7 @@ import { RestEnv, type ProtocolReply } from './rest-env.js';
 import type { RestServerOptions } from './rest-server.js';
 
 /** The options the table reads (RestServer's; declared there). */
-export type EnvTableOptions = Pick<RestServerOptions, 'idleTimeoutMs' | 'maxEnvs' | 'nodeId'>;
+export type EnvTableOptions = Pick<RestServerOptions, 'idleTimeoutMs' | 'maxEnvs' | 'nodeId' | 'frames' | 'recorder'>;
 
 /** REST's share of the server-wide env limit when --rest-max-envs is not given: half (at least one). */
 export function restShareOf(maxEnvs: number): number {
@@ -76,7 +76,7 @@ export class EnvTable {
         `too many environments: REST may hold at most ${this.maxEnvs} (--rest-max-envs, REST's share of --max-envs); close some with POST /v1/envs/<instance_id>/close/`,
       );
     }
-    const env = new RestEnv(this.#newId(), envId, this.pool);
+    const env = new RestEnv(this.#newId(), envId, this.pool, this.options.frames, this.options.recorder);
     this.#creating += 1;
     let made: ProtocolReply;
     let seeded: ProtocolReply | null = null;
@@ -139,6 +139,8 @@ export class EnvTable {
     env.monitor = null;
     if (monitor) {
       await env.settled();
+      // Closing the env ended its episode: its video, if recorded, goes to the monitor's directory.
+      monitor.noteRecording(env.latestRecording(), false);
       await monitor.close();
     }
   }

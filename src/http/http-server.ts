@@ -132,7 +132,7 @@ export class HttpServer {
       this.#options.maxBodyBytes,
       this.#bufferBudget,
       (text) =>
-        this.#dispatch(req.method ?? 'GET', req.url ?? '/', new RequestBody(text)).then(
+        this.#dispatch(req.method ?? 'GET', req.url ?? '/', new RequestBody(text, req.headers, req.url)).then(
           (reply) => this.#write(res, reply),
           (err) => this.#write(res, errorReply(err)),
         ),

@@ -12,7 +12,23 @@ export class RequestBody {
   #parsed = false;
   #value: unknown;
 
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    /** The request's headers and target (the recordings' routes read `Range` and `?limit=`). */
+    readonly headers: Readonly<Record<string, string | string[] | undefined>> = {},
+    readonly url = '/',
+  ) {}
+
+  /** A request header's value (the first, if repeated). */
+  header(name: string): string | undefined {
+    const value = this.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
+  }
+
+  /** A query parameter of the request's target. */
+  query(name: string): string | undefined {
+    return new URL(this.url, 'http://x').searchParams.get(name) ?? undefined;
+  }
 
   /** The body's JSON value; undefined for an empty body; a 400 when the body is not JSON. */
   json(): unknown {

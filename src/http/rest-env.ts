@@ -11,6 +11,9 @@ import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import type { ReplyKind } from '../protocol/reply.js';
 import type { EpisodeMonitor } from '../monitor/episode-monitor.js';
+import type { FrameBus } from '../live/frame-bus.js';
+import { feedFrameBus } from '../recording/feed.js';
+import type { Recorder, Recording } from '../recording/recorder.js';
 
 /**
  * A protocol reply as the REST front reads it: its kind, its JSON text and the text of its one value
@@ -51,6 +54,9 @@ export class RestEnv implements ResultSink {
     /** The env id as the client sent it (`FrozenLake-v0` stays `FrozenLake-v0` in listings). */
     readonly envId: string,
     readonly pool: EnvPool,
+    /** Where its rendered frames go (the server's bus), and the recorder that makes them videos. */
+    readonly frames?: FrameBus,
+    readonly recorder?: Recorder,
   ) {
     this.conn = pool.allocateSessionId();
     this.slot = pool.assignSlot();
@@ -99,6 +105,8 @@ export class RestEnv implements ResultSink {
     const snapshotRequest = this.#recovery.received(item, result);
     if (snapshotRequest) this.pool.send(this.slot, snapshotRequest, this);
     if (!('line' in item)) return; // init, drop and snapshot requests carry no reply
+    // While the video encoder is behind this env's frames, its replies wait (a TCP client's reading would).
+    const behind = this.frames && result !== null ? feedFrameBus(this.frames, result, this.id, this.id) : null;
     let reply: ProtocolReply;
     if (result === null || result.out === null) {
       reply = { kind: null, json: null, value: null, error: null, episode: null };
@@ -115,20 +123,32 @@ export class RestEnv implements ResultSink {
         reply = { kind: result.kind, json, value, error: null, episode: result.episode };
       }
     }
-    this.#answer(reply);
+    this.#answerInOrder(reply, behind);
+  }
+
+  /** Replies held behind a busy encoder, in order; null when none is held. */
+  #held: Promise<void> | null = null;
+
+  #answerInOrder(reply: ProtocolReply, behind: Promise<void> | null): void {
+    if (!behind && !this.#held) return this.#answer(reply);
+    const held: Promise<void> = (this.#held ?? Promise.resolve()).then(() => behind ?? undefined).then(() => this.#answer(reply));
+    this.#held = held;
+    void held.then(() => {
+      if (this.#held === held) this.#held = null;
+    });
   }
 
   workerLost(item: WorkItem): void {
     this.#recovery.giveUp();
     if (!('line' in item)) return;
     this.lost = true;
-    this.#answer({
+    this.#answerInOrder({
       kind: 'error',
       json: null,
       value: null,
       error: { code: 'ENV_LOST', message: `the worker thread holding environment ${this.id} stopped while answering` },
       episode: null,
-    });
+    }, null);
   }
 
   #answer(reply: ProtocolReply): void {
@@ -144,10 +164,16 @@ export class RestEnv implements ResultSink {
     if (waiting.then) for (const resolve of waiting.then) resolve();
   }
 
+  /** The latest video of this env (its monitor copies it), if any. */
+  latestRecording(): Recording | undefined {
+    return this.recorder?.latest(this.id);
+  }
+
   /** Frees the session on its worker and the slot; requests already sent are still answered first. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.frames?.endEpisode(this.id);
     this.pool.endSession(this.slot, this.conn, this);
   }
 }

@@ -26,6 +26,9 @@ import { spaceRoutes } from './routes/spaces.js';
 import { liveRoutes } from './routes/live.js';
 import { LiveEnvs } from '../live/live-envs.js';
 import { LiveFrames } from '../live/live-frames.js';
+import { recordingRoutes } from './routes/recordings.js';
+import type { FrameBus } from '../live/frame-bus.js';
+import type { Recorder } from '../recording/recorder.js';
 
 /**
  * The fields the CLI sets (host, monitorRoot, idleTimeoutMs, maxEnvs, allowShutdown, maxBodyBytes, requestTimeoutMs, handshakeTimeoutMs,
@@ -57,6 +60,10 @@ export interface RestServerOptions extends FrontSettings<'rest'> {
   authToken?: string;
   /** PEM certificate chain and key: serve HTTPS instead of HTTP (the TCP front's TLS settings). */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Where REST envs' rendered frames go: the TCP front's bus (GymTcpServer.frames; by default the pool's, the same one). */
+  frames?: FrameBus;
+  /** The videos (GymTcpServer.recorder): /recordings/ and /v1/recordings serve them, monitors copy them. */
+  recorder?: Recorder;
   /** What `/readyz` answers (the CLI's: draining, limits, workers); default: ready until close(). */
   readiness?: Readiness;
   /** What `/metrics` serves (the CLI's src/ops/metrics.ts); no such route without it. */
@@ -84,6 +91,8 @@ export class RestServer {
 
   private constructor(pool: EnvPool, options: RestServerOptions) {
     this.pool = pool;
+    // One bus per server: the pool's directory of live envs carries the TCP front's (GymTcpServer made it so).
+    options = { ...options, frames: options.frames ?? LiveEnvs.of(pool).frames };
     this.options = options;
     this.#envs = new EnvTable(pool, options);
     const envs = envRoutes(this.#envs);
@@ -94,6 +103,7 @@ export class RestServer {
     const live = liveRoutes(liveEnvs, LiveFrames.of(liveEnvs));
     this.#closeLiveStreams = () => live.closeStreams();
     const health = healthRoutes(options.readiness ?? (() => (this.#closing ? 'draining: the server is shutting down' : null)), options.metrics);
+    const recordings = recordingRoutes(options.recorder ?? null);
     // gym-http-api's order, which /v1/help keeps.
     const router = new Router([
       envs.create,
@@ -112,7 +122,8 @@ export class RestServer {
       envs.close,
       service.upload,
       service.shutdown,
-      service.recordings,
+      recordings.video,
+      recordings.list,
       service.help,
       health.healthz,
       health.readyz,

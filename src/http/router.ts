@@ -13,7 +13,7 @@ import { countOne } from '../stats.js';
 /** What a route answers. A JSON body ends with a newline, as Flask's jsonify writes it. */
 export interface Reply {
   status: number;
-  body?: string | Buffer;
+  body?: string | Uint8Array;
   contentType?: string;
   headers?: Record<string, string>;
   /** Runs after the response has been sent. */

@@ -2,8 +2,8 @@
  * The environments alive now, over both fronts, as the live view shows them: instance id, env id,
  * front, steps, episodes and their returns. Kept on the main thread from the results the pool reads
  * (EnvPool's ResultObserver), so it costs the workers nothing: a map lookup and a few additions per
- * result. A `render: 1` step's frame is published here, on the FrameBus, with its env's episode and
- * step, since this is where they are known.
+ * result. Frames are not its business: the fronts publish them on the server's FrameBus (see
+ * src/recording/feed.ts), which the directory carries for the live view's routes.
  *
  * One directory per pool (`LiveEnvs.of`): the TCP front and the REST front share the pool, so both
  * find the same one.
@@ -85,22 +85,29 @@ export interface LiveEnvSummary {
 const directories = new WeakMap<EnvPool, LiveEnvs>();
 
 export class LiveEnvs {
-  /** Where rendered frames meet their consumers (the live view, the recorder). */
-  readonly frames = new FrameBus();
+  /**
+   * Where rendered frames meet their consumers (the live view, the recorder): the server's one bus.
+   * The fronts publish on it as their results arrive (src/recording/feed.ts); the directory only reads.
+   */
+  readonly frames: FrameBus;
   /** By pool session (`conn`): the env each session holds now. */
   readonly #bySession = new Map<number, LiveEnv>();
   readonly #byInstance = new Map<string, LiveEnv>();
   readonly #goneListeners = new Set<(env: LiveEnv) => void>();
 
   /** The directory of `pool`'s envs, made (and set to observe the pool) on first use. */
-  static of(pool: EnvPool): LiveEnvs {
+  static of(pool: EnvPool, frames: FrameBus = new FrameBus()): LiveEnvs {
     let live = directories.get(pool);
     if (!live) {
-      const made = new LiveEnvs();
+      const made = new LiveEnvs(frames);
       pool.observer = (sink, item, result) => made.observe(sink, item, result);
       directories.set(pool, (live = made));
     }
     return live;
+  }
+
+  private constructor(frames: FrameBus) {
+    this.frames = frames;
   }
 
   get size(): number {
@@ -142,9 +149,6 @@ export class LiveEnvs {
       env.episodeSteps += 1;
     } else if (result.kind === 'observation') {
       env.episodeSteps = 0;
-    }
-    if (result.frame) {
-      this.frames.publish({ instance: env.instance, envId: env.envId, episode: env.episodes, step: env.episodeSteps, frame: result.frame });
     }
     if (result.episode) env.episodeEnded(result.episode.r);
   }

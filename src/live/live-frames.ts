@@ -145,8 +145,10 @@ export class LiveFrames {
       this.skipped += 1;
       return;
     } else this.#held += 1;
-    // Held until its turn; a newer frame replaces it (the one skipped).
-    env.held = { event, n, at: Date.now() };
+    // Held until its turn; a newer frame replaces it (the one skipped). A copy: the bus's owner (the
+    // recorder) takes the event's buffer once every listener has seen it (FrameBus.own).
+    const frame = { width: event.frame.width, height: event.frame.height, data: new Uint8Array(event.frame.data) };
+    env.held = { event: { ...event, frame }, n, at: Date.now() };
     this.#schedule(env);
   }
 

@@ -1,6 +1,7 @@
 import { EpisodeMonitor, type MonitorSettings } from './episode-monitor.js';
 import type { MonitorRequest } from '../protocol/session.js';
 import type { Log } from '../ops/log.js';
+import type { Recording } from '../recording/recorder.js';
 
 /**
  * An older client's Gym monitor on a TCP connection (`{"monitor":{"action": "start", …}}`, mlpack's
@@ -45,7 +46,7 @@ export class ConnectionMonitor {
               directory: request.directory!,
               force: request.force,
               resume: request.resume,
-              videoEvery: 0,
+              videoEvery: request.videoEvery,
               envId: request.envId,
             });
           } catch (err) {
@@ -60,19 +61,20 @@ export class ConnectionMonitor {
     }
   }
 
-  /** A reset was answered. */
-  reset(): void {
-    this.#then(async (monitor) => (monitor?.onReset(), monitor));
+  /** A reset was answered; `recording`: the env's latest video (that of the episode the reset ended, if recorded). */
+  reset(recording?: Recording): void {
+    this.#then(async (monitor) => (monitor?.onReset(), monitor?.noteRecording(recording, true), monitor));
   }
 
   /** A step ended an episode. */
-  episodeEnd(episodeReturn: number, length: number): void {
-    this.#then(async (monitor) => (monitor?.onEpisodeEnd(episodeReturn, length), monitor));
+  episodeEnd(episodeReturn: number, length: number, recording?: Recording): void {
+    this.#then(async (monitor) => (monitor?.onEpisodeEnd(episodeReturn, length), monitor?.noteRecording(recording, false), monitor));
   }
 
-  /** The env went (closed or replaced) or the connection did: the statistics are written. */
-  close(): Promise<void> {
+  /** The env went (closed or replaced) or the connection did: the statistics (and videos) are written. */
+  close(recording?: Recording): Promise<void> {
     this.#then(async (monitor) => {
+      monitor?.noteRecording(recording, false);
       await monitor?.close();
       return null;
     });

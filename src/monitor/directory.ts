@@ -165,7 +165,7 @@ export class OpenDirectory {
    * rename replaces a link planted under `name` itself rather than following it). The temporary name
    * starts like the monitor's files, so `force` clears one left by a crash.
    */
-  async writeAtomically(name: string, text: string): Promise<void> {
+  async writeAtomically(name: string, text: string | Uint8Array): Promise<void> {
     const temporary = `${name}.${randomBytes(12).toString('hex')}.tmp`;
     const file = await open(this.at(temporary), NEW_FILE_FLAGS, 0o644);
     try {

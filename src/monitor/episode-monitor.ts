@@ -20,7 +20,11 @@
  *   episode are not counted, so an agent never fails because of its monitor.
  * - Gym raised when a monitored env was stepped before its first reset; here statistics simply start
  *   at the first reset after monitor/start.
- * - No video yet (no rendering): `videos` is always `[]`; `video_callable` is accepted and kept for then.
+ * - Videos: the episodes `video_callable` picks (Gym's capped cubic schedule when unset) are recorded
+ *   by the server's recorder (src/recording/) and copied here once encoded, as Gym's VideoRecorder
+ *   named them: `openaigym.video.<index>.<pid>.video<episode:06>.mp4` with its `.meta.json`, listed in
+ *   the manifest's `videos` as [video, meta] pairs. A video that would pass the storage limits is not
+ *   written, nor listed.
  */
 import { readFileSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
@@ -28,6 +32,8 @@ import { performance } from 'node:perf_hooks';
 import { PyFloat, toPyJson } from '../json/pyjson.js';
 import { MonitorError, directoryComponents, openMonitorDirectory, openRoot, type OpenDirectory } from './directory.js';
 import { RootQuota, type MonitorLimits } from './quota.js';
+import type { Recording } from '../recording/recorder.js';
+import { readFile } from 'node:fs/promises';
 
 export { MonitorError } from './directory.js';
 export type { MonitorLimits } from './quota.js';
@@ -64,7 +70,7 @@ export interface MonitorStartOptions {
   force: boolean;
   /** Keep monitor files already in the directory (otherwise their presence is an error). */
   resume: boolean;
-  /** Record a video every this many episodes (0: never). Kept for when rendering exists. */
+  /** Record a video every this many episodes (0: never, -1: Gym's capped cubic schedule; see session.ts). */
   videoEvery: number;
   /** The env id as the client asked for it (recorded in the manifest). */
   envId: string;
@@ -93,10 +99,18 @@ export class EpisodeMonitor {
   /** More episodes ended than the stats file could hold (--monitor-dir-max-bytes): they are not kept. */
   #overflowed = false;
   #closed: Promise<void> | null = null;
+  /** Resets since start: the episode under way is `#resets - 1` (Gym's episode_id). */
+  #resets = 0;
+  /** The last recording attached (the recorder's latest for the env, which may be older than this monitor). */
+  #lastRecording: Recording | undefined;
+  /** Videos being copied here, in episode order: [video, meta] names once written, null if not. */
+  readonly #videos: Promise<[string, string] | null>[] = [];
+  readonly #infix: string;
 
   private constructor(index: number, options: MonitorStartOptions, parts: readonly string[], quota: RootQuota, reservedIn: string) {
     this.directory = options.directory;
     const infix = `${index}.${process.pid}`;
+    this.#infix = infix;
     this.statsName = `${FILE_PREFIX}.episode_batch.${infix}.stats.json`;
     this.manifestName = `${FILE_PREFIX}.manifest.${infix}.manifest.json`;
     this.videoEvery = options.videoEvery;
@@ -147,6 +161,7 @@ export class EpisodeMonitor {
     // An episode abandoned by this reset was never completed: drop its type entry (Gym raised instead).
     if (this.#underway) this.#types.pop();
     this.#initialResetTimestamp ??= now();
+    this.#resets += 1;
     this.#underway = true;
     this.#types.push('t'); // Gym's StatsRecorder wrote the type at reset; 't' is training ('e' evaluation)
   }
@@ -166,6 +181,40 @@ export class EpisodeMonitor {
     this.#rewards.push(episodeReturn);
     this.#timestamps.push(now());
     this.#underway = false;
+  }
+
+  /**
+   * The env's latest recording after a reset or an episode's end (the recorder's, by instance): a new
+   * one is the video of the episode that just ended, copied here once encoded. `atReset`: the
+   * episode that ended is the one before the reset just counted.
+   */
+  noteRecording(recording: Recording | undefined, atReset: boolean): void {
+    if (!recording || recording === this.#lastRecording || recording.state === 'recording' || this.#closed) return;
+    this.#lastRecording = recording;
+    const episode = this.#resets - (atReset ? 2 : 1);
+    if (episode < 0 || this.videoEvery === 0) return;
+    this.#videos.push(this.#copyVideo(recording, episode).catch(() => null));
+  }
+
+  async #copyVideo(recording: Recording, episode: number): Promise<[string, string] | null> {
+    if ((await recording.settled()) !== 'ready') return null;
+    const base = `${FILE_PREFIX}.video.${this.#infix}.video${String(episode).padStart(6, '0')}`;
+    const video = await readFile(recording.file);
+    const meta = toPyJson({ episode_id: episode, content_type: 'video/mp4', encoder_version: { backend: 'h264-mp4-encoder', version: `gym-tcp ${VERSION}` } });
+    const { quota, directory } = await openDirectory(this.#settings, this.#parts, this.directory);
+    try {
+      await quota.reserve(2, directory.key, (await directory.entries()).length);
+      try {
+        await quota.admitBytes(video.byteLength + Buffer.byteLength(meta), await bytesIn(directory));
+        await writeFile(directory, `${base}.mp4`, video, quota);
+        await writeFile(directory, `${base}.meta.json`, meta, quota);
+      } finally {
+        quota.release(2, directory.key);
+      }
+    } finally {
+      await directory.close();
+    }
+    return [`${base}.mp4`, `${base}.meta.json`];
   }
 
   /** Episodes completed so far. */
@@ -195,10 +244,11 @@ export class EpisodeMonitor {
       episode_rewards: this.#rewards.map((r) => new PyFloat(r)),
       episode_types: this.#types,
     });
+    const videos = (await Promise.all(this.#videos)).filter((v) => v !== null);
     // Unsure: Gym wrote its own version here; these files come from gym-tcp, so they say so.
     const manifest = toPyJson({
       stats: this.statsName,
-      videos: [],
+      videos,
       env_info: { gym_version: `gym-tcp ${VERSION}`, env_id: this.#envId },
     });
     // The directory is walked again from the root: whatever replaced a component since start (a
@@ -231,7 +281,7 @@ async function openDirectory(settings: MonitorSettings, parts: readonly string[]
  * Writes `name` in `directory` (whole or not at all) and counts the file under the root (its bytes
  * were counted by admitBytes; a file it replaces is taken off).
  */
-async function writeFile(directory: OpenDirectory, name: string, text: string, quota: RootQuota): Promise<void> {
+async function writeFile(directory: OpenDirectory, name: string, text: string | Uint8Array, quota: RootQuota): Promise<void> {
   const before = await lstat(directory.at(name)).catch(() => null);
   try {
     await directory.writeAtomically(name, text);

@@ -209,8 +209,8 @@ export class WorkerChannel {
     if (typeof out === 'string' && outMax > this.results.maxRecord / 2) outMax = Buffer.byteLength(out, 'utf8');
     const episodeBytes = episode ? RESULT_EPISODE_BYTES : 0;
     const max = RESULT_HEADER + episodeBytes + (instance?.length ?? 0) + (snapshot?.length ?? 0) * 3 + outMax;
-    // A frame (720 KB for CartPole) never fits a ring record: it goes by port, its buffer transferred, not copied.
     if ((instance?.length ?? 0) > 255 || max > this.results.maxRecord || result.frame) {
+      // A recorded frame (hundreds of KB) goes by port, its buffer transferred: no copy on the main thread.
       this.#port.postMessage(result, result.frame ? [result.frame.data.buffer as ArrayBuffer] : []);
       return this.#write(RESULT_HEADER, (record) => ((record[0] = RESULT_PORT), RESULT_HEADER));
     }

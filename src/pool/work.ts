@@ -1,9 +1,9 @@
-import type { RgbFrame } from '../envs/env.js';
 import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import type { ReplyKind } from '../protocol/reply.js';
 import type { RequestKind } from '../protocol/schema.js';
 import type { SessionInit } from '../protocol/session.js';
+import type { RecordedFrame } from '../protocol/episode-recording.js';
 import type { ChannelEnds } from './channel.js';
 
 /**
@@ -56,8 +56,6 @@ export interface WorkReply {
   instance: string | null;
   /** Set when the request was a step that ended an episode. */
   episode: EpisodeStats | null;
-  /** A `render: 1` step's frame (its own buffer; such a result crosses by MessagePort, transferred). */
-  frame?: RgbFrame | null;
   /** The session's state after this request as JSON text, when the worker took one (see the env worker). */
   snapshot?: string;
   /**
@@ -65,6 +63,11 @@ export interface WorkReply {
    * prepared make), or an item of a session that waits for one (the pool sends it again after it).
    */
   deferred?: true;
+  /**
+   * The frame the request recorded (a rendered step or reset), its bytes copied off the renderer's
+   * canvas into a buffer of their own, which crosses to the main thread transferred, not copied.
+   */
+  frame?: RecordedFrame;
 }
 
 /** Per item, in order: the session's reply for `line`/`fail`/`snapshot`, null for `init`/`drop`. */

@@ -63,6 +63,13 @@ export const request = {
   render: (mode?: 'rgb_array' | 'ansi') => ({ env: mode ? { action: 'render', mode } : { action: 'render' } }) satisfies RequestMessage,
   close: () => ({ env: { action: 'close' } }) satisfies RequestMessage,
   url: () => ({ url: { action: 'url' } }) satisfies RequestMessage,
+  /**
+   * The monitor's schedule of recorded episodes (the REST monitor sends it; `video_callable` is
+   * gym-tcp's extension: false no videos, n every n-th episode, left out: Gym's capped cubic schedule).
+   */
+  monitorStart: (directory: string, videoCallable?: number | false) =>
+    ({ monitor: videoCallable === undefined ? { action: 'start', directory } : { action: 'start', directory, video_callable: videoCallable } }) satisfies RequestMessage,
+  monitorClose: () => ({ monitor: { action: 'close' } }) satisfies RequestMessage,
   auth: (token: string) => ({ auth: token }) satisfies RequestMessage,
 };
 

@@ -35,9 +35,19 @@ const monitorBody = z.union([
       directory: z.string().min(1).max(4096),
       force: intFlag.default(false),
       resume: intFlag.default(false),
+      /** gym-tcp's extension (the REST monitor sends it): false/0 no videos, n every n-th episode; absent: Gym's capped cubic schedule. */
+      video_callable: z.union([z.literal(false), z.int().min(0).max(1_000_000)]).optional(),
     })
-    .transform((b) => ({ action: 'start' as const, directory: b.directory, force: b.force, resume: b.resume })),
-  z.object({ action: z.literal('close') }).transform(() => ({ action: 'close' as const, directory: null, force: false, resume: false })),
+    .transform((b) => ({
+      action: 'start' as const,
+      directory: b.directory,
+      force: b.force,
+      resume: b.resume,
+      videoCallable: b.video_callable === undefined ? null : b.video_callable === false ? 0 : b.video_callable,
+    })),
+  z
+    .object({ action: z.literal('close') })
+    .transform(() => ({ action: 'close' as const, directory: null, force: false, resume: false, videoCallable: null })),
 ]);
 
 /** The `env` command's bodies, told apart by their one key. */
@@ -160,7 +170,7 @@ export const commandSchemas = {
     const parsed = monitorBody.safeParse(body);
     if (parsed.success) return { kind: 'monitor' as const, ...parsed.data, problem: null };
     const problem = parsed.error.issues.map((issue) => `${['monitor', ...issue.path.map(String)].join('.')}: ${issue.message}`).join('; ');
-    return { kind: 'monitor' as const, action: 'invalid' as const, directory: null, force: false, resume: false, problem };
+    return { kind: 'monitor' as const, action: 'invalid' as const, directory: null, force: false, resume: false, videoCallable: null, problem };
   }),
 };
 

@@ -13,6 +13,7 @@ import { ActionError } from '../spaces/index.js';
 import { ProtocolError, type ErrorCode } from './errors.js';
 import { newInstanceId } from './instance-id.js';
 import { errorReply, objectReply, valueReply, type Reply } from './reply.js';
+import { CAPPED_CUBIC, NOT_RECORDING, recordFrame, type RecordedFrame, type RecordingState } from './episode-recording.js';
 import { parseRequest } from './request.js';
 import type { Request, RequestKind } from './schema.js';
 import { VectorEnv, type VectorSnapshot } from '../vector/vector-env.js';
@@ -46,6 +47,7 @@ export interface SessionSnapshot {
   runner: RunnerSnapshot | null;
   /** The connection's vector env instead of a single one (docs/vector.md). */
   vector?: VectorSnapshot | null;
+  recording?: RecordingState;
 }
 
 /** Where a session takes a place for its env from: the server-wide limit (see EnvBudget). */
@@ -83,9 +85,10 @@ export interface SessionReply {
   episode: EpisodeStats | null;
   /** True when the request was a make with a costly part, not run: see `handle`'s `mayDefer`. */
   deferred?: true;
-  /** A `render: 1` step's frame after it, a copy the reply owns (the live view; src/live/frame-bus.ts). */
-  frame: RgbFrame | null;
+  /** The frame this request recorded (a rendered step or reset, see RecordedFrame), or null. */
+  frame: RecordedFrame | null;
 }
+
 
 /** An older client's `monitor` request as the session hands it to its front (in a `monitor` reply, never written). */
 export interface MonitorRequest {
@@ -97,6 +100,8 @@ export interface MonitorRequest {
   problem: string | null;
   /** The id of the connection's env, if it has one. */
   envId: string | null;
+  /** `start`'s video schedule (CAPPED_CUBIC when the request gave none; 0: no videos). */
+  videoEvery: number;
 }
 
 /**
@@ -104,36 +109,18 @@ export interface MonitorRequest {
  * recorded (docs/protocol.md §4). The suffix is taken off ids the catalogue does not know otherwise.
  */
 export function withoutRenderSuffix(name: string): string {
-  const RENDER_SUFFIX = '-render';
-  return name.endsWith(RENDER_SUFFIX) && canonicalEnvId(name) === undefined && canonicalEnvId(name.slice(0, -RENDER_SUFFIX.length)) !== undefined
-    ? name.slice(0, -RENDER_SUFFIX.length)
-    : name;
+  return hasRenderSuffix(name) ? name.slice(0, -RENDER_SUFFIX.length) : name;
+}
+
+const RENDER_SUFFIX = '-render';
+function hasRenderSuffix(name: string): boolean {
+  return name.endsWith(RENDER_SUFFIX) && canonicalEnvId(name) === undefined && canonicalEnvId(name.slice(0, -RENDER_SUFFIX.length)) !== undefined;
 }
 
 /** FRAME of docs/protocol.md §9.8: the RGB bytes in base64, with their dtype and shape. */
 function frameJson(frame: RgbFrame): string {
   const data = Buffer.from(frame.data.buffer, frame.data.byteOffset, frame.data.byteLength).toString('base64');
   return `{"dtype": "uint8", "shape": [${frame.height}, ${frame.width}, 3], "data": "${data}"}`;
-}
-
-/**
- * How often a session hands a `render: 1` frame on, at most: the live view's rate (WATCHED_FPS in
- * src/live/live-frames.ts). A frame crosses in a buffer of its own, and a fresh 720 KB buffer cost
- * ~2.5 ms here (page faults; the copy itself 13 µs): handing on every frame made a rendered CartPole
- * step cost ~2 ms of server CPU instead of ~0.12. Frames in between are not drawn. (When every frame
- * must leave the worker, for recordings, it needs buffers that are reused, not allocated per frame.)
- */
-const FRAME_INTERVAL_MS = 1000 / 15;
-
-/**
- * The frame after a `render: 1` step, copied out of the renderer's reused canvas into a buffer of its
- * own (it crosses to the main thread, transferred). An env that draws no RGB frames renders nothing:
- * the old server accepted `render: 1` from every client.
- */
-function renderedCopy(runner: EnvRunner): RgbFrame | null {
-  if (!runner.env.metadata.render_modes.includes('rgb_array')) return null;
-  const drawn = runner.render('rgb_array') as RgbFrame;
-  return { width: drawn.width, height: drawn.height, data: new Uint8Array(drawn.data) };
 }
 
 /**
@@ -174,10 +161,9 @@ export class Session {
   #vector: VectorEnv | null = null;
   /** The episode the request being handled ended, if any. */
   #episode: EpisodeStats | null = null;
-  /** The frame the request being handled rendered (`render: 1`), if any. */
-  #frame: RgbFrame | null = null;
-  /** performance.now() when the session last handed a frame on (FRAME_INTERVAL_MS). */
-  #frameAt = -Infinity;
+  /** The frame the request being handled recorded, if any. */
+  #frame: RecordedFrame | null = null;
+  #recording: RecordingState = { ...NOT_RECORDING };
   #instance: string | null = null;
   #lastInstance: string | null = null;
   #compression: number;
@@ -252,6 +238,7 @@ export class Session {
       lost: this.#lost,
       runner: this.#runner?.snapshot() ?? null,
       vector: this.#vector?.snapshot() ?? null,
+      recording: this.#recording,
     };
     return JSON.stringify(snapshot);
   }
@@ -286,6 +273,7 @@ export class Session {
         try {
           session.#runner = EnvRunner.restore(snapshot.runner);
           session.#instance = snapshot.instance;
+          if (snapshot.recording) session.#recording = { ...snapshot.recording };
         } catch (err) {
           envSlots.release();
           // The env's code is still loading: the caller waits and restores again.
@@ -317,7 +305,6 @@ export class Session {
   #outcome(reply: Reply | null, command: RequestKind | null): SessionReply {
     return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode, frame: this.#frame };
   }
-
   #requireEnv(): EnvRunner {
     if (this.#runner) return this.#runner;
     if (this.#vector) {
@@ -357,6 +344,7 @@ export class Session {
         // Replacing the connection's env keeps the count; a first env needs a free place.
         this.#replaceEnvs(1, () => env.close());
         this.#runner = new EnvRunner(spec, env, request.kwargs);
+        this.#recording = { ...NOT_RECORDING, all: hasRenderSuffix(request.name) };
         this.#instance = this.#lastInstance = newInstanceId(this.#nodeId);
         this.#compression = 0;
         this.#lost = false;
@@ -373,16 +361,14 @@ export class Session {
       case 'reset': {
         const runner = this.#requireEnv();
         const { obs, info } = runner.reset();
+        this.#frame = recordFrame(this.#recording, runner, true, false);
         return objectReply('observation', `{"observation": ${runner.env.observationSpace.encode(obs)}, "info": ${toPyJson(info)}}`);
       }
       case 'step': {
         const runner = this.#requireEnv();
         const r = runner.step(request.action);
         this.#episode = r.episode;
-        if (request.render && performance.now() - this.#frameAt >= FRAME_INTERVAL_MS) {
-          this.#frame = renderedCopy(runner);
-          this.#frameAt = performance.now();
-        }
+        this.#frame = recordFrame(this.#recording, runner, false, request.render);
         const done = r.terminated || r.truncated;
         return objectReply(
           'step',
@@ -448,7 +434,13 @@ export class Session {
           resume: request.resume,
           problem: request.problem,
           envId: this.#runner?.spec.id ?? null,
+          videoEvery: request.action === 'start' ? (request.videoCallable ?? CAPPED_CUBIC) : 0,
         };
+        // The schedule starts with the monitor (Gym's episode ids count from its start), and stops with it.
+        if (request.action === 'start' && this.#runner) {
+          this.#recording.videoEvery = notice.videoEvery;
+          this.#recording.monitorEpisodes = 0;
+        } else if (request.action === 'close') this.#recording.videoEvery = null;
         return objectReply('monitor', JSON.stringify(notice));
       }
     }

@@ -12,6 +12,9 @@ import { ConnectionMonitor } from '../monitor/connection-monitor.js';
 import type { MonitorSettings } from '../monitor/episode-monitor.js';
 import type { BufferBudget } from '../net/buffer-budget.js';
 import type { Log } from '../ops/log.js';
+import type { FrameBus } from '../live/frame-bus.js';
+import { feedFrameBus } from '../recording/feed.js';
+import type { Recorder } from '../recording/recorder.js';
 
 export interface ConnectionLimits extends MonitorSettings {
   maxLineBytes: number;
@@ -27,6 +30,10 @@ export interface ConnectionLimits extends MonitorSettings {
   log?: Log;
   /** Not a limit: the server's --node-id, which the connection hands its session (instance ids). */
   nodeId: string;
+  /** Not a limit: where the connection's rendered frames and episode ends go (the server's bus). */
+  frames?: FrameBus;
+  /** Not a limit: the videos of those frames (an older client's monitor copies them). */
+  recorder?: Recorder;
 }
 
 /** How long after a reply to a peer that sent FIN the connection looks whether the peer is still there. */
@@ -55,6 +62,8 @@ export class Connection implements ResultSink {
   #peerEnded = false;
   #probe: NodeJS.Timeout | null = null;
   #closed = false;
+  /** Frames published that a consumer (the video encoder) has not caught up with: reading waits. */
+  #framesBehind = 0;
   #corked = false;
   #authenticated: boolean;
   /** Resolves once an older client's monitor has written its files, after the socket closed. */
@@ -166,8 +175,21 @@ export class Connection implements ResultSink {
     if (result.instance !== null) this.#lastInstance = result.instance;
     if (result.kind === 'monitor') this.#monitorRequest(result.out!);
     else if (result.out !== null) this.#write(result.out);
+    // Frames first: an episode's end reaches the recorder before the monitor asks for its video.
+    if (this.limits.frames) this.#feedFrames(this.limits.frames, result, hadEnv);
     if (this.#monitor) this.#feedMonitor(result, hadEnv);
     this.#updateFlow();
+  }
+
+  /** Frames to the bus; while its consumer is behind, this client's requests wait (no one else's). */
+  #feedFrames(bus: FrameBus, result: NonNullable<WorkResult>, hadEnv: string | null): void {
+    const behind = feedFrameBus(bus, result, result.instance, hadEnv);
+    if (!behind) return;
+    this.#framesBehind += 1;
+    void behind.then(() => {
+      this.#framesBehind -= 1;
+      this.#updateFlow();
+    });
   }
 
   /** An older client's `monitor` line: acted on, never answered (see ConnectionMonitor). */
@@ -186,9 +208,10 @@ export class Connection implements ResultSink {
   #feedMonitor(result: NonNullable<WorkResult>, hadEnv: string | null): void {
     const monitor = this.#monitor!;
     // Gym's monitor wraps one env: closing or replacing it ends the monitor (its files are written).
-    if (hadEnv !== null && result.instance !== hadEnv) monitor.close();
-    else if (result.kind === 'observation') monitor.reset();
-    else if (result.episode) monitor.episodeEnd(result.episode.r, result.episode.l);
+    const latest = (instance: string | null) => (instance === null ? undefined : this.limits.recorder?.latest(instance));
+    if (hadEnv !== null && result.instance !== hadEnv) monitor.close(latest(hadEnv));
+    else if (result.kind === 'observation') monitor.reset(latest(result.instance));
+    else if (result.episode) monitor.episodeEnd(result.episode.r, result.episode.l, latest(result.instance));
   }
 
   workerLost(item: WorkItem): void {
@@ -309,7 +332,7 @@ export class Connection implements ResultSink {
       }
       return;
     }
-    const shouldPause = this.#pending >= this.limits.maxPipeline || this.socket.writableNeedDrain;
+    const shouldPause = this.#pending >= this.limits.maxPipeline || this.socket.writableNeedDrain || this.#framesBehind > 0;
     if (shouldPause !== this.#readingPaused) {
       this.#readingPaused = shouldPause;
       if (shouldPause) this.socket.pause();
@@ -334,7 +357,9 @@ export class Connection implements ResultSink {
     this.#receiver.stop();
     // Nobody takes replies any more: what has not reached the worker is dropped unrun.
     this.pool.endSession(this.slot, this.id, this, true);
-    if (this.#monitor) this.monitorWritten = this.#monitor.close();
+    // The connection gone ends its env's episode (and so its recording).
+    if (this.#instance !== null) this.limits.frames?.endEpisode(this.#instance);
+    if (this.#monitor) this.monitorWritten = this.#monitor.close(this.#instance === null ? undefined : this.limits.recorder?.latest(this.#instance));
     this.onClose(this);
   }
 }

@@ -12,6 +12,9 @@ import { ConnectionLimit, fileDescriptors } from '../net/connection-limit.js';
 import { adoptWithSharedReads } from './shared-reads.js';
 import { REFUSAL_REASONS, zeroCounts, type TcpStats } from '../stats.js';
 import type { Log } from '../ops/log.js';
+import { FrameBus } from '../live/frame-bus.js';
+import { Recorder } from '../recording/recorder.js';
+import { HttpOnTcp, looksLikeHttp } from './http-on-tcp.js';
 
 /**
  * The fields the CLI sets (port, host, workers, spinMicros, the limits and timeouts) and their
@@ -32,6 +35,10 @@ export class GymTcpServer {
   readonly options: ServerOptions;
   /** What unfinished requests hold, over every connection; the REST front shares it (see the CLI). */
   readonly bufferBudget: BufferBudget;
+  /** Where rendered frames go (options.frames, or a bus of its own); the recorder listens to it. */
+  readonly frames: FrameBus;
+  /** Rendered episodes into videos (`url` links, GET /v1/recordings). */
+  readonly recorder: Recorder;
   readonly #server: net.Server;
   readonly #connections = new Set<Connection>();
   /** Connections of both fronts (the REST front shares it, see the CLI); made once the workers run. */
@@ -47,7 +54,10 @@ export class GymTcpServer {
   readonly #refused = zeroCounts(REFUSAL_REASONS);
 
   private constructor(options: ServerOptions) {
-    this.options = options;
+    this.frames = options.frames ?? new FrameBus();
+    this.recorder = new Recorder({ dir: options.recordingsDir, maxBytes: options.maxRecordingsBytes, encoders: options.videoEncoders, log: options.log });
+    this.options = { ...options, frames: this.frames, recorder: this.recorder };
+    this.recorder.attach(this.frames);
     this.bufferBudget = new BufferBudget(options.maxBufferedBytes);
     this.pool = new EnvPool({
       workers: options.workers,
@@ -59,8 +69,9 @@ export class GymTcpServer {
       onWorkerLost: (slot) =>
         options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`, { event: 'WORKER_LOST', level: 'error', worker: slot }),
     });
-    // The live view's directory of envs watches the pool from the start, whichever HTTP side serves the page.
-    LiveEnvs.of(this.pool);
+    // The live view's directory of envs watches the pool from the start, whichever HTTP side serves
+    // the page, and reads frames from the server's one bus.
+    LiveEnvs.of(this.pool, this.frames);
     // Said once at start, so that neither looks like a mistake when figures are compared.
     if (options.spinMicros > 0 && !this.pool.maySpin) {
       options.log?.('this process may use one core: threads sleep instead of spinning (--spin-us has no effect here)', { event: 'ONE_CORE', level: 'info' });
@@ -136,7 +147,8 @@ export class GymTcpServer {
   /** Plain TCP: the socket reads into a buffer shared by all connections (see shared-reads.ts). */
   #acceptPlain(accepted: net.Socket): void {
     let connection: Connection | null = null;
-    const { socket, adopted } = adoptWithSharedReads(accepted, (chunk) => connection?.receive(chunk));
+    const route = this.#routeFirstBytes(() => socket, () => connection);
+    const { socket, adopted } = adoptWithSharedReads(accepted, route);
     if (!adopted && !this.#sharedReadsMissingLogged) {
       // Correct either way, but slower: an operator comparing figures after a Node upgrade should know.
       this.#sharedReadsMissingLogged = true;
@@ -149,7 +161,33 @@ export class GymTcpServer {
 
   #acceptTls(socket: net.Socket): void {
     const connection = this.#accept(socket);
-    if (connection) socket.on('data', (chunk: Buffer) => connection.receive(chunk));
+    if (connection) socket.on('data', this.#routeFirstBytes(() => socket, () => connection));
+  }
+
+  /**
+   * A connection's bytes go to its Connection, unless its first bytes are an HTTP request (a `url`
+   * link fetched from this port; http-on-tcp.ts): then to that request, and the Connection never
+   * sees a byte (it sends no item to any worker; it ends with the socket).
+   */
+  #routeFirstBytes(socket: () => net.Socket, connection: () => Connection | null): (chunk: Buffer) => void {
+    let http: HttpOnTcp | null | undefined;
+    /** The first bytes while too few to tell (a copy: the read buffer is reused). */
+    let first: Buffer | null = null;
+    return (chunk) => {
+      if (http === undefined) {
+        const bytes: Buffer = first ? Buffer.concat([first, chunk]) : chunk;
+        const verdict = looksLikeHttp(bytes);
+        if (verdict === null) {
+          first = Buffer.from(bytes);
+          return;
+        }
+        http = verdict ? new HttpOnTcp(socket(), this.recorder) : null;
+        chunk = bytes;
+        first = null;
+      }
+      if (http) http.receive(chunk);
+      else connection()?.receive(chunk);
+    };
   }
 
   /**
@@ -207,6 +245,7 @@ export class GymTcpServer {
       await closed;
       await Promise.all(this.#monitorsWriting);
       await this.pool.close();
+      await this.recorder.close();
     })();
     return this.#closing;
   }

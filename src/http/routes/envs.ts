@@ -7,6 +7,7 @@ import { LINES, ask } from '../ask.js';
 import type { EnvTable } from '../env-table.js';
 import { HttpError, badRequest } from '../errors.js';
 import type { EpisodeMonitor } from '../../monitor/episode-monitor.js';
+import type { RestEnv } from '../rest-env.js';
 import { optionalParam, preview, pyStr, renderParam, requiredParam, seedParam } from '../params.js';
 import type { ProtocolReply } from '../rest-env.js';
 import { NO_CONTENT, json, type Reply, type RouteSpec } from '../router.js';
@@ -68,7 +69,9 @@ export function envRoutes(envs: EnvTable) {
         const monitor = env.monitor;
         const seeding = seedText === null ? null : ask(env, requestLine(request.seed(seedText)));
         const onReset = (r: ProtocolReply) => {
-          if (r.error === null) monitor?.onReset();
+          if (r.error !== null || !monitor) return;
+          monitor.onReset();
+          monitor.noteRecording(env.latestRecording(), true);
         };
         const resetting = ask(env, LINES.reset, monitor ? onReset : undefined);
         resetting.catch(() => {}); // awaited below; a seed error is reported first
@@ -89,7 +92,7 @@ export function envRoutes(envs: EnvTable) {
         const env = envs.lookup(instance_id);
         const monitor = env.monitor;
         const line = requestLine(request.step(action, render));
-        return json(await ask(env, line, monitor ? (r) => observeStep(r, monitor) : undefined));
+        return json(await ask(env, line, monitor ? (r) => observeStep(r, monitor, env) : undefined));
       },
     },
     close: {
@@ -108,6 +111,8 @@ export function envRoutes(envs: EnvTable) {
 }
 
 /** The monitor records an episode the step ended, as the EnvRunner counted it; it never fails the request. */
-function observeStep(reply: ProtocolReply, monitor: EpisodeMonitor): void {
-  if (reply.episode) monitor.onEpisodeEnd(reply.episode.r, reply.episode.l);
+function observeStep(reply: ProtocolReply, monitor: EpisodeMonitor, env: RestEnv): void {
+  if (!reply.episode) return;
+  monitor.onEpisodeEnd(reply.episode.r, reply.episode.l);
+  monitor.noteRecording(env.latestRecording(), false);
 }

@@ -1,6 +1,6 @@
 /**
- * The routes about the service rather than an env: upload (gone), shutdown, recordings, and
- * gym-server's help.
+ * The routes about the service rather than an env: upload (gone), shutdown, and gym-server's help
+ * (recordings: recordings.ts).
  */
 import { HttpError } from '../errors.js';
 import { requiredParam } from '../params.js';
@@ -48,14 +48,6 @@ export function serviceRoutes(
           headers: { Connection: 'close' },
           after: () => (settings.onShutdown ? settings.onShutdown() : void close()),
         };
-      },
-    },
-    recordings: {
-      pattern: '/recordings/<file>',
-      method: 'GET',
-      doc: "An episode's video: the TCP protocol's `url` reply links here. Video arrives with rendering; until then, 404.",
-      handler: ({ file }) => {
-        throw new HttpError(404, `no recording ${file}: gym-tcp does not record video yet (it arrives with rendering)`);
       },
     },
     help: {
