@@ -280,6 +280,34 @@ describe.skipIf(!present)('three gym-tcp servers behind HAProxy with the shipped
     expect(unknown.json.message).toMatch(/Instance_id n9-0000000000000 unknown/);
   }, 90_000);
 
+  it("routes recording links by node: every TCP client's url, fetched through HAProxy's HTTP front, is its own node's video", async () => {
+    // Six agents through HAProxy's TCP front (spread by leastconn), each recording one rendered episode.
+    const clients = await Promise.all(Array.from({ length: 6 }, () => GymClient.connect(front.tcp)));
+    const links = await Promise.all(
+      clients.map(async (client, i) => {
+        await client.make('CartPole-v1');
+        client.seed(i);
+        await client.reset();
+        for (let t = 0; ; t++) if ((await client.step(t % 3 === 0 ? 0 : 1, true)).done) break;
+        const link = await client.url();
+        await client.end(); // the episode ended; closing also ends its recording
+        return link;
+      }),
+    );
+    const owners = new Set(links.map((link) => nodeOf(new URL(link).pathname.split('/')[2])));
+    expect(owners.size, links.join(' ')).toBeGreaterThanOrEqual(2);
+    for (const link of links) {
+      // The link names the node that holds the video; HAProxy's HTTP front sends it there, whichever
+      // node a balancer would otherwise pick (deploy/haproxy/haproxy.cfg, the /recordings/ rule).
+      const through = `http://127.0.0.1:${front.rest}${new URL(link).pathname}`;
+      const res = await fetch(through);
+      expect(res.status, through).toBe(200);
+      expect(res.headers.get('content-type')).toBe('video/mp4');
+      const body = Buffer.from(await res.arrayBuffer());
+      expect(body.subarray(4, 8).toString('latin1')).toBe('ftyp');
+    }
+  }, 90_000);
+
   it('kill -9 of a backend under load: its clients see their connections end, the others carry on, new connections succeed within one health-check interval', async () => {
     const victim = nodes[2];
     const running = await load(30);
