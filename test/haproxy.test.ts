@@ -5,8 +5,7 @@
  * drained with SIGTERM. `.ci/run` installs haproxy; without /usr/sbin/haproxy this file is skipped.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GymClient } from '../src/client/client.js';
 import { spawnServer, type SpawnedServer } from '../scripts/lib/spawn.js';
 import { sleep } from '../scripts/lib/wait.js';
+import { CPP_MISSING, cppBuildable, cppClientBinary } from './cpp-client.js';
 
 const HAPROXY = '/usr/sbin/haproxy';
 const present = existsSync(HAPROXY);
@@ -52,31 +52,6 @@ interface Node {
 }
 
 const nodeOf = (instance: string) => instance.split('-')[0];
-
-/** gym-tcp-api's C++ client (test/fixtures/cpp-client, upstream's files unchanged) and its headers' packages. */
-const CPP_DIR = new URL('./fixtures/cpp-client/', import.meta.url).pathname;
-const cppBuildable = existsSync('/usr/bin/g++') && existsSync('/usr/include/armadillo') && existsSync('/usr/include/boost/asio.hpp') && existsSync('/usr/include/boost/iostreams');
-
-/**
- * Compiles episode.cpp with the upstream client once per version of its sources (kept in the OS
- * temporary directory: ~11 s of CPU at -O0, most of it Boost.Asio's and Armadillo's headers).
- */
-async function cppEpisodeBinary(): Promise<string> {
-  const hash = createHash('sha256');
-  const files = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
-  for (const file of files(CPP_DIR).sort()) hash.update(file.slice(CPP_DIR.length)).update(readFileSync(file));
-  const binary = path.join(os.tmpdir(), `gym-tcp-cpp-episode-${hash.digest('hex').slice(0, 16)}`);
-  if (existsSync(binary)) return binary;
-  mkdirSync(path.dirname(binary), { recursive: true });
-  const building = `${binary}.${process.pid}`;
-  await promisify(execFile)(
-    'g++',
-    ['-std=c++14', '-O0', '-w', '-I', CPP_DIR, '-I', path.join(CPP_DIR, 'pjson'), path.join(CPP_DIR, 'episode.cpp'), '-o', building, '-lboost_iostreams', '-larmadillo', '-lz', '-lpthread'],
-    { timeout: 170_000 },
-  );
-  renameSync(building, binary);
-  return binary;
-}
 
 let nodes: Node[] = [];
 let haproxy: ChildProcess;
@@ -226,10 +201,10 @@ describe.skipIf(!present)('three gym-tcp servers behind HAProxy with the shipped
 
   it('plays seeded episodes with the upstream C++ client through HAProxy exactly as directly (where Boost and Armadillo are installed)', async (ctx) => {
     if (!cppBuildable) {
-      console.warn('the C++ client needs g++, Boost (asio, iostreams) and Armadillo headers (apt-get install libboost-dev libboost-iostreams-dev libarmadillo-dev): not run');
+      console.warn(CPP_MISSING);
       return ctx.skip();
     }
-    const binary = await cppEpisodeBinary();
+    const binary = await cppClientBinary('episode.cpp');
     const episode = async (port: number, seed: number) => {
       const { stdout } = await promisify(execFile)(binary, ['127.0.0.1', String(port), String(seed)], { timeout: 30_000 });
       const [first, ...rest] = stdout.trimEnd().split('\n');
