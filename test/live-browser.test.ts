@@ -33,7 +33,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (!haveChromium) return;
   server = await startServer({ workers: 2 });
-  rest = await RestServer.listen(server.pool, { port: 0, authToken: undefined });
+  rest = await RestServer.listen(server.pool, { port: 0, authToken: undefined, frames: server.frames, recorder: server.recorder });
   base = `http://127.0.0.1:${rest.address().port}`;
   // playwright's launch gives Chromium a fresh temporary --user-data-dir of its own.
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
@@ -115,7 +115,8 @@ describe.skipIf(!haveChromium)('the live view in Chromium', () => {
       expect([frame.width, frame.height]).toEqual([600, 400]);
       // CartPole's frame: a white field with the track, cart, pole and axle: thousands of pixels off white.
       expect(frame.differing).toBeGreaterThan(2000);
-      expect(frame.colours).toBeGreaterThan(10);
+      // White, black, the pole's and axle's colours, and (unless the pole stands exactly upright) antialiased edges.
+      expect(frame.colours).toBeGreaterThanOrEqual(4);
       const points = await page.locator('#returns circle').count();
       expect(points).toBeGreaterThanOrEqual(5);
       expect(await page.locator('#returns polyline').count()).toBe(1);
@@ -127,6 +128,14 @@ describe.skipIf(!haveChromium)('the live view in Chromium', () => {
       await running.stop();
       c.send(CPP.close + '\r\n');
       await page.locator('#status', { hasText: 'closed' }).waitFor({ timeout: 10_000 });
+
+      // Its rendered episodes were recorded: the list page has players for them.
+      await page.goto(base + '/');
+      const players = page.locator('#recordings-table video');
+      await players.first().waitFor({ timeout: 15_000 });
+      expect(await players.count()).toBeGreaterThanOrEqual(1);
+      expect(await players.first().getAttribute('src')).toMatch(/^\/recordings\/.+\.mp4$/);
+      expect(await page.locator('#recordings-table tbody tr', { hasText: instance }).count()).toBeGreaterThanOrEqual(1);
     } finally {
       await running.stop();
       await page.close();

@@ -87,7 +87,8 @@ async function refreshRecordings() {
     cell(row, rec.instance ?? '');
     cell(row, rec.frames ?? '', 'num');
     cell(row, rec.bytes === undefined ? '' : (rec.bytes / 1024).toFixed(0), 'num');
-    cell(row, rec.created ? new Date(rec.created).toLocaleString() : '');
+    // `created` is in seconds since the epoch (GET /v1/recordings).
+    cell(row, rec.created ? new Date(rec.created * 1000).toLocaleString() : '');
   }
   box.replaceChildren(table);
 }
