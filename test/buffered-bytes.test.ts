@@ -168,18 +168,20 @@ describe('connections give their buffers back', () => {
  * byte per read, never finished. The budget is small (128 KiB, less than what they would hold) so that
  * some connections run out of it.
  *
- * Bound on the server's RSS growth while they trickle: the budget, plus 24 MiB for the heap the reads
+ * Bound on the server's RSS growth while they trickle: the budget, plus 32 MiB for the heap the reads
  * churn through (a Buffer view per read, the HTTP parser's objects; collected young, but the young
  * generation grows to hold them). Measured with the fix: +7.5-9 MiB (TCP) and +12-13.5 MiB (REST),
  * whether each connection sent 2,000 or 8,000 bytes. Before it, the same shapes grew by ~122 (TCP) and
  * ~450 (REST) bytes of RSS per byte sent: +34 MiB and +65 MiB in these tests, run against the old
- * receiver and body reading (which also refuse no one).
+ * receiver and body reading (which also refuse no one). Node 24 churns more: +25.4-27.3 MiB (REST)
+ * whether each connection sent 600 or 2,400 bytes (constant, so V8's larger young generation, not
+ * bytes held); the bound is 32 MiB for it, still half what the unfixed REST shape grew by.
  */
 const CONNECTIONS = 200;
 const TCP_BYTES = 1500;
 const REST_BYTES = 600;
 const BUDGET = 128 * 1024;
-const HEAP_CHURN_KIB = 24 * 1024;
+const HEAP_CHURN_KIB = 32 * 1024;
 
 /** Writes `bytes` single bytes to every socket still open, one round at a time, so that each is a read of its own. */
 async function trickle(sockets: net.Socket[], bytes: number, byte: string): Promise<void> {
@@ -214,6 +216,7 @@ describe('many connections trickling unfinished requests (--max-buffered-bytes)'
         'x',
       );
       const grown = memoryOf(server.pid).rssKiB - before;
+      console.log(`REST trickle: RSS ${before} KiB before, grew ${grown} KiB`);
       const bystander = await playing;
       expect(server.alive()).toBe(true);
       expect(grown, `RSS grew by ${grown} KiB`).toBeLessThan(BUDGET / 1024 + HEAP_CHURN_KIB);
@@ -300,6 +303,7 @@ describe('many connections trickling unfinished requests (--max-buffered-bytes)'
       })();
       await trickle(sockets, REST_BYTES, '1\r\nx\r\n');
       const grown = memoryOf(server.pid).rssKiB - before;
+      console.log(`REST trickle: RSS ${before} KiB before, grew ${grown} KiB`);
       await playing;
       expect(server.alive()).toBe(true);
       expect(grown, `RSS grew by ${grown} KiB`).toBeLessThan(BUDGET / 1024 + HEAP_CHURN_KIB);
