@@ -216,7 +216,7 @@ describe('many connections trickling unfinished requests (--max-buffered-bytes)'
         'x',
       );
       const grown = memoryOf(server.pid).rssKiB - before;
-      console.log(`REST trickle: RSS ${before} KiB before, grew ${grown} KiB`);
+      console.log(`trickle: server RSS ${before} KiB before, grew ${grown} KiB`);
       const bystander = await playing;
       expect(server.alive()).toBe(true);
       expect(grown, `RSS grew by ${grown} KiB`).toBeLessThan(BUDGET / 1024 + HEAP_CHURN_KIB);
@@ -303,7 +303,7 @@ describe('many connections trickling unfinished requests (--max-buffered-bytes)'
       })();
       await trickle(sockets, REST_BYTES, '1\r\nx\r\n');
       const grown = memoryOf(server.pid).rssKiB - before;
-      console.log(`REST trickle: RSS ${before} KiB before, grew ${grown} KiB`);
+      console.log(`trickle: server RSS ${before} KiB before, grew ${grown} KiB`);
       await playing;
       expect(server.alive()).toBe(true);
       expect(grown, `RSS grew by ${grown} KiB`).toBeLessThan(BUDGET / 1024 + HEAP_CHURN_KIB);
