@@ -279,7 +279,7 @@ describe('many connections trickling unfinished requests (--max-buffered-bytes)'
       // What a server sets up on first use (the REST routes' code, an env's first make, the threads
       // beside the workers finishing their start) is not what the trickle costs: one env played and
       // closed first, then RSS measured once it has settled (two readings 200 ms apart within 1 MiB).
-      const warm = await (await fetch(base + '/v1/envs/', { method: 'POST', body: '{"env_id": "CartPole-v1"}', headers: { 'Content-Type': 'application/json' } })).json();
+      const warm = (await (await fetch(base + '/v1/envs/', { method: 'POST', body: '{"env_id": "CartPole-v1"}', headers: { 'Content-Type': 'application/json' } })).json()) as { instance_id: string };
       await fetch(base + `/v1/envs/${warm.instance_id}/reset/`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
       await fetch(base + `/v1/envs/${warm.instance_id}/close/`, { method: 'POST', body: '{}', headers: { 'Content-Type': 'application/json' } });
       let before = memoryOf(server.pid).rssKiB;
