@@ -146,8 +146,13 @@ export class LiveFrames {
       return;
     } else this.#held += 1;
     // Held until its turn; a newer frame replaces it (the one skipped). A copy: the bus's owner (the
-    // recorder) takes the event's buffer once every listener has seen it (FrameBus.own).
-    const frame = { width: event.frame.width, height: event.frame.height, data: new Uint8Array(event.frame.data) };
+    // recorder) takes the event's buffer once every listener has seen it (FrameBus.own). A replaced
+    // frame's buffer takes the newer one's bytes: an agent rendering every step replaces most held
+    // frames, and a fresh 720 KB buffer per step cost ~2.5 ms here (page faults) against ~13 µs to copy.
+    const { width, height, data } = event.frame;
+    const reusable = env.held?.event.frame;
+    const frame = reusable && reusable.width === width && reusable.height === height ? reusable : { width, height, data: new Uint8Array(data.length) };
+    frame.data.set(data);
     env.held = { event: { ...event, frame }, n, at: Date.now() };
     this.#schedule(env);
   }
