@@ -190,33 +190,30 @@ export class Metrics {
   }
 }
 
-/** A gauge filled at scrape time. */
-function gauge(registry: Registry, name: string, help: string, labelNames: string[], fill: (g: Gauge) => void): void {
-  new Gauge({
-    name: PREFIX + name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      fill(this);
-    },
-  });
-}
-
 /**
- * A counter filled at scrape time from a cumulative figure of stats(): reset, then set to the
- * figure (which only grows, so what Prometheus sees only grows too).
+ * A metric of `Kind` (Gauge or Counter) filled at scrape time: reset, then filled from stats(). A
+ * counter is filled from a cumulative figure (which only grows, so what Prometheus sees only grows too).
  */
-function counter(registry: Registry, name: string, help: string, labelNames: string[], fill: (c: Counter) => void): void {
-  new Counter({
-    name: PREFIX + name,
-    help,
-    labelNames,
-    registers: [registry],
-    collect() {
-      this.reset();
-      fill(this);
-    },
-  });
+interface ScrapedConfig<M> {
+  name: string;
+  help: string;
+  labelNames: string[];
+  registers: Registry[];
+  collect: (this: M) => void;
 }
+function scraped<M extends Gauge | Counter>(Kind: new (config: ScrapedConfig<M>) => M) {
+  return (registry: Registry, name: string, help: string, labelNames: string[], fill: (metric: M) => void): void => {
+    new Kind({
+      name: PREFIX + name,
+      help,
+      labelNames,
+      registers: [registry],
+      collect() {
+        this.reset();
+        fill(this);
+      },
+    });
+  };
+}
+const gauge = scraped<Gauge>(Gauge);
+const counter = scraped<Counter>(Counter);
