@@ -10,7 +10,7 @@ import { STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP
 import { EnvBudget } from '../src/pool/env-budget.js';
 import { EnvNotLoaded } from '../src/envs/errors.js';
 import { warmEnvFamilies } from '../src/envs/registry.js';
-import type { ServeTask, WorkItem, WorkReply, WorkResult } from '../src/pool/work.js';
+import { DEFERRED, type ServeTask, type WorkItem, type WorkReply, type WorkResult } from '../src/pool/work.js';
 import { Session, type SessionReply } from '../src/protocol/session.js';
 import { NpRandom } from '../src/rng/index.js';
 import { frameReply } from '../src/server/framing.js';
@@ -26,8 +26,6 @@ const budget = new EnvBudget(envBudget);
  * `deferred` until the prepared make comes, and the pool sends them again after it, in order.
  */
 const awaitingPrepared = new Set<number>();
-/** What a deferred item is answered (its fields are never read). */
-const DEFERRED: WorkReply = { kind: null, code: null, command: null, out: null, valueStart: -1, valueEnd: -1, compression: 0, instance: null, episode: null, deferred: true };
 /** The slot this worker serves; its envs count against it. */
 let slot = 0;
 const envSlots = { tryAcquire: () => budget.tryAcquire(slot), release: () => budget.release(slot) };

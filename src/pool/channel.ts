@@ -16,7 +16,7 @@ import { REQUEST_KINDS } from '../protocol/schema.js';
 import { Doorbell } from './doorbell.js';
 import { ByteRing } from './ring.js';
 import { CHANNEL_STATS_BYTES } from './worker-figures.js';
-import type { WorkItem, WorkResult } from './work.js';
+import { DEFERRED, type WorkItem, type WorkResult } from './work.js';
 
 /** What a worker is given to serve a channel (plain transferable data). */
 export interface ChannelEnds {
@@ -59,20 +59,6 @@ const RESULT_HEADER = 24;
 const RESULT_EPISODE_BYTES = 24;
 /** `kind` and `code` bytes that mean none. */
 const NONE = 255;
-
-/** What a `deferred` result reads as (it carries nothing else). */
-const DEFERRED: WorkResult = Object.freeze({
-  kind: null,
-  code: null,
-  command: null,
-  out: null,
-  valueStart: -1,
-  valueEnd: -1,
-  compression: 0,
-  instance: null,
-  episode: null,
-  deferred: true,
-});
 
 /** Ring sizes: large enough that records rarely go by port, small enough to stay in cache. */
 const RING_BYTES = 256 * 1024;

@@ -70,6 +70,20 @@ export interface WorkReply {
   frame?: RecordedFrame;
 }
 
+/** The one `deferred` result: the worker answers it, the channel reads it back (it carries nothing else). */
+export const DEFERRED: Readonly<WorkReply> = Object.freeze({
+  kind: null,
+  code: null,
+  command: null,
+  out: null,
+  valueStart: -1,
+  valueEnd: -1,
+  compression: 0,
+  instance: null,
+  episode: null,
+  deferred: true,
+});
+
 /** Per item, in order: the session's reply for `line`/`fail`/`snapshot`, null for `init`/`drop`. */
 export type WorkResult = WorkReply | null;
 
