@@ -20,7 +20,7 @@ export class JsonText {
 export type VectorInfos = { [key: string]: unknown[] | VectorInfos };
 
 /** What Gymnasium fills a fresh array with: zeros of the first value's dtype (None for objects). */
-function zeroLike(value: unknown): unknown {
+export function zeroLike(value: unknown): unknown {
   if (value instanceof PyFloat) return new PyFloat(0);
   if (typeof value === 'number') return 0;
   if (typeof value === 'boolean') return false;

@@ -16,6 +16,7 @@ import { ActionError, Discrete, type Space } from '../spaces/index.js';
 import { batchSpace, zeroValue } from './spaces.js';
 import { decodeActions, encodeFlags, encodeFloats, encodeValues, type Encoding } from './batch.js';
 import { addInfo, fromPlain, infosJson, JsonText, toPlain, type VectorInfos } from './infos.js';
+import { encodePart, type ShardGeometry } from './shard-parts.js';
 
 export const AUTORESET_MODES = ['next_step', 'same_step', 'disabled'] as const;
 export type AutoresetMode = (typeof AUTORESET_MODES)[number];
@@ -64,6 +65,8 @@ function newBatch(n: number): StepBatch {
 /** A VectorEnv as plain data (JSON-safe: Python floats in infos are marked), to rebuild it elsewhere. */
 export interface VectorSnapshot {
   numEnvs: number;
+  /** A shard's place in the whole vector env (absent: the whole vector env). */
+  shard?: ShardGeometry;
   autoreset: AutoresetMode;
   encoding: Encoding;
   statsEnabled: boolean;
@@ -81,8 +84,32 @@ export interface VectorSnapshot {
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+/** `recv`'s refusals, the same words whether one thread or the main thread (sharded vector envs) refuses. */
+export const NOTHING_PENDING = 'no sub-env has a step pending: send some first with {"vector":{"send":{"actions": …, "env_ids": […]}}}';
+export const recvTooMany = (k: number, pending: number) => `batch_size ${k} is more than the ${plural(pending, 'sub-env')} with a step pending`;
+
+/** A check that failed, with the place of the sub-env it names in the request (-1: the request as a whole), so that of several shards' failures the first sub-env's is reported. */
+export class CheckFailure extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly order: number,
+  ) {
+    super(failure instanceof Error ? failure.message : String(failure));
+  }
+}
+
+/** A request checked in full and not yet run (see `check*`, `run`): what a shard holds between its check and its go. */
+export type CheckedRequest =
+  | { kind: 'step'; actions: unknown[] }
+  | { kind: 'send'; actions: unknown[]; ids: number[] }
+  | { kind: 'reset'; seed: bigint | null; mask: readonly boolean[] | null };
+
 export class VectorEnv {
+  /** The sub-envs this object holds (a shard's share of a sharded vector env). */
   readonly numEnvs: number;
+  /** The index of its first sub-env in the whole vector env, and the whole vector env's size (requests speak of those). */
+  readonly offset: number;
+  readonly total: number;
   readonly observationSpace: Space<unknown>;
   readonly actionSpace: Space<unknown>;
   #statsEnabled = false;
@@ -103,8 +130,11 @@ export class VectorEnv {
     readonly runners: EnvRunner[],
     readonly autoreset: AutoresetMode,
     readonly encoding: Encoding,
+    shard?: ShardGeometry,
   ) {
     this.numEnvs = runners.length;
+    this.offset = shard?.offset ?? 0;
+    this.total = shard?.total ?? runners.length;
     this.observationSpace = runners[0].env.observationSpace as Space<unknown>;
     this.actionSpace = runners[0].env.actionSpace as Space<unknown>;
     this.#needsReset = new Uint8Array(this.numEnvs).fill(1);
@@ -114,7 +144,7 @@ export class VectorEnv {
   }
 
   /** `gymnasium.make_vec(id, num_envs, vectorization_mode="sync", **kwargs)`; the domain errors of makeEnv. */
-  static make(id: string, numEnvs: number, kwargs: Record<string, unknown>, autoreset: AutoresetMode, encoding: Encoding): VectorEnv {
+  static make(id: string, numEnvs: number, kwargs: Record<string, unknown>, autoreset: AutoresetMode, encoding: Encoding, shard?: ShardGeometry): VectorEnv {
     const runners: EnvRunner[] = [];
     try {
       for (let i = 0; i < numEnvs; i++) {
@@ -125,13 +155,13 @@ export class VectorEnv {
       for (const runner of runners) runner.close();
       throw err;
     }
-    return new VectorEnv(runners, autoreset, encoding);
+    return new VectorEnv(runners, autoreset, encoding, shard);
   }
 
   /** The reply to `vector.make`. */
   madeReply(instance: string): string {
     return (
-      `{"instance": "${instance}", "num_envs": ${this.numEnvs}, "autoreset": "${this.autoreset}", "encoding": "${this.encoding}", ` +
+      `{"instance": "${instance}", "num_envs": ${this.total}, "autoreset": "${this.autoreset}", "encoding": "${this.encoding}", ` +
       `"single_observation_space": ${toPyJson(this.observationSpace.describe())}, "single_action_space": ${toPyJson(this.actionSpace.describe())}}`
     );
   }
@@ -146,34 +176,126 @@ export class VectorEnv {
 
   /** `envs.reset(seed=S, options={"reset_mask": mask})`: sub-env i gets seed S+i; unmasked ones keep their last observation. */
   reset(seed: bigint | null, mask: readonly boolean[] | null): string {
+    this.#checked(() => this.checkReset(seed, mask));
+    const infos = this.#resetInto(seed, mask);
+    return `{"observations": ${encodeValues(this.observationSpace, this.#lastObs, this.encoding)}, "infos": ${infosJson(infos)}}`;
+  }
+
+  /** Steps every sub-env (Gymnasium's `step`). */
+  step(rawActions: unknown): string {
+    const { actions } = this.#checked(() => this.checkStep(rawActions));
+    return this.#replyBatch(this.#stepAll(actions), false);
+  }
+
+  /** EnvPool's `send`: steps the sub-envs `ids`; their results wait for `recv`. */
+  send(rawActions: unknown, ids: readonly number[]): void {
+    const checked = this.#checked(() => this.checkSend(rawActions, ids));
+    this.#sendChecked(checked.actions, checked.ids);
+  }
+
+  /** EnvPool's `recv`: the first `batchSize` finished steps (default: all pending), in finishing order. */
+  recv(batchSize: number | null): string {
+    if (this.#pendingCount === 0) throw new ProtocolError('BAD_REQUEST', NOTHING_PENDING);
+    const k = batchSize ?? this.#pendingCount;
+    if (k > this.#pendingCount) throw new ProtocolError('BAD_REQUEST', recvTooMany(k, this.#pendingCount));
+    return this.#reply(this.#take(k), true);
+  }
+
+  /*
+   * A shard of a vector env split over worker threads (docs/vector.md) answers in two phases: every
+   * shard checks the request (`check*`, which changes nothing), and only when all passed does each
+   * run it (`run`) and answer its part (shard-parts.ts). The single-thread methods above are the two
+   * phases back to back.
+   */
+
+  /** Checks a `reset` (a mask covers the whole vector env). */
+  checkReset(seed: bigint | null, mask: readonly boolean[] | null): CheckedRequest {
+    if (mask !== null && mask.length !== this.total) {
+      throw new CheckFailure(new ProtocolError('BAD_REQUEST', `the mask has ${plural(mask.length, 'entry')} for ${plural(this.total, 'sub-env')}`), -1);
+    }
+    if (this.#pendingCount > 0) {
+      const i = this.#pending.findIndex((p, i) => p === 1 && (mask === null || mask[this.offset + i]));
+      if (i >= 0) throw new CheckFailure(new ProtocolError('BAD_REQUEST', `sub-env ${this.offset + i}: a step sent to it is not yet received; recv it first`), this.offset + i);
+    }
+    return { kind: 'reset', seed, mask };
+  }
+
+  /** Checks a `step` of every sub-env; the batch holds an action for each sub-env of the whole vector env. */
+  checkStep(rawActions: unknown): CheckedRequest & { kind: 'step' } {
+    return { kind: 'step', actions: this.#checkActions(rawActions, null).actions };
+  }
+
+  /** Checks a `send` (`ids` of the whole vector env); keeps the actions and ids of this object's sub-envs, in the order sent. */
+  checkSend(rawActions: unknown, ids: readonly number[]): CheckedRequest & { kind: 'send' } {
+    const { actions, ids: local } = this.#checkActions(rawActions, ids);
+    return { kind: 'send', actions, ids: local };
+  }
+
+  /** Runs a checked request; a shard's part of the reply (shard-parts.ts), or for `send` the sub-envs it stepped. */
+  run(checked: CheckedRequest): { part: Buffer } | { sent: number } {
+    switch (checked.kind) {
+      case 'reset': {
+        const infos = this.#resetInto(checked.seed, checked.mask);
+        return { part: encodePart(this.observationSpace, this.encoding, { obs: this.#lastObs, infos }, false) };
+      }
+      case 'step': {
+        const b = this.#stepAll(checked.actions);
+        return { part: encodePart(this.observationSpace, this.encoding, { ...b, infos: this.#infosOf(b) }, false) };
+      }
+      case 'send':
+        this.#sendChecked(checked.actions, checked.ids);
+        return { sent: checked.ids.length };
+    }
+  }
+
+  /** The finished `send` steps a `recv` takes from this shard: the first `chunks[0]`, then the next `chunks[1]`, … each a part (raw bytes: a chunk need not end on a base64 boundary). */
+  take(chunks: readonly number[]): Buffer {
+    const total = chunks.reduce((a, b) => a + b, 0);
+    if (total > this.#finished.length) throw new ProtocolError('BAD_REQUEST', recvTooMany(total, this.#finished.length));
+    const outcomes = this.#take(total);
+    const parts: Buffer[] = [];
+    let at = 0;
+    for (const size of chunks) {
+      const b = this.#batchOf(outcomes.slice(at, at + size));
+      at += size;
+      for (let j = 0; j < b.ids.length; j++) b.ids[j] += this.offset;
+      parts.push(encodePart(this.observationSpace, this.encoding, { ...b, infos: this.#infosOf(b) }, true));
+    }
+    return Buffer.concat(parts);
+  }
+
+  /** Runs `check` and reports the failure it meant (the single-thread methods have one part). */
+  #checked<T>(check: () => T): T {
+    try {
+      return check();
+    } catch (err) {
+      throw err instanceof CheckFailure ? err.failure : err;
+    }
+  }
+
+  #resetInto(seed: bigint | null, mask: readonly boolean[] | null): VectorInfos {
     const n = this.numEnvs;
-    if (mask !== null && mask.length !== n) throw new ProtocolError('BAD_REQUEST', `the mask has ${plural(mask.length, 'entry')} for ${plural(n, 'sub-env')}`);
-    this.#refusePending(mask);
     const infos: VectorInfos = {};
     for (let i = 0; i < n; i++) {
-      if (mask !== null && !mask[i]) continue;
+      if (mask !== null && !mask[this.offset + i]) continue;
       const runner = this.runners[i];
-      if (seed !== null) runner.seed(seed + BigInt(i));
+      if (seed !== null) runner.seed(seed + BigInt(this.offset + i));
       const { obs, info } = runner.reset();
       this.#lastObs[i] = obs;
       this.#needsReset[i] = 0;
       this.#autoresetFlags[i] = 0;
       addInfo(infos, info, i, n);
     }
-    return `{"observations": ${encodeValues(this.observationSpace, this.#lastObs, this.encoding)}, "infos": ${infosJson(infos)}}`;
+    return infos;
   }
 
-  /** Steps every sub-env (Gymnasium's `step`). */
-  step(rawActions: unknown): string {
-    const actions = this.#checkStep(rawActions, null);
+  #stepAll(actions: unknown[]): StepBatch {
     const batch = newBatch(this.numEnvs);
     for (let i = 0; i < this.numEnvs; i++) this.#stepInto(i, actions[i], batch, i);
-    return this.#replyBatch(batch, false);
+    return batch;
   }
 
-  /** EnvPool's `send`: steps the sub-envs `ids`; their results wait for `recv`. */
-  send(rawActions: unknown, ids: readonly number[]): void {
-    const actions = this.#checkStep(rawActions, ids);
+  #sendChecked(actions: unknown[], ids: readonly number[]): void {
     for (let j = 0; j < ids.length; j++) {
       this.#finished.push(this.#stepOne(ids[j], actions[j]));
       this.#pending[ids[j]] = 1;
@@ -181,18 +303,12 @@ export class VectorEnv {
     this.#pendingCount += ids.length;
   }
 
-  /** EnvPool's `recv`: the first `batchSize` finished steps (default: all pending), in finishing order. */
-  recv(batchSize: number | null): string {
-    if (this.#pendingCount === 0) throw new ProtocolError('BAD_REQUEST', 'no sub-env has a step pending: send some first with {"vector":{"send":{"actions": …, "env_ids": […]}}}');
-    const k = batchSize ?? this.#pendingCount;
-    if (k > this.#pendingCount) {
-      throw new ProtocolError('BAD_REQUEST', `batch_size ${k} is more than the ${plural(this.#pendingCount, 'sub-env')} with a step pending`);
-    }
+  #take(k: number): Outcome[] {
     const outcomes = this.#finished.slice(0, k);
     this.#finished = this.#finished.slice(k);
     for (const o of outcomes) this.#pending[o.id] = 0;
     this.#pendingCount -= k;
-    return this.#reply(outcomes, true);
+    return outcomes;
   }
 
   /** `envs.action_space.seed(seed)`. */
@@ -200,17 +316,18 @@ export class VectorEnv {
     this.#requireSampleSpace().seed(seed);
   }
 
-  /** `envs.action_space.sample()`: one action per sub-env. */
+  /** `envs.action_space.sample()`: one action per sub-env of the whole vector env (one generator for the whole batch, as Gymnasium's). */
   sample(): string {
     const flat = this.#requireSampleSpace().sample();
-    const size = flat.length / this.numEnvs;
-    const values = this.actionSpace instanceof Discrete ? flat : Array.from({ length: this.numEnvs }, (_, i) => flat.slice(i * size, (i + 1) * size));
+    const size = flat.length / this.total;
+    const values = this.actionSpace instanceof Discrete ? flat : Array.from({ length: this.total }, (_, i) => flat.slice(i * size, (i + 1) * size));
     return `{"actions": ${encodeValues(this.actionSpace, values, this.encoding)}}`;
   }
 
   snapshot(): VectorSnapshot {
     return {
       numEnvs: this.numEnvs,
+      shard: this.offset === 0 && this.total === this.numEnvs ? undefined : { offset: this.offset, total: this.total },
       autoreset: this.autoreset,
       encoding: this.encoding,
       statsEnabled: this.#statsEnabled,
@@ -233,7 +350,7 @@ export class VectorEnv {
       for (const runner of runners) runner.close();
       throw err;
     }
-    const vector = new VectorEnv(runners, snapshot.autoreset, snapshot.encoding);
+    const vector = new VectorEnv(runners, snapshot.autoreset, snapshot.encoding, snapshot.shard);
     vector.#statsEnabled = snapshot.statsEnabled;
     vector.#needsReset.set(snapshot.needsReset);
     vector.#autoresetFlags.set(snapshot.autoresetFlags);
@@ -250,46 +367,53 @@ export class VectorEnv {
   }
 
   #requireSampleSpace(): Space<number[]> {
-    this.#sampleSpace ??= batchSpace(this.actionSpace, this.numEnvs);
+    this.#sampleSpace ??= batchSpace(this.actionSpace, this.total);
     if (this.#sampleSpace === null) throw new ProtocolError('BAD_REQUEST', `sampling a batch of ${this.id}'s action space is not supported`);
     return this.#sampleSpace;
   }
 
-  #refusePending(mask: readonly boolean[] | null): void {
-    if (this.#pendingCount === 0) return;
-    const i = this.#pending.findIndex((p, i) => p === 1 && (mask === null || mask[i]));
-    if (i >= 0) throw new ProtocolError('BAD_REQUEST', `sub-env ${i}: a step sent to it is not yet received; recv it first`);
-  }
-
-  /** Every check of a step or send, before any sub-env moves; returns the parsed actions. */
-  #checkStep(rawActions: unknown, ids: readonly number[] | null): unknown[] {
-    const n = this.numEnvs;
+  /**
+   * Every check of a step or send, before any sub-env moves (`ids`: the whole vector env's; null: a
+   * step of all). Returns the parsed actions of this object's sub-envs and their local indices.
+   */
+  #checkActions(rawActions: unknown, ids: readonly number[] | null): { actions: unknown[]; ids: number[] } {
+    const n = this.total;
     const count = ids === null ? n : ids.length;
     if (ids !== null) {
       const seen = new Uint8Array(n);
       for (const id of ids) {
-        if (!Number.isInteger(id) || id < 0 || id >= n) throw new ProtocolError('BAD_REQUEST', `env id ${id} is out of range: this vector env has sub-envs 0 to ${n - 1}`);
-        if (seen[id]) throw new ProtocolError('BAD_REQUEST', `env id ${id} appears twice in one send`);
+        if (!Number.isInteger(id) || id < 0 || id >= n) throw new CheckFailure(new ProtocolError('BAD_REQUEST', `env id ${id} is out of range: this vector env has sub-envs 0 to ${n - 1}`), -1);
+        if (seen[id]) throw new CheckFailure(new ProtocolError('BAD_REQUEST', `env id ${id} appears twice in one send`), -1);
         seen[id] = 1;
       }
     }
-    const raw = decodeActions(this.actionSpace, rawActions, count);
-    const actions = new Array<unknown>(count);
+    let raw: unknown[];
+    try {
+      raw = decodeActions(this.actionSpace, rawActions, count);
+    } catch (err) {
+      throw new CheckFailure(err, -1);
+    }
+    const actions: unknown[] = [];
+    const local: number[] = [];
     for (let j = 0; j < count; j++) {
-      const i = ids === null ? j : ids[j];
-      if (this.#needsReset[i]) throw new ResetNeededError(`sub-env ${i}: reset the vector env before stepping it (send {"vector":{"reset":{}}})`);
-      if (this.#pending[i]) throw new ProtocolError('BAD_REQUEST', `sub-env ${i}: a step sent to it is not yet received; recv it first`);
+      const g = ids === null ? j : ids[j];
+      const i = g - this.offset;
+      if (i < 0 || i >= this.numEnvs) continue;
+      const fail = (err: unknown) => new CheckFailure(err, j);
+      if (this.#needsReset[i]) throw fail(new ResetNeededError(`sub-env ${g}: reset the vector env before stepping it (send {"vector":{"reset":{}}})`));
+      if (this.#pending[i]) throw fail(new ProtocolError('BAD_REQUEST', `sub-env ${g}: a step sent to it is not yet received; recv it first`));
       if (this.autoreset === 'disabled' && this.#autoresetFlags[i]) {
-        throw new ResetNeededError(`sub-env ${i}: its episode ended and autoreset is disabled: reset it with {"vector":{"reset":{"mask": […]}}}`);
+        throw fail(new ResetNeededError(`sub-env ${g}: its episode ended and autoreset is disabled: reset it with {"vector":{"reset":{"mask": […]}}}`));
       }
       try {
-        actions[j] = this.actionSpace.parseAction(raw[j]);
+        actions.push(this.actionSpace.parseAction(raw[j]));
       } catch (err) {
-        if (err instanceof ActionError) throw new ActionError(`sub-env ${i}: ${err.message}`);
+        if (err instanceof ActionError) throw fail(new ActionError(`sub-env ${g}: ${err.message}`));
         throw err;
       }
+      local.push(i);
     }
-    return actions;
+    return { actions, ids: local };
   }
 
   /** Steps sub-env `i` (or resets it, next_step mode after an episode's end) into entry `j` of `batch`. */
@@ -341,6 +465,10 @@ export class VectorEnv {
   }
 
   #reply(outcomes: Outcome[], withIds: boolean): string {
+    return this.#replyBatch(this.#batchOf(outcomes), withIds);
+  }
+
+  #batchOf(outcomes: Outcome[]): StepBatch {
     const b = newBatch(outcomes.length);
     outcomes.forEach((o, j) => {
       b.ids[j] = o.id;
@@ -352,11 +480,11 @@ export class VectorEnv {
       b.finals[j] = o.final;
       b.episodes[j] = o.episode;
     });
-    return this.#replyBatch(b, withIds);
+    return b;
   }
 
-  /** The step reply of a batch, in its order (Gymnasium's `_add_info` order; RecordEpisodeStatistics' `episode` last). */
-  #replyBatch(b: StepBatch, withIds: boolean): string {
+  /** A batch's infos (Gymnasium's `_add_info` order; RecordEpisodeStatistics' `episode` last). */
+  #infosOf(b: StepBatch): VectorInfos {
     const n = b.obs.length;
     const infos: VectorInfos = {};
     let ended = 0;
@@ -386,6 +514,12 @@ export class VectorEnv {
       infos.episode = { r, l, t };
       infos._episode = done;
     }
+    return infos;
+  }
+
+  /** The step reply of a batch, in its order. */
+  #replyBatch(b: StepBatch, withIds: boolean): string {
+    const infos = this.#infosOf(b);
     let json =
       `{"observations": ${encodeValues(this.observationSpace, b.obs, this.encoding)}, "rewards": ${encodeFloats(b.rewards, this.encoding)}, ` +
       `"terminations": ${encodeFlags(b.terminations, this.encoding)}, "truncations": ${encodeFlags(b.truncations, this.encoding)}, "infos": ${infosJson(infos)}`;
