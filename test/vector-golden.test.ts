@@ -129,15 +129,21 @@ function trueInfos(infos: any, dtypes: any, resetNow: boolean[], path = ''): any
   return out;
 }
 
-let server: GymTcpServer;
+/**
+ * Every run is replayed twice: each vector env on one worker thread, and split over both workers in
+ * shards of at least one sub-env (docs/vector.md, "Shards"), whose parts the main thread joins.
+ */
+const servers: Record<string, GymTcpServer> = {};
 beforeAll(async () => {
-  server = await startServer();
+  servers.whole = await startServer({ vectorShardSize: 0 });
+  servers.split = await startServer({ vectorShardSize: 1 });
 });
 afterAll(async () => {
-  await server.close();
+  await Promise.all(Object.values(servers).map((s) => s.close()));
 });
 
-describe.each(runs)('%s', (file) => {
+describe.each(runs.flatMap((file) => ['whole', 'split'].map((layout) => [file, layout])))('%s (%s)', (file, layout) => {
+  const server = { address: () => servers[layout].address() } as GymTcpServer;
   const run = load(file);
   const mode = MODES[run.autoreset_mode_value];
   const n = run.num_envs;
@@ -220,7 +226,8 @@ describe.each(runs)('%s', (file) => {
   });
 });
 
-describe('disabled autoreset', () => {
+describe.each(['whole', 'split'])('disabled autoreset (%s)', (layout) => {
+  const server = { address: () => servers[layout].address() } as GymTcpServer;
   it('refuses to step a finished sub-env without a masked reset, as Gymnasium does, and changes no sub-env', async () => {
     const g = load('CartPole-v1__N8__Disabled__step_without_reset.json');
     const run = load('CartPole-v1__N8__Disabled.json');

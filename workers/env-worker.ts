@@ -11,7 +11,7 @@ import { EnvBudget } from '../src/pool/env-budget.js';
 import { EnvNotLoaded } from '../src/envs/errors.js';
 import { warmEnvFamilies } from '../src/envs/registry.js';
 import { DEFERRED, type ServeTask, type WorkItem, type WorkReply, type WorkResult } from '../src/pool/work.js';
-import { Session, type SessionReply } from '../src/protocol/session.js';
+import { Session, type SessionReply, type ShardOp, type VectorSharding } from '../src/protocol/session.js';
 import { NpRandom } from '../src/rng/index.js';
 import { frameReply } from '../src/server/framing.js';
 import { WorkerFigures } from '../src/pool/worker-figures.js';
@@ -19,7 +19,7 @@ import { WorkerFigures } from '../src/pool/worker-figures.js';
 const sessions = new Map<number, Session>();
 /** Sessions whose replies leave framed for the TCP wire (the others are the REST front's). */
 const framed = new Set<number>();
-const { envBudget, maxNumEnvs } = workerData as { envBudget: SharedArrayBuffer; maxNumEnvs?: number };
+const { envBudget, maxNumEnvs, sharding } = workerData as { envBudget: SharedArrayBuffer; maxNumEnvs?: number; sharding?: VectorSharding };
 const budget = new EnvBudget(envBudget);
 /**
  * Sessions whose make was deferred (a costly part, prepared off this thread): their items are answered
@@ -89,7 +89,7 @@ export default async function serve(task: ServeTask): Promise<void> {
 
 /** The session's reply made ready for its front: framed for the TCP wire here, off the main thread (framing.ts says why). */
 function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
-  const { reply, command, compression, instance, episode, frame } = outcome;
+  const { reply, command, compression, instance, episode, frame, part } = outcome;
   if (outcome.deferred) {
     awaitingPrepared.add(conn);
     return DEFERRED;
@@ -100,8 +100,13 @@ function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
   if (reply === null) return result;
   result.kind = reply.kind;
   result.code = reply.code;
-  // A `monitor` notice is for the front, never for the wire: it is not framed.
-  if (framed.has(conn) && reply.kind !== 'monitor') {
+  // A shard's part goes as bytes, which the coordinator joins with the other shards' (shard-parts.ts).
+  if (part) {
+    result.out = part;
+    return result;
+  }
+  // `monitor` and `shard` notices are for the front, never for the wire: they are not framed.
+  if (framed.has(conn) && reply.kind !== 'monitor' && reply.kind !== 'shard' && reply.kind !== 'part') {
     result.out = frameReply(reply.json, compression);
   } else {
     result.out = reply.json;
@@ -114,6 +119,7 @@ function toWorkReply(conn: number, outcome: SessionReply): WorkReply {
 function handleItem(item: WorkItem): WorkResult {
   if (('line' in item || 'fail' in item) && awaitingPrepared.has(item.conn)) return DEFERRED;
   if ('line' in item) return handleLine(item.conn, item.line, true);
+  if ('shard' in item) return handleShardOp(item.conn, item.shard);
   if ('fail' in item) return toWorkReply(item.conn, sessionOf(item.conn).fail(item.fail, item.message));
   if ('prepared' in item) {
     awaitingPrepared.delete(item.conn);
@@ -137,16 +143,21 @@ function handleItem(item: WorkItem): WorkResult {
     else framed.delete(item.conn);
     let session: Session;
     if (item.restore) {
-      session = item.restore.snapshot ? Session.restore(item.init, item.restore.snapshot, envSlots, maxNumEnvs) : new Session(item.init, envSlots, maxNumEnvs);
+      session = item.restore.snapshot
+        ? Session.restore(item.init, item.restore.snapshot, envSlots, maxNumEnvs, sharding)
+        : new Session(item.init, envSlots, maxNumEnvs, sharding);
       try {
-        for (const line of item.restore.replay) session.handle(line);
+        for (const entry of item.restore.replay) {
+          if (typeof entry === 'string') session.handle(entry);
+          else session.shardOp(entry.op);
+        }
       } catch (err) {
         // An env module still loading (EnvNotLoaded): the whole init runs again once it has loaded.
         session.close();
         throw err;
       }
     } else {
-      session = new Session(item.init, envSlots, maxNumEnvs);
+      session = new Session(item.init, envSlots, maxNumEnvs, sharding);
     }
     sessions.set(item.conn, session);
     figures.envChanged(item.conn, session.envId);
@@ -169,6 +180,18 @@ function handleLine(conn: number, line: string, mayDefer: boolean): WorkResult {
   // transport gets a snapshot taken right after them instead.
   if (!result.deferred && (NpRandom.entropyDraws !== entropyBefore || result.instance !== instanceBefore)) result.snapshot = session.snapshot();
   if (!result.deferred && result.instance !== instanceBefore) figures.envChanged(conn, session.envId);
+  return result;
+}
+
+/** The vector-shard coordinator's op (ShardOp); a shard whose slice was made is snapshotted, as after a make line. */
+function handleShardOp(conn: number, op: ShardOp): WorkResult {
+  const session = sessionOf(conn);
+  const instanceBefore = session.instance;
+  const result = toWorkReply(conn, session.shardOp(op));
+  if (result.instance !== instanceBefore) {
+    result.snapshot = session.snapshot();
+    figures.envChanged(conn, session.envId);
+  }
   return result;
 }
 

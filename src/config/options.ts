@@ -199,6 +199,14 @@ export const SERVE_OPTIONS = {
     default: 65_536,
     sets: { tcp: 'maxNumEnvs' },
   },
+  vectorShardSize: {
+    flags: '--vector-shard-size <n>',
+    env: 'GYM_TCP_VECTOR_SHARD_SIZE',
+    help: 'a vector env of at least twice this many sub-envs is split over the worker threads, in shards of at least this many, stepped at the same time (0: never split)',
+    value: integer(0, 100_000_000),
+    default: 1024,
+    sets: { tcp: 'vectorShardSize' },
+  },
   idleTimeout: {
     flags: '--idle-timeout <seconds>',
     env: 'GYM_TCP_IDLE_TIMEOUT',

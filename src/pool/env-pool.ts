@@ -11,10 +11,11 @@ import { FairQueue } from './fair-queue.js';
 import { MainChannel, STAT_BUSY_MICROS, STAT_SESSIONS, STAT_SPIN, STAT_SPUN_MICROS, STAT_STOP } from './channel.js';
 import { SpareCpu } from './spare-cpu.js';
 import { CounterReader, RequestCounter, WidenedCounter } from './counters.js';
+import type { ErrorCode } from '../protocol/errors.js';
 import { PreparePool } from './prepare-pool.js';
 import { WorkerFiguresReader } from './worker-figures.js';
 import type { PreparedMake, ServeTask, WorkItem, WorkResult } from './work.js';
-import type { Front, PoolStats } from '../stats.js';
+import type { Front, PoolStats, RequestCommand } from '../stats.js';
 
 /** One connection as the pool sees it: it receives results in the order it sent the items. */
 export interface ResultSink {
@@ -73,6 +74,11 @@ export interface EnvPoolOptions {
   maxEnvs?: number;
   /** Sub-envs one vector env may have (default 65,536); a bigger `vector.make` is refused (docs/vector.md). */
   maxNumEnvs?: number;
+  /**
+   * Sub-envs a shard of a vector env holds at least: a vector env of at least twice as many is split
+   * over the worker threads (docs/vector.md, "Shards"; default 1,024; 0: never split).
+   */
+  vectorShardSize?: number;
   /** Called when a worker thread stopped (its sessions are then rebuilt on its successor), for logs. */
   onWorkerLost?: (slot: number) => void;
 }
@@ -119,6 +125,11 @@ interface Slot {
 /** How often slot loads are recomputed, and the load under which a slot takes more connections. */
 const LOAD_WINDOW_MS = 250;
 const PACKING_LOAD = 0.5;
+/**
+ * A vector env of 2,048 sub-envs or more is split over the worker threads by default: a 4,096-CartPole
+ * step is ~1.5–2 ms on one thread, a wake-up and a join tens of microseconds (docs/vector.md).
+ */
+export const DEFAULT_VECTOR_SHARD_SIZE = 1024;
 /** A slot holding this many envs (a vector env's worth) takes new connections only when every slot is busy. */
 const HEAVY_SLOT_ENVS = 1024;
 /** The main thread spins for results only while this few items are in flight on the slot. */
@@ -221,7 +232,11 @@ export class EnvPool {
     this.envBudget = EnvBudget.create(workers, options.maxEnvs ?? 100_000);
     this.piscina = new Piscina({
       filename: WORKER_FILE,
-      workerData: { envBudget: this.envBudget.buffer, maxNumEnvs: options.maxNumEnvs },
+      workerData: {
+        envBudget: this.envBudget.buffer,
+        maxNumEnvs: options.maxNumEnvs,
+        sharding: { workers, shardSize: options.vectorShardSize ?? DEFAULT_VECTOR_SHARD_SIZE },
+      },
       minThreads: workers,
       maxThreads: workers,
       idleTimeout: Infinity,
@@ -354,6 +369,16 @@ export class EnvPool {
     const envs: Record<string, number> = {};
     for (const slot of this.#slots) slot.figures.addEnvs(envs);
     return envs;
+  }
+
+  /** Worker threads (slots) of the pool. */
+  get workerCount(): number {
+    return this.#slots.length;
+  }
+
+  /** Counts a reply a front made itself from its sessions' results (a split vector env's, joined on the main thread). */
+  countAnswer(front: Front, command: RequestCommand, code: ErrorCode | null): void {
+    this.#requests.count(front, command, code);
   }
 
   /** A session id unique in this pool (the `conn` of WorkItems), for any front: TCP, HTTP, … */
@@ -519,7 +544,10 @@ export class EnvPool {
         this.#deferred(slot, sink, item);
         continue;
       }
-      if (result !== null && sink.front !== null && !('snapshot' in item)) this.#requests.count(sink.front, result.command ?? 'invalid', result.code);
+      // A split vector env's shards answer the coordinator (`shard`, `part`), which counts the client's reply itself.
+      if (result !== null && sink.front !== null && !('snapshot' in item) && result.kind !== 'shard' && result.kind !== 'part') {
+        this.#requests.count(sink.front, result.command ?? 'invalid', result.code);
+      }
       const madeFor = 'prepared' in item ? this.#madeFor.get(item)! : item;
       sink.deliver(result, madeFor);
       this.observer?.(sink, madeFor, result);

@@ -1,3 +1,4 @@
+import type { ShardOp } from '../protocol/session.js';
 import type { WorkItem, WorkResult } from './work.js';
 
 /** A snapshot of the session is asked for after this many requests, or this many bytes of them. */
@@ -22,7 +23,7 @@ export interface SessionMirror {
 export class SessionRecovery {
   /** Session.snapshot's JSON text, kept as it came. */
   #snapshot: string | null = null;
-  #log: string[] = [];
+  #log: (string | { op: ShardOp })[] = [];
   #logBytes = 0;
   #answered = 0;
   #snapshotRequested = false;
@@ -49,6 +50,14 @@ export class SessionRecovery {
     this.#logBytes += line.length;
   }
 
+  /** A vector-shard op is going to the worker (src/server/vector-shards.ts); it is replayed like a line. */
+  sentOp(op: ShardOp): void {
+    if (!this.#restorable) return;
+    this.#log.push({ op });
+    // A `make` op holds its line; the others are a few bytes.
+    this.#logBytes += 'make' in op ? op.make.line.length : 16;
+  }
+
   /** A result came back; returns a snapshot request for the front to send when one is due. */
   received(item: WorkItem, result: WorkResult): WorkItem | null {
     if ('snapshot' in item) {
@@ -56,7 +65,7 @@ export class SessionRecovery {
       if (result?.snapshot) this.#keep(result.snapshot);
       return null;
     }
-    if (!('line' in item) || !this.#restorable) return null;
+    if (!('line' in item || 'shard' in item) || !this.#restorable) return null;
     this.#answered += 1;
     if (result?.snapshot) this.#keep(result.snapshot);
     else if (
@@ -102,7 +111,7 @@ export class SessionRecovery {
 
   #keep(snapshot: string): void {
     this.#snapshot = snapshot;
-    for (const line of this.#log.splice(0, this.#answered)) this.#logBytes -= line.length;
+    for (const entry of this.#log.splice(0, this.#answered)) this.#logBytes -= typeof entry === 'string' ? entry.length : 'make' in entry.op ? entry.op.make.line.length : 16;
     this.#answered = 0;
   }
 }

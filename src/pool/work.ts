@@ -2,7 +2,7 @@ import type { EpisodeStats } from '../envs/runner.js';
 import type { ErrorCode } from '../protocol/errors.js';
 import type { ReplyKind } from '../protocol/reply.js';
 import type { RequestKind } from '../protocol/schema.js';
-import type { SessionInit } from '../protocol/session.js';
+import type { SessionInit, ShardOp } from '../protocol/session.js';
 import type { RecordedFrame } from '../protocol/episode-recording.js';
 import type { ChannelEnds } from './channel.js';
 
@@ -18,7 +18,9 @@ export type WorkItem =
   | { conn: number; snapshot: true }
   | { conn: number; drop: true }
   /** A make the worker deferred (`deferred` result), prepared: the line to run in its place, or its error. */
-  | { conn: number; prepared: PreparedMake };
+  | { conn: number; prepared: PreparedMake }
+  /** The vector-shard coordinator's op to a shard session (src/server/vector-shards.ts). */
+  | { conn: number; shard: ShardOp };
 
 /**
  * What the preparation pool made of a deferred make: a make line with the costly part done (e.g. the
@@ -34,7 +36,8 @@ export type PreparedMake = { line: string } | { code: ErrorCode; message: string
 export interface SessionRestore {
   /** Session.snapshot's JSON text. */
   snapshot: string | null;
-  replay: string[];
+  /** Request lines, and the ops a shard session was given, in order. */
+  replay: (string | { op: ShardOp })[];
 }
 
 /** A session's answer to one item, as the main thread receives it (a SessionReply with its reply made ready for the front). */
@@ -45,7 +48,7 @@ export interface WorkReply {
   code: ErrorCode | null;
   /** What the request was, for the stats; null when the line was not a request (and for a `snapshot` item). */
   command: RequestKind | null;
-  /** The reply as its front takes it: framed bytes for a TCP session, the JSON text otherwise; null when silent. */
+  /** The reply as its front takes it: framed bytes for a TCP session, the JSON text otherwise (a `shard` reply: its JSON, or a shard's part); null when silent. */
   out: string | Uint8Array | null;
   /** Where the reply's one value sits in an unframed `out` (see Reply); -1 when it has none, or `out` is framed. */
   valueStart: number;

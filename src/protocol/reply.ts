@@ -10,8 +10,10 @@ import { ERROR_CODE_LIST, type ErrorCode } from './errors.js';
  * Every kind of reply, by the request that gets it (`error` for any request that failed). `monitor`
  * is never written to a client: it carries an older client's silent `monitor` request to the front,
  * which acts on it (docs/protocol.md §4). `vector`: any reply of a vector request but an error (docs/vector.md).
+ * `shard` and `part` are never written either: a shard of a vector env split over worker threads tells
+ * the main thread's coordinator what it did, or gives its part of a reply as bytes (src/server/vector-shards.ts).
  */
-export const REPLY_KINDS = ['instance', 'space', 'sample', 'observation', 'step', 'member', 'url', 'auth', 'error', 'frame', 'text', 'monitor', 'vector'] as const;
+export const REPLY_KINDS = ['instance', 'space', 'sample', 'observation', 'step', 'member', 'url', 'auth', 'error', 'frame', 'text', 'monitor', 'vector', 'shard', 'part'] as const;
 export type ReplyKind = (typeof REPLY_KINDS)[number];
 
 export interface Reply {

@@ -16,7 +16,8 @@ import { errorReply, objectReply, valueReply, type Reply } from './reply.js';
 import { CAPPED_CUBIC, NOT_RECORDING, recordFrame, type RecordedFrame, type RecordingState } from './episode-recording.js';
 import { parseRequest } from './request.js';
 import type { Request, RequestKind } from './schema.js';
-import { VectorEnv, type VectorSnapshot } from '../vector/vector-env.js';
+import { CheckFailure, VectorEnv, type CheckedRequest, type VectorSnapshot } from '../vector/vector-env.js';
+import { layoutOf } from '../vector/batch.js';
 import { vectorRequest } from '../vector/vector-requests.js';
 
 /** What a session needs from the transport: where recordings are served, and state carried over. */
@@ -48,6 +49,55 @@ export interface SessionSnapshot {
   /** The connection's vector env instead of a single one (docs/vector.md). */
   vector?: VectorSnapshot | null;
   recording?: RecordingState;
+  /** The session holds a shard of a vector env split over worker threads (see ShardState). */
+  shard?: ShardState;
+}
+
+/**
+ * A vector env of thousands of sub-envs is split over the worker threads (docs/vector.md, "Shards"):
+ * each shard is a session holding a VectorEnv of a slice of the sub-envs, the connection's own
+ * session holding shard 0 (the lead). The main thread's coordinator (src/server/vector-shards.ts)
+ * sends each shard every request line, which it checks (answering `shard` replies), then ops.
+ */
+export type ShardOp =
+  /** Make this shard's slice of a vector make (checked, held until `go`). */
+  | { make: { line: string; index: number; offset: number; count: number; total: number } }
+  /** Run what was checked (every shard passed its check). */
+  | { go: true }
+  /** Forget what was checked (some shard failed its check). */
+  | { abort: true }
+  /** A `recv` takes this shard's finished steps, in chunks (see VectorEnv.take). */
+  | { take: number[] }
+  /** Another shard's worker was lost for good: the vector env is gone. */
+  | { lost: true };
+
+/** How a session splits big vector envs (absent: never). */
+export interface VectorSharding {
+  /** Worker threads of the pool: the most shards. */
+  workers: number;
+  /** A shard holds at least this many sub-envs (a vector env of fewer than twice it is not split). */
+  shardSize: number;
+}
+
+/** A shard session's state between requests, for its snapshot. */
+export interface ShardState {
+  index: number | null;
+  holding: boolean;
+  checkedLine: string | null;
+  makeOp: Extract<ShardOp, { make: unknown }>['make'] | null;
+}
+
+/** How a vector env of `total` sub-envs is split: shards of multiples of 3 sub-envs (whole base64 groups), the last one the rest; null when it is not. */
+export function shardPlan(total: number, sharding: VectorSharding | undefined): { offset: number; count: number }[] | null {
+  if (!sharding || sharding.shardSize <= 0 || sharding.workers < 2) return null;
+  let k = Math.min(sharding.workers, Math.floor(total / sharding.shardSize));
+  let size = 0;
+  for (; k >= 2; k--) {
+    size = Math.ceil(total / k / 3) * 3;
+    if (size * (k - 1) < total) break;
+  }
+  if (k < 2) return null;
+  return Array.from({ length: k }, (_, i) => ({ offset: i * size, count: i < k - 1 ? size : total - size * (k - 1) }));
 }
 
 /** Where a session takes a place for its env from: the server-wide limit (see EnvBudget). */
@@ -87,6 +137,8 @@ export interface SessionReply {
   deferred?: true;
   /** The frame this request recorded (a rendered step or reset, see RecordedFrame), or null. */
   frame: RecordedFrame | null;
+  /** A shard's part of a vector reply (a `shard` reply's bytes, shard-parts.ts). */
+  part?: Buffer;
 }
 
 
@@ -116,6 +168,14 @@ const RENDER_SUFFIX = '-render';
 function hasRenderSuffix(name: string): boolean {
   return name.endsWith(RENDER_SUFFIX) && canonicalEnvId(name) === undefined && canonicalEnvId(name.slice(0, -RENDER_SUFFIX.length)) !== undefined;
 }
+
+/** A shard's word to the coordinator (reply kind `shard`, never written to a client). */
+function shardReply(body: Record<string, unknown>): Reply {
+  return { kind: 'shard', json: JSON.stringify(body), valueStart: -1, valueEnd: -1, code: null };
+}
+
+/** A shard's part of a vector reply: its bytes travel as the result's `out` (SessionReply.part). */
+const PART_REPLY: Reply = Object.freeze({ kind: 'part', json: '', valueStart: -1, valueEnd: -1, code: null });
 
 /** FRAME of docs/protocol.md §9.8: the RGB bytes in base64, with their dtype and shape. */
 function frameJson(frame: RgbFrame): string {
@@ -173,10 +233,20 @@ export class Session {
 
   readonly #envSlots: EnvSlots;
   readonly #maxNumEnvs: number;
+  readonly #sharding: VectorSharding | undefined;
+  /** This session's shard index while it holds a shard of a vector env (0: the lead), else null. */
+  #shardIndex: number | null = null;
+  /** A shard's request checked and not yet run (the line, kept for the snapshot). */
+  #checked: { line: string; request: CheckedRequest } | null = null;
+  /** A shard's slice of a vector make, made and not yet swapped in, with the places it took. */
+  #made: { op: NonNullable<ShardState['makeOp']>; vector: VectorEnv; acquired: number } | null = null;
+  /** The lead answered a vector make with a plan: lines until the coordinator's make op are held, not run. */
+  #holding = false;
 
-  constructor(init: SessionInit, envSlots: EnvSlots = UNLIMITED, maxNumEnvs = DEFAULT_MAX_NUM_ENVS) {
+  constructor(init: SessionInit, envSlots: EnvSlots = UNLIMITED, maxNumEnvs = DEFAULT_MAX_NUM_ENVS, sharding?: VectorSharding) {
     this.#envSlots = envSlots;
     this.#maxNumEnvs = maxNumEnvs;
+    this.#sharding = sharding;
     this.#urlBase = init.urlBase;
     this.#nodeId = init.nodeId;
     this.#compression = init.compression;
@@ -193,9 +263,14 @@ export class Session {
     let command: RequestKind | null = null;
     this.#episode = null;
     this.#frame = null;
+    if (this.#holding) return this.#outcome(shardReply({ held: true }), null);
     try {
       const request = parseRequest(line);
       command = request.kind;
+      if (this.#shardIndex !== null) {
+        const answer = this.#asShard(request, line);
+        if (answer !== undefined) return this.#outcome(answer, command);
+      }
       // `mayDefer`: a make with a costly part is not run here but answered `deferred`; the pool has it
       // prepared elsewhere and sends the prepared line (see src/pool/prepare-pool.ts).
       if (mayDefer && request.kind === 'make' && makeNeedsPreparation(withoutRenderSuffix(request.name), request.kwargs)) {
@@ -239,6 +314,7 @@ export class Session {
       runner: this.#runner?.snapshot() ?? null,
       vector: this.#vector?.snapshot() ?? null,
       recording: this.#recording,
+      shard: { index: this.#shardIndex, holding: this.#holding, checkedLine: this.#checked?.line ?? null, makeOp: this.#made?.op ?? null },
     };
     return JSON.stringify(snapshot);
   }
@@ -247,12 +323,19 @@ export class Session {
    * Rebuilds a session from a snapshot (its worker died). If the env cannot be remade or has no
    * place under the env limit, the session is rebuilt without it and answers ENV_LOST.
    */
-  static restore(front: Pick<SessionInit, 'urlBase' | 'nodeId'>, snapshotText: string, envSlots: EnvSlots = UNLIMITED, maxNumEnvs = DEFAULT_MAX_NUM_ENVS): Session {
+  static restore(
+    front: Pick<SessionInit, 'urlBase' | 'nodeId'>,
+    snapshotText: string,
+    envSlots: EnvSlots = UNLIMITED,
+    maxNumEnvs = DEFAULT_MAX_NUM_ENVS,
+    sharding?: VectorSharding,
+  ): Session {
     const snapshot = JSON.parse(snapshotText) as SessionSnapshot;
     const session = new Session(
       { urlBase: front.urlBase, nodeId: front.nodeId, compression: snapshot.compression, lastInstance: snapshot.lastInstance, lost: snapshot.lost },
       envSlots,
       maxNumEnvs,
+      sharding,
     );
     if (snapshot.vector) {
       if (acquireSlots(envSlots, snapshot.vector.numEnvs)) {
@@ -284,6 +367,14 @@ export class Session {
         session.#lost = true;
       }
     }
+    if (snapshot.shard) {
+      const { index, holding, checkedLine, makeOp } = snapshot.shard;
+      session.#holding = holding;
+      if (session.#vector) session.#shardIndex = index;
+      // What was between a check and its go is checked again: checks change nothing.
+      if (makeOp) session.shardOp({ make: makeOp });
+      if (checkedLine !== null) session.handle(checkedLine);
+    }
     return session;
   }
 
@@ -300,6 +391,8 @@ export class Session {
     this.#runner = null;
     this.#vector = null;
     this.#instance = null;
+    this.#shardIndex = null;
+    this.#checked = null;
   }
 
   #outcome(reply: Reply | null, command: RequestKind | null): SessionReply {
@@ -334,6 +427,125 @@ export class Session {
     this.#vector?.close();
     this.#runner = null;
     this.#vector = null;
+    this.#shardIndex = null;
+    this.#checked = null;
+  }
+
+  /**
+   * A request to a shard of a split vector env: steps, resets and sends are checked (and held until
+   * `go`), statistics and close apply to every shard; the lead answers the rest as any session, and
+   * the other shards skip them. Undefined: the lead's normal handling.
+   */
+  #asShard(request: Request, line: string): Reply | null | undefined {
+    const vector = this.#vector!;
+    const lead = this.#shardIndex === 0;
+    const skip = lead ? undefined : shardReply({ skip: true });
+    switch (request.kind) {
+      case 'vector_step':
+      case 'vector_reset':
+      case 'vector_send':
+        try {
+          const checked =
+            request.kind === 'vector_step'
+              ? vector.checkStep(request.actions)
+              : request.kind === 'vector_reset'
+                ? vector.checkReset(request.seed, request.mask)
+                : vector.checkSend(request.actions, request.envIds);
+          this.#checked = { line, request: checked };
+          return shardReply({ ready: request.kind, count: checked.kind === 'send' ? checked.ids.length : vector.numEnvs });
+        } catch (err) {
+          if (!(err instanceof CheckFailure)) throw err;
+          return shardReply({ error: errorOf(err.failure), order: err.order });
+        }
+      case 'vector_recv':
+        return lead ? shardReply({ recv: request.batchSize }) : skip;
+      case 'record_episode_stats':
+        vector.recordEpisodeStatistics(request.enabled);
+        return lead ? null : skip;
+      case 'close':
+        this.close();
+        return lead ? null : skip;
+      default:
+        return skip;
+    }
+  }
+
+  /** An op of the coordinator to a shard session (see ShardOp); its `shard` reply, or the lead's reply to the client. */
+  shardOp(op: ShardOp): SessionReply {
+    this.#episode = null;
+    this.#frame = null;
+    let reply: Reply | null;
+    let part: Buffer | undefined;
+    try {
+      if ('make' in op) {
+        this.#holding = false;
+        this.#discardMade();
+        const request = parseRequest(op.make.line);
+        if (request.kind !== 'vector_make') throw new ProtocolError('BAD_REQUEST', 'a shard make needs a vector make');
+        const { offset, count, total } = op.make;
+        const vector = VectorEnv.make(request.name, count, request.kwargs, request.autoreset, request.encoding, { offset, total });
+        const held = this.#vector ? this.#vector.numEnvs : this.#runner ? 1 : 0;
+        const acquired = Math.max(0, count - held);
+        if (!acquireSlots(this.#envSlots, acquired)) {
+          vector.close();
+          throw new ProtocolError('TOO_MANY_ENVS', `the server holds as many environments as it allows (--max-envs; a vector env counts each of its ${total} sub-envs); close some first`);
+        }
+        this.#made = { op: op.make, vector, acquired };
+        reply = shardReply({ ready: 'vector_make', count });
+      } else if ('go' in op) {
+        reply = this.#go((p) => (part = p));
+      } else if ('abort' in op) {
+        this.#checked = null;
+        this.#discardMade();
+        reply = shardReply({ done: true });
+      } else if ('take' in op) {
+        part = this.#vector!.take(op.take);
+        reply = PART_REPLY;
+      } else {
+        this.close();
+        this.#lost = true;
+        reply = shardReply({ done: true });
+      }
+    } catch (err) {
+      if (err instanceof EnvNotLoaded) throw err;
+      reply = shardReply({ error: errorOf(err), order: -1 });
+    }
+    return { ...this.#outcome(reply, null), part };
+  }
+
+  /** Runs what was checked: a made slice is swapped in (the lead answers the client's make), a request run. */
+  #go(setPart: (part: Buffer) => void): Reply | null {
+    if (this.#made) {
+      const { op, vector, acquired } = this.#made;
+      this.#made = null;
+      const held = this.#vector ? this.#vector.numEnvs : this.#runner ? 1 : 0;
+      // It holds its old envs and what the check took: it keeps `count` places.
+      for (let i = op.count; i < held + acquired; i++) this.#envSlots.release();
+      this.#runner?.close();
+      this.#vector?.close();
+      this.#runner = null;
+      this.#vector = vector;
+      this.#shardIndex = op.index;
+      this.#checked = null;
+      this.#instance = this.#lastInstance = newInstanceId(this.#nodeId);
+      this.#compression = 0;
+      this.#lost = false;
+      return op.index === 0 ? objectReply('vector', vector.madeReply(this.#instance)) : shardReply({ done: true });
+    }
+    const checked = this.#checked;
+    if (checked === null) throw new ProtocolError('BAD_REQUEST', 'nothing was checked to run');
+    this.#checked = null;
+    const outcome = this.#vector!.run(checked.request);
+    if ('sent' in outcome) return shardReply({ sent: outcome.sent });
+    setPart(outcome.part);
+    return PART_REPLY;
+  }
+
+  #discardMade(): void {
+    if (!this.#made) return;
+    this.#made.vector.close();
+    for (let i = 0; i < this.#made.acquired; i++) this.#envSlots.release();
+    this.#made = null;
   }
 
   /** Returns the reply, or null for the silent requests. */
@@ -402,6 +614,18 @@ export class Session {
       case 'vector_make': {
         if (request.numEnvs > this.#maxNumEnvs) {
           throw new ProtocolError('BAD_REQUEST', `num_envs ${request.numEnvs} is more than this server allows in one vector env (--max-num-envs ${this.#maxNumEnvs})`);
+        }
+        const plan = shardPlan(request.numEnvs, this.#sharding);
+        if (plan !== null) {
+          // Big enough to split over the worker threads: checked here (the id, its kwargs, a space a
+          // shard can write in parts), made by the shards once the coordinator has them.
+          const { env } = makeEnv(request.name, request.kwargs);
+          const splittable = layoutOf(env.observationSpace as never) !== null;
+          env.close();
+          if (splittable) {
+            this.#holding = true;
+            return shardReply({ plan, total: request.numEnvs, encoding: request.encoding });
+          }
         }
         const vector = VectorEnv.make(request.name, request.numEnvs, request.kwargs, request.autoreset, request.encoding);
         this.#replaceEnvs(vector.numEnvs, () => vector.close());

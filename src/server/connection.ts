@@ -15,6 +15,7 @@ import type { Log } from '../ops/log.js';
 import type { FrameBus } from '../live/frame-bus.js';
 import { feedFrameBus } from '../recording/feed.js';
 import type { Recorder } from '../recording/recorder.js';
+import { VectorShards, type ShardHost } from './vector-shards.js';
 
 export interface ConnectionLimits extends MonitorSettings {
   maxLineBytes: number;
@@ -76,6 +77,8 @@ export class Connection implements ResultSink {
   #endTimer: NodeJS.Timeout | null = null;
   /** Armed while a line is unfinished (see #watchUnfinishedLine); null otherwise. */
   #requestTimer: NodeJS.Timeout | null = null;
+  /** While the connection's vector env is split over the workers, lines go through its coordinator. */
+  #shards: VectorShards | null = null;
 
   constructor(
     readonly id: number,
@@ -168,6 +171,35 @@ export class Connection implements ResultSink {
     if (snapshotRequest) this.pool.send(this.slot, snapshotRequest, this);
     // init, drop and snapshot requests carry no reply.
     if (result === null || 'snapshot' in item) return;
+    if (this.#shards) return this.#shards.leadResult(result, item);
+    // The session's plan for a vector env too big for one thread: it is made in shards, by a coordinator.
+    if (result.kind === 'shard' && 'line' in item) {
+      this.#shards = new VectorShards(this.#shardHost(), result, item.line, this.#pending - 1);
+      return;
+    }
+    this.#answer(result);
+  }
+
+  /** What a split vector env's coordinator needs of this connection. */
+  #shardHost(): ShardHost {
+    return {
+      id: this.id,
+      slot: this.slot,
+      pool: this.pool,
+      urlBase: this.urlBase,
+      nodeId: this.limits.nodeId,
+      sendLead: (item) => {
+        if ('line' in item) this.#recovery.sent(item.line);
+        else if ('shard' in item) this.#recovery.sentOp(item.shard);
+        this.pool.send(this.slot, item, this);
+      },
+      answer: (result) => this.#answer(result),
+      detach: () => (this.#shards = null),
+    };
+  }
+
+  /** One reply, to the oldest request not yet answered. */
+  #answer(result: NonNullable<WorkResult>): void {
     this.#pending -= 1;
     this.#compression = result.compression;
     const hadEnv = this.#instance;
@@ -216,6 +248,7 @@ export class Connection implements ResultSink {
 
   workerLost(item: WorkItem): void {
     this.#recovery.giveUp();
+    if (this.#shards) return this.#shards.leadLost();
     if (!('line' in item || 'fail' in item)) return;
     this.#pending -= 1;
     const lost = this.#instance ?? this.#lastInstance;
@@ -272,8 +305,15 @@ export class Connection implements ResultSink {
   }
 
   #sendLine(line: string): void {
+    if (this.#shards) return this.#toShards({ line });
     this.#recovery.sent(line);
     this.#send({ conn: this.id, line });
+  }
+
+  #toShards(entry: { line: string } | { fail: ErrorCode; message: string }): void {
+    this.#pending += 1;
+    this.#shards!.push(entry);
+    if (this.#pending >= this.limits.maxPipeline) this.#updateFlow();
   }
 
   #send(item: WorkItem): void {
@@ -290,7 +330,8 @@ export class Connection implements ResultSink {
       if (code === 'BAD_ENCODING') return this.#refuse('AUTH_REQUIRED', 'the first line is not valid UTF-8; this server needs {"auth": "<token>"} as the first line');
       return this.#refuse(code, message);
     }
-    this.#send({ conn: this.id, fail: code, message });
+    if (this.#shards) this.#toShards({ fail: code, message });
+    else this.#send({ conn: this.id, fail: code, message });
     if (fatal) this.drain();
   }
 
@@ -356,6 +397,7 @@ export class Connection implements ResultSink {
     // An unfinished line gives its memory back to the budget.
     this.#receiver.stop();
     // Nobody takes replies any more: what has not reached the worker is dropped unrun.
+    this.#shards?.close();
     this.pool.endSession(this.slot, this.id, this, true);
     // The connection gone ends its env's episode (and so its recording).
     if (this.#instance !== null) this.limits.frames?.endEpisode(this.#instance);

@@ -66,6 +66,7 @@ export class GymTcpServer {
       maxInFlightPerSession: options.maxInFlightPerConnection,
       prepareThreads: options.prepareThreads,
       maxNumEnvs: options.maxNumEnvs,
+      vectorShardSize: options.vectorShardSize,
       onWorkerLost: (slot) =>
         options.log?.(`worker thread ${slot} stopped; Piscina starts another and its sessions are rebuilt there`, { event: 'WORKER_LOST', level: 'error', worker: slot }),
     });

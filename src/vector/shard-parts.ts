@@ -29,6 +29,8 @@ export interface InfoColumn {
   p: string[];
   z: string;
   v: (string | null)[];
+  /** A nested dict's place (it may hold nothing: CartPole's `final_info` is `{}`). */
+  d?: 1;
 }
 
 interface PartHeader {
@@ -96,6 +98,7 @@ function infoColumns(infos: VectorInfos, n: number, path: string[] = [], out: In
   for (const key in infos) {
     const value = infos[key];
     if (!Array.isArray(value)) {
+      out.push({ p: [...path, key], z: '', v: [], d: 1 });
       infoColumns(value, n, [...path, key], out);
       continue;
     }
@@ -167,11 +170,13 @@ function joinInfos(parts: readonly Part[]): string {
   // with RecordEpisodeStatistics' `episode` and `_episode` last (it adds them after every sub-env).
   const paths = new Map<string, string[]>();
   const zeros = new Map<string, string>();
+  const dicts = new Set<string>();
   const byPart = parts.map((part) => new Map(part.header.infos.map((c) => [c.p.join('\u0000'), c])));
   for (const part of parts) {
     for (const c of part.header.infos) {
       const key = c.p.join('\u0000');
       if (!paths.has(key)) paths.set(key, c.p);
+      if (c.d) dicts.add(key);
       if (!zeros.has(key) && c.v.some((x) => x !== null)) zeros.set(key, c.z);
     }
   }
@@ -179,18 +184,22 @@ function joinInfos(parts: readonly Part[]): string {
   const ordered = [...paths.entries()].filter(([, p]) => !isEpisode(p)).concat([...paths.entries()].filter(([, p]) => isEpisode(p)));
   const tree: InfoTree = new Map();
   for (const [key, p] of ordered) {
-    const zero = zeros.get(key) ?? 'false';
-    const items: string[] = [];
-    parts.forEach((part, k) => {
-      const c = byPart[k].get(key);
-      for (let i = 0; i < part.header.n; i++) items.push(c?.v[i] ?? zero);
-    });
     let node = tree;
     for (const name of p.slice(0, -1)) {
       let next = node.get(name);
       if (typeof next !== 'object') node.set(name, (next = new Map()));
       node = next;
     }
+    if (dicts.has(key)) {
+      if (!node.has(p[p.length - 1])) node.set(p[p.length - 1], new Map());
+      continue;
+    }
+    const zero = zeros.get(key) ?? 'false';
+    const items: string[] = [];
+    parts.forEach((part, k) => {
+      const c = byPart[k].get(key);
+      for (let i = 0; i < part.header.n; i++) items.push(c?.v[i] ?? zero);
+    });
     node.set(p[p.length - 1], '[' + items.join(', ') + ']');
   }
   const write = (node: InfoTree): string =>
