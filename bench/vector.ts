@@ -7,7 +7,9 @@
  * vector env runs. The server runs in its own process; the load generator here only frames replies
  * (it does not parse them: the figure is the server's). Figures are printed, not asserted.
  *
- *   npm run bench -- --vector [--seconds 1] [--num-envs 16,256,4096] [--connections 1,4] [--workers 2] [--memory 100000] [--ndjson]
+ *   npm run bench -- --vector [--seconds 1] [--num-envs 16,256,4096] [--connections 1,4] [--workers 2] [--shard-size 1024] [--memory 100000] [--ndjson]
+ *
+ * `--shard-size 0` keeps every vector env on one worker thread (the server's --vector-shard-size).
  */
 import net from 'node:net';
 import { Command } from 'commander';
@@ -24,6 +26,7 @@ const opts = new Command('bench --vector')
   .option('--num-envs <list>', 'sub-envs per vector env', '16,256,4096')
   .option('--connections <list>', 'connections, each with its own vector env', '1,4')
   .option('--workers <n>', 'gym-tcp worker threads', '2')
+  .option('--shard-size <n>', 'the server\'s --vector-shard-size: vector envs of twice this many sub-envs are split over the workers (0: never)', '1024')
   .option('--memory <n>', 'sub-envs held for the memory figure (0 to skip)', '100000')
   .option('--ndjson', 'also print every result as a JSON line')
   .allowUnknownOption()
@@ -251,8 +254,8 @@ const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, 
 await loadEnvSpecs();
 const workers = String(opts.workers);
 const memoryTarget = Number(opts.memory);
-const server = await spawnServer(['--workers', workers, '--max-envs', String(Math.max(1_000_000, memoryTarget * 2)), '--max-num-envs', String(Math.max(100_000, memoryTarget))]);
-console.error(`gym-tcp (${workers} workers) on port ${server.port}; ${seconds} s per point; load generator in this process`);
+const server = await spawnServer(['--workers', workers, '--vector-shard-size', String(opts.shardSize), '--max-envs', String(Math.max(1_000_000, memoryTarget * 2)), '--max-num-envs', String(Math.max(100_000, memoryTarget))]);
+console.error(`gym-tcp (${workers} workers, vector shards of ${opts.shardSize}+ sub-envs) on port ${server.port}; ${seconds} s per point; load generator in this process`);
 const rows: (string | number)[][] = [];
 const sessionRows: (string | number)[][] = [];
 const records: Record<string, unknown>[] = [];

@@ -1,3 +1,6 @@
+// One TCP client (the class's comment says what it does). Longer than 400 lines on purpose: reading,
+// flow control, timers, auth, the monitor, frames and a split vector env's coordinator all meet the
+// same per-connection state in the same event-loop turns.
 import type { Socket } from 'node:net';
 import type { EnvPool, ResultSink } from '../pool/env-pool.js';
 import { SessionRecovery } from '../pool/session-recovery.js';

@@ -14,6 +14,9 @@
  * The coordinator exists from the lead's plan (its answer to a big `vector.make`) until the
  * connection holds no split vector env and nothing is left in its queue; the connection then sends
  * lines to its session directly again.
+ *
+ * Longer than 400 lines on purpose: the queue, the two phases, the make, send/recv's bookkeeping and
+ * the loss of a shard all move one state machine; its parts joining is apart (shard-parts.ts).
  */
 import type { EnvPool, ResultSink } from '../pool/env-pool.js';
 import { SessionRecovery } from '../pool/session-recovery.js';

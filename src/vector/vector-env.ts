@@ -4,6 +4,9 @@
  * EnvPool's `send`/`recv` (docs/vector.md). Each sub-env is an EnvRunner, so time limits, seeding
  * and episode statistics are the single env's. A request that fails is checked in full before any
  * sub-env moves: it changes nothing.
+ *
+ * Longer than 400 lines on purpose: the checks, the runs, the autoreset and send/recv bookkeeping and
+ * the reply's columns all act on the same per-sub-env state; a split would pass that state around.
  */
 import type { Info } from '../envs/env.js';
 import { ResetNeededError } from '../envs/errors.js';
