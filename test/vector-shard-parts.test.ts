@@ -33,13 +33,13 @@ describe('a vector env in shards', () => {
         const parts = shards('FrozenLake-v1', total, [3, 6, 1], autoreset, encoding, kwargs);
         whole.recordEpisodeStatistics(true);
         for (const s of parts) s.recordEpisodeStatistics(true);
-        expect(joinParts(parts.flatMap((s) => readParts((s.run(s.checkReset(5n, null)) as { part: Buffer }).part)), 'reset', encoding)).toBe(whole.reset(5n, null));
+        expect(joinParts(parts.flatMap((s) => readParts((s.run(s.checkReset(5n, null)) as { part: Buffer }).part)), 'reset', encoding).toString()).toBe(whole.reset(5n, null));
         let ended = 0;
         for (let t = 0; t < 60; t++) {
           const actions = Array.from({ length: total }, (_, i) => (i * 7 + t * 3) % 4);
           const raw = t % 2 ? actions : b64Actions(actions);
           const expected = whole.step(raw);
-          const joined = joinParts(parts.flatMap((s) => readParts((s.run(s.checkStep(raw)) as { part: Buffer }).part)), 'step', encoding);
+          const joined = joinParts(parts.flatMap((s) => readParts((s.run(s.checkStep(raw)) as { part: Buffer }).part)), 'step', encoding).toString();
           expect(untimed(joined)).toBe(untimed(expected));
           if (expected.includes('"_episode"')) ended += 1;
         }
@@ -74,7 +74,7 @@ describe('a vector env in shards', () => {
     whole.send([1, 0, 1], [8, 0, 4]);
     for (let k = 0; k < 3; k++) parts[k].run(checked[k]);
     // recv's chunks: shard 2's sub-env 8 finished first, then 0, then 4.
-    const joined = joinParts([...readParts(parts[2].take([1])), ...readParts(parts[0].take([1])), ...readParts(parts[1].take([1]))], 'recv', 'json');
+    const joined = joinParts([...readParts(parts[2].take([1])), ...readParts(parts[0].take([1])), ...readParts(parts[1].take([1]))], 'recv', 'json').toString();
     expect(joined).toBe(whole.recv(null));
   });
 
@@ -89,7 +89,7 @@ describe('a vector env in shards', () => {
     whole.send(actions, ids);
     const checked = parts.map((s) => s.checkSend(actions, ids));
     parts.forEach((s, k) => s.run(checked[k]));
-    const joined = joinParts([...readParts(parts[1].take([1])), ...readParts(parts[0].take([2])), ...readParts(parts[1].take([1]))], 'recv', 'base64');
+    const joined = joinParts([...readParts(parts[1].take([1])), ...readParts(parts[0].take([2])), ...readParts(parts[1].take([1]))], 'recv', 'base64').toString();
     expect(joined).toBe(whole.recv(null));
   });
 });

@@ -28,7 +28,9 @@ import type { ShardOp } from '../protocol/session.js';
 import { joinParts, readParts, type Part } from '../vector/shard-parts.js';
 import { NOTHING_PENDING, recvTooMany } from '../vector/vector-env.js';
 import type { Encoding } from '../vector/batch.js';
-import { frameReply } from './framing.js';
+import { frameReply, REPLY_TERMINATOR } from './framing.js';
+
+const TERMINATOR = Buffer.from(REPLY_TERMINATOR, 'latin1');
 
 /** What the coordinator needs of its connection. */
 export interface ShardHost {
@@ -398,9 +400,11 @@ export class VectorShards {
     this.#answerJoined(joinParts(parts, kind, this.#encoding), command);
   }
 
-  #answerJoined(json: string, command: RequestKind): void {
+  #answerJoined(json: Buffer, command: RequestKind): void {
     this.host.pool.countAnswer('tcp', command, null);
-    this.host.answer(this.#result('vector', null, command, frameReply(json, this.#compression)));
+    // Uncompressed (the usual), the joined bytes get their terminator without becoming a string.
+    const out = this.#compression === 0 ? Buffer.concat([json, TERMINATOR]) : frameReply(json.toString('utf8'), this.#compression);
+    this.host.answer(this.#result('vector', null, command, out));
   }
 
   #answerError(code: ErrorCode, message: string, command: RequestKind | null): void {
