@@ -183,3 +183,20 @@ describe('a vector env split over the workers', () => {
     await s.close();
   });
 });
+
+describe('a split vector env whose client goes away', () => {
+  it('leaves no session behind, whatever was in flight', async () => {
+    const s = await startServer({ workers: 2, vectorShardSize: 4 });
+    for (let round = 0; round < 6; round++) {
+      const c = await RawClient.connect(s);
+      // A make, then lines pipelined behind it, then gone before (or while) they are answered.
+      c.send([make('CartPole-v1', 24), vec({ reset: { seed: '1' } }), vec({ send: { actions: [1, 0], env_ids: [0, 23] } }), vec({ recv: {} })].map((l) => l + '\r\n').join(''));
+      if (round % 2) await c.nextRaw();
+      c.socket.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await s.pool.sessionCounts()).toEqual([0, 0]);
+    expect(s.pool.envBudget.total).toBe(0);
+    await s.close();
+  });
+});

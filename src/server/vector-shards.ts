@@ -99,6 +99,7 @@ class ShardSink implements ResultSink, ShardLink {
   }
 
   send(item: WorkItem, then: Callback): void {
+    if (this.#ended) return;
     if ('line' in item) this.#recovery.sent(item.line);
     else if ('shard' in item) this.#recovery.sentOp(item.shard);
     this.#callbacks.push(then);
@@ -151,6 +152,8 @@ export class VectorShards {
   /** The lead's last word on the connection's env and compression (a reply the coordinator writes carries them). */
   #instance: string | null;
   #compression: number;
+  /** The connection closed: a session sent anything after its drop would be made again, and kept. */
+  #closed = false;
 
   /** Made by the lead's plan for `makeLine`; `heldExpected` lines were sent to the lead after it. */
   constructor(
@@ -194,8 +197,9 @@ export class VectorShards {
     this.#lose();
   }
 
-  /** The connection closed: every shard session is ended (the lead's with the connection). */
+  /** The connection closed: every shard session is ended (the lead's with the connection), and nothing more is sent. */
   close(): void {
+    this.#closed = true;
     for (const shard of this.#shards.slice(1)) shard.end();
     this.#shards = this.#shards.slice(0, 1);
   }
@@ -204,6 +208,7 @@ export class VectorShards {
     return {
       conn: this.host.id,
       send: (item, then) => {
+        if (this.#closed) return;
         this.#leadCallbacks.push(then);
         this.host.sendLead(item);
       },
@@ -240,6 +245,7 @@ export class VectorShards {
   /** Sends an item to every shard; resolves with their answers, in shard order. */
   #all(item: (shard: number) => WorkItem | null): Promise<(NonNullable<WorkResult> | null)[]> {
     return new Promise((resolve) => {
+      if (this.#closed) return;
       const results: (NonNullable<WorkResult> | null)[] = new Array(this.#shards.length).fill(null);
       let left = 0;
       this.#shards.forEach((shard, s) => {
