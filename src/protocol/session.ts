@@ -64,6 +64,12 @@ export type ShardOp =
   | { make: { line: string; index: number; offset: number; count: number; total: number } }
   /** Run what was checked (every shard passed its check). */
   | { go: true }
+  /**
+   * A request line to check and run at once: the coordinator knows every shard is `clean`, so a step
+   * or reset passes or fails alike on every shard, each checking the whole request (one trip to the
+   * workers instead of two). Other requests are handled as a line.
+   */
+  | { fast: string }
   /** Forget what was checked (some shard failed its check). */
   | { abort: true }
   /** A `recv` takes this shard's finished steps, in chunks (see VectorEnv.take). */
@@ -494,6 +500,10 @@ export class Session {
         reply = shardReply({ ready: 'vector_make', count });
       } else if ('go' in op) {
         reply = this.#go((p) => (part = p));
+      } else if ('fast' in op) {
+        const fast = this.#fast(op.fast, (p) => (part = p));
+        if (fast !== undefined) reply = fast;
+        else return this.handle(op.fast);
       } else if ('abort' in op) {
         this.#checked = null;
         this.#discardMade();
@@ -536,7 +546,31 @@ export class Session {
     if (checked === null) throw new ProtocolError('BAD_REQUEST', 'nothing was checked to run');
     this.#checked = null;
     const outcome = this.#vector!.run(checked.request);
-    if ('sent' in outcome) return shardReply({ sent: outcome.sent });
+    if ('sent' in outcome) return shardReply({ sent: outcome.sent, clean: this.#vector!.clean });
+    setPart(outcome.part);
+    return PART_REPLY;
+  }
+
+  /** A step or reset of a clean split vector env, checked whole and run at once (ShardOp `fast`); undefined: handle it as a line. */
+  #fast(line: string, setPart: (part: Buffer) => void): Reply | undefined {
+    const vector = this.#vector;
+    if (vector === null || this.#shardIndex === null || !vector.clean) return undefined;
+    let request: Request;
+    try {
+      request = parseRequest(line);
+    } catch {
+      return undefined;
+    }
+    if (request.kind !== 'vector_step' && request.kind !== 'vector_reset') return undefined;
+    let checked: CheckedRequest;
+    try {
+      checked = request.kind === 'vector_step' ? vector.checkStep(request.actions, true) : vector.checkReset(request.seed, request.mask);
+    } catch (err) {
+      if (!(err instanceof CheckFailure)) throw err;
+      return shardReply({ error: errorOf(err.failure), order: err.order });
+    }
+    const outcome = vector.run(checked);
+    if ('sent' in outcome) throw new Error('a fast request does not send');
     setPart(outcome.part);
     return PART_REPLY;
   }

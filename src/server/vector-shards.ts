@@ -74,6 +74,7 @@ interface ShardWord {
   order?: number;
   recv?: number | null;
   sent?: number;
+  clean?: boolean;
 }
 
 const word = (result: NonNullable<WorkResult>): ShardWord =>
@@ -149,6 +150,8 @@ export class VectorShards {
   #finished: { shard: number; count: number }[] = [];
   #finishedTotal = 0;
   #recvWaiting: (() => void) | null = null;
+  /** Each shard's VectorEnv.clean after its last request: when all are, steps and resets go in one phase. */
+  #clean: boolean[] = [];
   /** The lead's last word on the connection's env and compression (a reply the coordinator writes carries them). */
   #instance: string | null;
   #compression: number;
@@ -273,9 +276,16 @@ export class VectorShards {
       this.host.answer(lead!);
       return this.#done(id);
     }
-    const checks = await this.#all((s) => ({ conn: conn(s), line: entry.line }));
+    // Every shard clean: a step or reset passes or fails alike on each, so each checks it whole and
+    // runs it at once (ShardOp `fast`), one trip to the workers instead of two.
+    const fast = this.#shards.length > 1 && this.#clean.length === this.#shards.length && this.#clean.every(Boolean);
+    const checks = await this.#all((s) => (fast ? { conn: conn(s), shard: { fast: entry.line } } : { conn: conn(s), line: entry.line }));
     if (id !== this.#entry) return;
     const lead = checks[0]!;
+    if (lead.kind === 'part') {
+      this.#answerParts(checks, null);
+      return this.#done(id);
+    }
     if (lead.kind !== 'shard') {
       // The lead's own answer; a make or close that went through leaves no split vector env.
       this.host.answer(lead);
@@ -305,8 +315,11 @@ export class VectorShards {
           shard.send({ conn: conn(s), shard: { abort: true } }, () => {});
           return;
         }
+        // Pending steps: not clean until they are received.
+        this.#clean[s] = false;
         shard.send({ conn: conn(s), shard: { go: true } }, (result) => {
           const sent = word(result).sent ?? 0;
+          this.#clean[s] = word(result).clean === true;
           this.#finished.push({ shard: s, count: sent });
           this.#finishedTotal += sent;
           this.#recvWaiting?.();
@@ -317,7 +330,7 @@ export class VectorShards {
     }
     const parts = await this.#op({ go: true });
     if (id !== this.#entry) return;
-    this.#answerParts(parts, said.ready === 'vector_reset' ? 'reset' : 'step', said.ready ?? 'vector_step');
+    this.#answerParts(parts, said.ready ?? 'vector_step');
     this.#done(id);
   }
 
@@ -350,6 +363,8 @@ export class VectorShards {
     for (const shard of this.#shards.splice(plan.length)) shard.end();
     this.#sentPending = this.#finishedTotal = 0;
     this.#finished = [];
+    // Freshly made: every sub-env needs its first reset.
+    this.#clean = new Array<boolean>(plan.length).fill(false);
     this.#encoding = said.encoding ?? 'json';
     this.host.answer(gone[0]!);
     this.#done(id);
@@ -385,6 +400,7 @@ export class VectorShards {
     const taken = await this.#all((s) => (chunks[s].length > 0 ? { conn: this.#shards[s].conn, shard: { take: chunks[s] } } : null));
     if (id !== this.#entry) return;
     const byShard = taken.map((r) => (r !== null && r.kind === 'part' && r.out !== null && typeof r.out !== 'string' ? readParts(r.out) : []));
+    byShard.forEach((parts, s) => parts.length > 0 && (this.#clean[s] = parts[parts.length - 1].header.clean));
     const parts = order.map((o) => byShard[o.shard].shift()!);
     if (parts.some((p) => p === undefined)) {
       this.#answerError('ENV_FAILED', 'a shard did not give the steps it finished', 'vector_recv');
@@ -394,16 +410,22 @@ export class VectorShards {
     this.#done(id);
   }
 
-  #answerParts(results: (NonNullable<WorkResult> | null)[], kind: 'reset' | 'step', command: RequestKind): void {
+  /** A step's or reset's parts, one result per shard, joined into the client's reply (`command`: null, read from the parts). */
+  #answerParts(results: (NonNullable<WorkResult> | null)[], command: RequestKind | null): void {
     const parts: Part[] = [];
-    for (const result of results) {
+    for (const [s, result] of results.entries()) {
       if (result === null || result.kind !== 'part' || result.out === null || typeof result.out === 'string') {
-        const error = result === null ? undefined : word(result).error;
-        return this.#answerError(error?.code ?? 'ENV_FAILED', error?.message ?? 'a shard of this vector env did not answer its part', command);
+        // A shard that failed while running (or, a one-phase request, refused it: every shard alike).
+        const said = result === null ? {} : word(result);
+        return this.#answerError(said.error?.code ?? 'ENV_FAILED', said.error?.message ?? 'a shard of this vector env did not answer its part', command);
       }
-      parts.push(...readParts(result.out));
+      const own = readParts(result.out);
+      this.#clean[s] = own[own.length - 1].header.clean;
+      parts.push(...own);
     }
-    this.#answerJoined(joinParts(parts, kind, this.#encoding), command);
+    // A reset's parts hold observations alone; a step's also rewards and flags.
+    const kind = parts[0].header.lens.length === 1 ? 'reset' : 'step';
+    this.#answerJoined(joinParts(parts, kind, this.#encoding), command ?? (kind === 'reset' ? 'vector_reset' : 'vector_step'));
   }
 
   #answerJoined(json: Buffer, command: RequestKind): void {

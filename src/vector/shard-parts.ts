@@ -44,6 +44,8 @@ interface PartHeader {
   /** Segments are raw little-endian bytes, not base64 (recv's chunks). */
   raw: boolean;
   infos: InfoColumn[];
+  /** See PartData.clean. */
+  clean: boolean;
 }
 
 export interface Part {
@@ -59,6 +61,8 @@ export interface PartData {
   truncations?: Uint8Array;
   ids?: readonly number[];
   infos: VectorInfos;
+  /** The shard's VectorEnv.clean after the request (the coordinator's one-phase steps go by it). */
+  clean?: boolean;
 }
 
 /** The inside of a batch's JSON text: a base64 batch's data, or a JSON list's items. */
@@ -86,6 +90,7 @@ export function encodePart(space: Space<unknown>, encoding: Encoding, data: Part
     shape: [...(layout?.shape ?? [])],
     raw: binary,
     infos: infoColumns(data.infos, data.obs.length),
+    clean: data.clean ?? false,
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const length = Buffer.allocUnsafe(4);

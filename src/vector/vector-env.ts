@@ -223,9 +223,22 @@ export class VectorEnv {
     return { kind: 'reset', seed, mask };
   }
 
-  /** Checks a `step` of every sub-env; the batch holds an action for each sub-env of the whole vector env. */
-  checkStep(rawActions: unknown): CheckedRequest & { kind: 'step' } {
-    return { kind: 'step', actions: this.#checkActions(rawActions, null).actions };
+  /**
+   * Checks a `step` of every sub-env; the batch holds an action for each sub-env of the whole vector
+   * env. `every`: the actions of the other shards' sub-envs are checked too (the one-phase step of a
+   * `clean` vector env, where every shard must come to the same answer on its own).
+   */
+  checkStep(rawActions: unknown, every = false): CheckedRequest & { kind: 'step' } {
+    return { kind: 'step', actions: this.#checkActions(rawActions, null, every).actions };
+  }
+
+  /**
+   * True when no sub-env's state can refuse a step or a reset: every one was reset, none has a step
+   * sent and not received, none finished with autoreset disabled. Then a shard can check a whole
+   * request by itself (docs/vector.md, "Shards").
+   */
+  get clean(): boolean {
+    return this.#pendingCount === 0 && this.#needsReset.indexOf(1) < 0 && (this.autoreset !== 'disabled' || this.#autoresetFlags.indexOf(1) < 0);
   }
 
   /** Checks a `send` (`ids` of the whole vector env); keeps the actions and ids of this object's sub-envs, in the order sent. */
@@ -239,11 +252,11 @@ export class VectorEnv {
     switch (checked.kind) {
       case 'reset': {
         const infos = this.#resetInto(checked.seed, checked.mask);
-        return { part: encodePart(this.observationSpace, this.encoding, { obs: this.#lastObs, infos }, false) };
+        return { part: encodePart(this.observationSpace, this.encoding, { obs: this.#lastObs, infos, clean: this.clean }, false) };
       }
       case 'step': {
         const b = this.#stepAll(checked.actions);
-        return { part: encodePart(this.observationSpace, this.encoding, { ...b, infos: this.#infosOf(b) }, false) };
+        return { part: encodePart(this.observationSpace, this.encoding, { ...b, infos: this.#infosOf(b), clean: this.clean }, false) };
       }
       case 'send':
         this.#sendChecked(checked.actions, checked.ids);
@@ -262,7 +275,7 @@ export class VectorEnv {
       const b = this.#batchOf(outcomes.slice(at, at + size));
       at += size;
       for (let j = 0; j < b.ids.length; j++) b.ids[j] += this.offset;
-      parts.push(encodePart(this.observationSpace, this.encoding, { ...b, infos: this.#infosOf(b) }, true));
+      parts.push(encodePart(this.observationSpace, this.encoding, { ...b, infos: this.#infosOf(b), clean: this.clean }, true));
     }
     return Buffer.concat(parts);
   }
@@ -379,7 +392,7 @@ export class VectorEnv {
    * Every check of a step or send, before any sub-env moves (`ids`: the whole vector env's; null: a
    * step of all). Returns the parsed actions of this object's sub-envs and their local indices.
    */
-  #checkActions(rawActions: unknown, ids: readonly number[] | null): { actions: unknown[]; ids: number[] } {
+  #checkActions(rawActions: unknown, ids: readonly number[] | null, every = false): { actions: unknown[]; ids: number[] } {
     const n = this.total;
     const count = ids === null ? n : ids.length;
     if (ids !== null) {
@@ -401,8 +414,17 @@ export class VectorEnv {
     for (let j = 0; j < count; j++) {
       const g = ids === null ? j : ids[j];
       const i = g - this.offset;
-      if (i < 0 || i >= this.numEnvs) continue;
       const fail = (err: unknown) => new CheckFailure(err, j);
+      if (i < 0 || i >= this.numEnvs) {
+        if (!every) continue;
+        try {
+          this.actionSpace.parseAction(raw[j]);
+        } catch (err) {
+          if (err instanceof ActionError) throw fail(new ActionError(`sub-env ${g}: ${err.message}`));
+          throw err;
+        }
+        continue;
+      }
       if (this.#needsReset[i]) throw fail(new ResetNeededError(`sub-env ${g}: reset the vector env before stepping it (send {"vector":{"reset":{}}})`));
       if (this.#pending[i]) throw fail(new ProtocolError('BAD_REQUEST', `sub-env ${g}: a step sent to it is not yet received; recv it first`));
       if (this.autoreset === 'disabled' && this.#autoresetFlags[i]) {
