@@ -10,6 +10,8 @@ import { PCG64 } from '../src/rng/pcg64.js';
 import { canonicalEnvId, loadEnvFamily, makeEnv } from '../src/envs/registry.js';
 import { CarRacingEnv, carRacingKwargs, createTrack } from '../src/envs/box2d/car_racing.js';
 import { formatScore } from '../src/envs/box2d/car_racing_view.js';
+import { Canvas } from '../src/render/canvas.js';
+import { lines } from '../src/render/draw.js';
 import { bodyError, comparePixels, replayCarEpisode, trackError, type GoldenCarEpisode } from '../scripts/lib/car-racing-golden.js';
 
 const g = JSON.parse(
@@ -196,6 +198,20 @@ describe('CarRacing-v3 against Gymnasium', () => {
     const red = [];
     for (let y = 280; y < 320; y++) for (let x = 290; x < 310; x++) red.push(px(x, y));
     expect(red.some(([r, gr, b]) => r > 150 && gr < 60 && b < 60)).toBe(true);
+  });
+
+  it("draws skid-mark lines as pygame.draw.lines does, 1 and 2 pixels wide (pygame's own pixels)", () => {
+    const golden = JSON.parse(readFileSync(new URL('./fixtures/box2d/pygame-lines.json', import.meta.url), 'utf8'));
+    const widths = new Set<number>();
+    for (const [i, c] of golden.cases.entries()) {
+      const canvas = new Canvas(64, 48, [0, 0, 0]);
+      lines(canvas, c.points, [255, 255, 255], c.width);
+      const lit: number[] = [];
+      for (let y = 0; y < 48; y++) for (let x = 0; x < 64; x++) if (canvas.data[canvas.offset(x, y)] === 255) lit.push(x + 64 * y);
+      expect(lit, `case ${i}: width ${c.width}, ${JSON.stringify(c.points)}`).toEqual(c.lit);
+      if (c.lit.length > 0) widths.add(c.width);
+    }
+    expect(widths).toEqual(new Set([1, 2]));
   });
 
   it('formats the score as Python\'s "{:04.0f}"', () => {

@@ -10,7 +10,7 @@
  */
 import { BLACK, Canvas, type Rgb } from '../../render/canvas.js';
 import { aapolygon, filledPolygon } from '../../render/gfxdraw.js';
-import { line, polygon } from '../../render/draw.js';
+import { lines, polygon } from '../../render/draw.js';
 import { rotateRad } from '../../render/rotate.js';
 import { smoothscale } from '../../render/smoothscale.js';
 import type { RgbFrame } from '../env.js';
@@ -89,10 +89,8 @@ const intColor = (c: readonly number[]): Rgb => [Math.trunc(c[0]), Math.trunc(c[
 function drawCar(canvas: Canvas, race: RaceWorld, view: View, particles: boolean): void {
   const car = race.car;
   if (particles) {
-    for (const p of car.particles) {
-      const points = view.map(p.poly);
-      for (let i = 1; i < points.length; i++) line(canvas, points[i - 1], points[i], p.color);
-    }
+    // Skid marks: pygame.draw.lines(..., width=2).
+    for (const p of car.particles) lines(canvas, view.map(p.poly), p.color, 2);
   }
   const bodies = [...car.wheels.map((w) => ({ body: w.body, color: [0, 0, 0] as Rgb, phase: w.phase as number | null })), { body: car.hull, color: HULL_COLOR, phase: null }];
   for (const { body, color, phase } of bodies) {
