@@ -41,6 +41,34 @@ describe('CarRacing over TCP', () => {
     await c.end();
   });
 
+  it("renders state_pixels: the 96x96 frame of the observation; other envs refuse the mode", async () => {
+    const c = await RawClient.connect(server);
+    await c.ask(CPP.make('CarRacing-v3'));
+    c.send(CPP.seed(3) + '\r\n');
+    await c.ask(CPP.reset);
+    let obs: number[][][] = [];
+    for (let i = 0; i < 60; i++) obs = (await c.ask(CPP.step('[0.3, 0.6, 0]'))).observation;
+    const state = (await c.ask('{"env":{"action": "render", "mode": "state_pixels"}}')).frame;
+    expect(state.shape).toEqual([96, 96, 3]);
+    const frame = Buffer.from(state.data, 'base64');
+    const seen = Buffer.from(obs.flat(2));
+    // The same picture, but for the score: a step draws its observation before taking its 0.1 off
+    // the score, and render() draws the score after (as in Gymnasium). The score text covers
+    // columns 0..25 of rows 84..95.
+    const differing: number[] = [];
+    for (let i = 0; i < frame.length; i++) if (frame[i] !== seen[i]) differing.push(i);
+    expect(frame.subarray(0, 84 * 96 * 3)).toEqual(seen.subarray(0, 84 * 96 * 3));
+    expect(differing.every((i) => Math.floor(i / 3 / 96) >= 84 && Math.floor(i / 3) % 96 <= 25)).toBe(true);
+    // rgb_array is the bigger picture, with skid marks.
+    expect((await c.ask('{"env":{"action": "render"}}')).frame.shape).toEqual([400, 600, 3]);
+    await c.ask(CPP.make('CartPole-v1'));
+    await c.ask(CPP.reset);
+    const refused = await c.ask('{"env":{"action": "render", "mode": "state_pixels"}}');
+    expect(refused.error.code).toBe('BAD_REQUEST');
+    expect(refused.error.message).toContain("no 'state_pixels' rendering; it renders: rgb_array");
+    await c.end();
+  });
+
   // The snapshot (taken every 64 requests) is the seed and the actions since the reset; a restore
   // replays them without drawing, then the requests sent since run. ~150 steps of 150 KB replies.
   it('rebuilds CarRacing exactly when its worker thread dies', { timeout: 120_000 }, async () => {

@@ -214,6 +214,16 @@ describe('CarRacing-v3 against Gymnasium', () => {
     expect(widths).toEqual(new Set([1, 2]));
   });
 
+  it('renders state_pixels as the observation shows the same state (after a reset: byte for byte)', () => {
+    const env = seeded(4);
+    const obs = env.reset().obs as unknown as Uint8Array;
+    expect(env.metadata.render_modes).toEqual(['rgb_array', 'state_pixels']);
+    const frame = env.render('state_pixels') as { width: number; height: number; data: Uint8Array };
+    expect([frame.width, frame.height]).toEqual([96, 96]);
+    expect(Buffer.from(frame.data)).toEqual(Buffer.from(obs));
+    expect(() => env.render('ansi')).toThrow(/no 'ansi' rendering/);
+  });
+
   it('formats the score as Python\'s "{:04.0f}"', () => {
     expect([6.27, -16.3, 920.8, 0.5, 1.5, -0.4, 12345.6].map(formatScore)).toEqual(['0006', '-016', '0921', '0000', '0002', '-000', '12346']);
   });

@@ -26,8 +26,12 @@ export interface StepResult<O> {
   info: Info;
 }
 
-/** Gymnasium's render modes that a server can have (no `human`: a server has no display). */
-export type RenderMode = 'rgb_array' | 'ansi';
+/**
+ * Gymnasium's render modes that a server can have (no `human`: a server has no display).
+ * `state_pixels` is CarRacing's: the frame its observation shows (96×96).
+ */
+export const RENDER_MODES = ['rgb_array', 'ansi', 'state_pixels'] as const;
+export type RenderMode = (typeof RENDER_MODES)[number];
 
 /**
  * An RGB image, Gymnasium's `render()` in `rgb_array` mode: H×W×3 bytes, row-major, top row first.
@@ -81,8 +85,8 @@ export abstract class Env<O = unknown, A = unknown> {
   abstract step(action: A): StepResult<O>;
 
   /**
-   * Gymnasium's `render()` for the current state: an RGB frame in `rgb_array` mode, text in `ansi`
-   * mode. Only modes listed in `metadata.render_modes` are answered; the others raise RenderError.
+   * Gymnasium's `render()` for the current state: an RGB frame in `rgb_array` (and `state_pixels`)
+   * mode, text in `ansi` mode. Only modes listed in `metadata.render_modes` are answered; the others raise RenderError.
    */
   render(mode: RenderMode): RgbFrame | string {
     throw new RenderError(`this environment has no '${mode}' rendering (it renders: ${this.metadata.render_modes.join(', ') || 'nothing'})`);

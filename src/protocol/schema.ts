@@ -3,6 +3,7 @@
  * exactly one command key; each schema turns the command's body into a tagged `Request`.
  */
 import { z } from 'zod';
+import { RENDER_MODES } from '../envs/env.js';
 
 /**
  * Seeds are strings of digits on the wire (`"42"`); plain JSON integers are accepted too. The one seed
@@ -66,7 +67,7 @@ export const envCommandSchemas = {
     .strictObject({
       action: z.enum(['reset', 'observationspace', 'actionspace', 'close', 'render']),
       /** With `render` only (gym-tcp's extension): Gymnasium's render mode, `rgb_array` by default. */
-      mode: z.enum(['rgb_array', 'ansi']).optional(),
+      mode: z.enum(RENDER_MODES).optional(),
     })
     .refine((b) => b.mode === undefined || b.action === 'render', { message: 'only "render" takes a mode', path: ['mode'] })
     .transform((b) => (b.action === 'render' ? { kind: 'render' as const, mode: b.mode ?? 'rgb_array' } : { kind: b.action })),

@@ -21,7 +21,7 @@
  */
 import { z } from 'zod';
 import { Box, Discrete } from '../../spaces/index.js';
-import { envMetadata, type EnvMetadata, type EnvSpec, type ResetResult, type RgbFrame, type StepResult } from '../env.js';
+import { envMetadata, type EnvMetadata, type EnvSpec, type RenderMode, type ResetResult, type RgbFrame, type StepResult } from '../env.js';
 import { RenderError } from '../errors.js';
 import { FPS, planck, polygon, stepWorld } from './engine.js';
 import { Car, type TileRef } from './car_dynamics.js';
@@ -320,7 +320,8 @@ export class RaceWorld {
   }
 }
 
-const METADATA = envMetadata({ render_fps: FPS, render_modes: ['rgb_array'] });
+/** Gymnasium's modes but `human`: `state_pixels` draws the observation's frame (96×96, no skid marks). */
+const METADATA = envMetadata({ render_fps: FPS, render_modes: ['rgb_array', 'state_pixels'] });
 
 export class CarRacingEnv extends ReplayedEnv<number[], number | number[]> {
   override get metadata(): EnvMetadata {
@@ -419,10 +420,10 @@ export class CarRacingEnv extends ReplayedEnv<number[], number | number[]> {
     }
   }
 
-  override render(mode: 'rgb_array' | 'ansi'): RgbFrame | string {
-    if (mode !== 'rgb_array') return super.render(mode);
+  override render(mode: RenderMode): RgbFrame | string {
+    if (mode === 'ansi') return super.render(mode);
     if (this.race === null) throw new RenderError('reset the environment before rendering it');
-    return drawCarRacing(this.race, 'rgb_array');
+    return drawCarRacing(this.race, mode);
   }
 
   override close(): void {
