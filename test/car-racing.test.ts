@@ -9,6 +9,8 @@ import { NpRandom } from '../src/rng/index.js';
 import { PCG64 } from '../src/rng/pcg64.js';
 import { canonicalEnvId, loadEnvFamily, makeEnv } from '../src/envs/registry.js';
 import { CarRacingEnv, carRacingKwargs, createTrack } from '../src/envs/box2d/car_racing.js';
+import { EnvRunner } from '../src/envs/runner.js';
+import { BadResetOptionsError } from '../src/envs/errors.js';
 import { formatScore } from '../src/envs/box2d/car_racing_view.js';
 import { Canvas } from '../src/render/canvas.js';
 import { lines } from '../src/render/draw.js';
@@ -184,6 +186,74 @@ describe('CarRacing-v3 against Gymnasium', () => {
     const plain = seeded(5);
     plain.reset();
     expect(a.race!.track.length === plain.race!.track.length && a.race!.track[5][2] === plain.race!.track[5][2]).toBe(false);
+  });
+
+  it('keeps the colours on reset(options={"randomize": False}), drawing only the track, as Gymnasium does', () => {
+    const env = seeded(5, { domain_randomize: true });
+    // Gymnasium's constructor draws the first colours (from OS entropy): a first reset that keeps
+    // them shows those, not the default green and grey.
+    const made = structuredClone(env.colors);
+    expect(made.bg).not.toEqual([102, 204, 102]);
+    const first = env.reset({ randomize: false });
+    expect(env.colors).toEqual(made);
+    // No colour draws before the track: the track is the one a plain env builds from the same seed.
+    const plain = seeded(5);
+    const plainObs = plain.reset().obs as unknown as Uint8Array;
+    expect(env.race!.track).toEqual(plain.race!.track);
+    // The frame is the plain env's track in the kept colours (not the plain env's frame).
+    expect(Buffer.from(first.obs as unknown as Uint8Array)).not.toEqual(Buffer.from(plainObs));
+
+    // randomize true (the default) draws 7 numbers, then the track's 24 per attempt.
+    const rng = new RecordingRandom(PCG64.fromSeed(9n));
+    env.npRandom = rng;
+    env.reset({ randomize: true });
+    const drawn = rng.draws.length;
+    expect(drawn).toBe(6 + 24 * env.race!.createTrackCalls); // 6 uniforms (road, bg) and one integers (not recorded)
+    const randomized = structuredClone(env.colors);
+    expect(randomized).not.toEqual(made);
+    expect(randomized.road).toEqual(rng.draws.slice(0, 3));
+    rng.draws.length = 0;
+    env.reset({ randomize: false });
+    expect(env.colors).toEqual(randomized);
+    expect(rng.draws.length).toBe(24 * env.race!.createTrackCalls);
+    rng.draws.length = 0;
+    env.reset({});
+    expect(rng.draws.length).toBe(6 + 24 * env.race!.createTrackCalls);
+
+    // Without domain_randomize the option changes nothing (Gymnasium ignores it then).
+    const a = seeded(5);
+    a.reset({ randomize: true });
+    expect([a.colors, a.race!.track]).toEqual([plain.colors, plain.race!.track]);
+  });
+
+  it('checks reset options against the spec before anything changes (unknown, mistyped; envs that read none)', async () => {
+    const { spec, env } = makeEnv('CarRacing-v3', { domain_randomize: true });
+    const runner = new EnvRunner(spec, env);
+    runner.seed(5n);
+    expect(() => runner.reset({ randomize: 1 })).toThrow(BadResetOptionsError);
+    expect(() => runner.reset({ randomize: 1 })).toThrow(/'randomize': .*boolean/);
+    expect(() => runner.reset({ colours: false })).toThrow(/unknown reset option 'colours' \(accepted: randomize\)/);
+    // The seed is still pending: the next reset is the seeded one.
+    runner.reset({ randomize: false });
+    const plain = seeded(5);
+    plain.reset();
+    expect((env as CarRacingEnv).race!.track).toEqual(plain.race!.track);
+    const cartpole = makeEnv('CartPole-v1');
+    expect(() => new EnvRunner(cartpole.spec, cartpole.env).reset({ low: -0.1 })).toThrow(/unknown reset option 'low' \(accepted: none\)/);
+    expect(new EnvRunner(cartpole.spec, cartpole.env).reset({}).obs).toHaveLength(4);
+  });
+
+  it('snapshots a reset that kept its colours: the restored env has them and continues bit for bit', () => {
+    const env = seeded(6, { domain_randomize: true });
+    env.reset();
+    const kept = structuredClone(env.colors);
+    env.npRandom = NpRandom.fromSeed(21);
+    env.reset({ randomize: false });
+    for (let i = 0; i < 12; i++) env.step([0.2, 0.5, 0]);
+    const copy = make({ domain_randomize: true });
+    copy.restore(JSON.parse(JSON.stringify(env.snapshot())));
+    expect(copy.colors).toEqual(kept);
+    for (let i = 0; i < 5; i++) expect(copy.step([-0.3, 0.4, 0])).toEqual(env.step([-0.3, 0.4, 0]));
   });
 
   it('renders rgb_array at 600x400 with the same drawing code', () => {

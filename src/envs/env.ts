@@ -11,6 +11,9 @@ import { restoreEnv, snapshotEnv, type EnvSnapshot } from './snapshot.js';
  */
 export type Info = Record<string, unknown>;
 
+/** Gymnasium's `reset(options=…)` dict, as the env's `resetOptions` schema parsed it. */
+export type ResetOptions = Record<string, unknown>;
+
 export interface ResetResult<O> {
   obs: O;
   info: Info;
@@ -80,7 +83,8 @@ export abstract class Env<O = unknown, A = unknown> {
     return (this.npRandom ??= NpRandom.fromEntropy());
   }
 
-  abstract reset(): ResetResult<O>;
+  /** `options`: Gymnasium's `reset(options=…)`, already checked against the spec's `resetOptions` ({} when none are given). */
+  abstract reset(options?: ResetOptions): ResetResult<O>;
   /** `action` has already been checked by `actionSpace.parseAction`. */
   abstract step(action: A): StepResult<O>;
 
@@ -130,6 +134,11 @@ export interface EnvSpec<K extends z.ZodObject = z.ZodObject> {
   rewardThreshold: number | null;
   /** Keyword arguments the env accepts, with their defaults; unknown ones are rejected. */
   kwargs: K;
+  /**
+   * The options `reset(options=…)` reads (Gymnasium's dict, e.g. CarRacing's `randomize`); absent:
+   * the env reads none, and a reset that gives some is refused (BadResetOptionsError).
+   */
+  resetOptions?: z.ZodObject;
   make(kwargs: z.infer<K>): Env;
   /**
    * A make that can take milliseconds (a generated map), split in two: `needed` says cheaply whether

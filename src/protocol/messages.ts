@@ -52,7 +52,8 @@ export const request = {
   observationSpace: () => ({ env: { action: 'observationspace' } }) satisfies RequestMessage,
   actionSpace: () => ({ env: { action: 'actionspace' } }) satisfies RequestMessage,
   sample: () => ({ env: { actionspace: 'sample' } }) satisfies RequestMessage,
-  reset: () => ({ env: { action: 'reset' } }) satisfies RequestMessage,
+  /** `options`: gym-tcp's extension, Gymnasium's `reset(options=…)` (left out when not given). */
+  reset: (options?: Record<string, unknown>) => ({ env: options ? { action: 'reset', options } : { action: 'reset' } }) satisfies RequestMessage,
   step: (action: unknown, render = false) => ({ step: { action, render: render ? 1 : 0 } }) satisfies RequestMessage,
   /** gym-tcp's extension: is `value` in the env's action or observation space? */
   contains: (space: 'action' | 'observation', value: unknown) => ({ env: { contains: { space, value } } }) satisfies RequestMessage,
