@@ -13,7 +13,10 @@ import { EnvRunner } from '../src/envs/runner.js';
 import { BadResetOptionsError } from '../src/envs/errors.js';
 import { formatScore } from '../src/envs/box2d/car_racing_view.js';
 import { Canvas } from '../src/render/canvas.js';
-import { lines } from '../src/render/draw.js';
+import { lines, polygon } from '../src/render/draw.js';
+import { aapolygon, filledPolygon } from '../src/render/gfxdraw.js';
+import { smoothscale } from '../src/render/smoothscale.js';
+import { UniformColumns } from '../src/render/uniform-columns.js';
 import { bodyError, comparePixels, replayCarEpisode, trackError, type GoldenCarEpisode } from '../scripts/lib/car-racing-golden.js';
 
 const g = JSON.parse(
@@ -292,6 +295,35 @@ describe('CarRacing-v3 against Gymnasium', () => {
     expect([frame.width, frame.height]).toEqual([96, 96]);
     expect(Buffer.from(frame.data)).toEqual(Buffer.from(obs));
     expect(() => env.render('ansi')).toThrow(/no 'ansi' rendering/);
+  });
+
+  it('shrinks a canvas that tracks its one-colour runs to the same bytes as reading every pixel', () => {
+    // CarRacing's primitives at random over a 1000x800 canvas: filled and antialiased polygons (spans
+    // and blended pixels), pygame polygons, 2-pixel lines, single pixels, some across the edges.
+    const rng = NpRandom.fromSeed(11);
+    const columns = new UniformColumns(1000, 800, 96);
+    for (let round = 0; round < 3; round++) {
+      const canvas = Canvas.reused(1000, 800, [102, 204, 102], columns);
+      const color = (): [number, number, number] => [rng.integers(256), rng.integers(256), rng.integers(256)];
+      const quad = (size: number) => {
+        const [cx, cy] = [rng.uniform(-100, 1100), rng.uniform(-100, 900)];
+        return Array.from({ length: 4 }, (_, i) => [cx + size * Math.cos(i * 1.6 + rng.uniform(0, 0.5)), cy + size * Math.sin(i * 1.6 + rng.uniform(0, 0.5))] as [number, number]);
+      };
+      for (let i = 0; i < 60; i++) {
+        const c = color();
+        const q = quad(rng.uniform(10, 300));
+        aapolygon(canvas, q, c);
+        filledPolygon(canvas, q, c);
+      }
+      for (let i = 0; i < 10; i++) polygon(canvas, quad(rng.uniform(5, 60)), color(), i % 2 === 0);
+      for (let i = 0; i < 10; i++) lines(canvas, quad(rng.uniform(5, 200)), color(), 2);
+      for (let i = 0; i < 200; i++) canvas.set(rng.integers(1000), rng.integers(800), color());
+      const uniform = columns.state.filter((v) => v >= 0).length / columns.state.length;
+      expect(uniform).toBeGreaterThan(0.5); // the shortcut is taken for most of the frame
+      const tracked = Buffer.from(smoothscale(canvas, 96, 96).data);
+      const read = Buffer.from(smoothscale({ width: 1000, height: 800, data: canvas.data }, 96, 96).data);
+      expect(tracked).toEqual(read);
+    }
   });
 
   it('formats the score as Python\'s "{:04.0f}"', () => {

@@ -12,6 +12,7 @@ const f = Math.fround;
 /** Blends `c` over (x, y) at `brightness` (0..1) as pygame's aaline does: truncated float mix. */
 function blendAt(canvas: Canvas, x: number, y: number, c: Rgb, brightness: number): void {
   if (!canvas.inside(x, y)) return;
+  canvas.touched(x, y);
   const d = canvas.data;
   const o = canvas.offset(x, y);
   const rest = f(1 - brightness);

@@ -13,6 +13,7 @@ import { aapolygon, filledPolygon } from '../../render/gfxdraw.js';
 import { lines, polygon } from '../../render/draw.js';
 import { rotateRad } from '../../render/rotate.js';
 import { smoothscale } from '../../render/smoothscale.js';
+import { UniformColumns } from '../../render/uniform-columns.js';
 import type { RgbFrame } from '../env.js';
 import type { RaceWorld } from './car_racing.js';
 import { SIZE, WHEEL_R, WHEEL_W, WHEEL_WHITE } from './car_dynamics.js';
@@ -229,6 +230,9 @@ function covers(quad: readonly (readonly [number, number])[]): boolean {
   });
 }
 
+/** The observation's tracker of one-colour runs, one per thread (its 300 KB are reused frame after frame). */
+let stateColumns: UniformColumns | null = null;
+
 /**
  * `_render("state_pixels")` (96×96, no skid marks) or `_render("rgb_array")` (600×400). The frame's
  * bytes are reused by the next frame of that size on this thread: copy them first.
@@ -245,11 +249,13 @@ export function drawCarRacing(race: RaceWorld, mode: 'state_pixels' | 'rgb_array
   const bg = intColor(race.colors.bg);
   const field = view.map(FIELD);
   let canvas: Canvas;
+  // The observation's shrink skips runs of one colour (uniform-columns.ts).
+  const columns = mode === 'state_pixels' ? (stateColumns ??= new UniformColumns(WINDOW_W, WINDOW_H, STATE_W)) : null;
   // Once zoomed in, the background square covers the window and its edges lie outside it: clearing
   // to its colour gives the same pixels as filling it (800,000 pixel writes a frame saved).
-  if (covers(field)) canvas = Canvas.reused(WINDOW_W, WINDOW_H, bg);
+  if (covers(field)) canvas = Canvas.reused(WINDOW_W, WINDOW_H, bg, columns);
   else {
-    canvas = Canvas.reused(WINDOW_W, WINDOW_H, BLACK);
+    canvas = Canvas.reused(WINDOW_W, WINDOW_H, BLACK, columns);
     coloredPolygon(canvas, view, FIELD, bg, false);
   }
   const grass = intColor(race.colors.grass);
