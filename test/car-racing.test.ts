@@ -9,7 +9,14 @@ import { NpRandom } from '../src/rng/index.js';
 import { PCG64 } from '../src/rng/pcg64.js';
 import { canonicalEnvId, loadEnvFamily, makeEnv } from '../src/envs/registry.js';
 import { CarRacingEnv, carRacingKwargs, createTrack } from '../src/envs/box2d/car_racing.js';
+import { EnvRunner } from '../src/envs/runner.js';
+import { BadResetOptionsError } from '../src/envs/errors.js';
 import { formatScore } from '../src/envs/box2d/car_racing_view.js';
+import { Canvas } from '../src/render/canvas.js';
+import { lines, polygon } from '../src/render/draw.js';
+import { aapolygon, filledPolygon } from '../src/render/gfxdraw.js';
+import { smoothscale } from '../src/render/smoothscale.js';
+import { UniformColumns } from '../src/render/uniform-columns.js';
 import { bodyError, comparePixels, replayCarEpisode, trackError, type GoldenCarEpisode } from '../scripts/lib/car-racing-golden.js';
 
 const g = JSON.parse(
@@ -184,6 +191,74 @@ describe('CarRacing-v3 against Gymnasium', () => {
     expect(a.race!.track.length === plain.race!.track.length && a.race!.track[5][2] === plain.race!.track[5][2]).toBe(false);
   });
 
+  it('keeps the colours on reset(options={"randomize": False}), drawing only the track, as Gymnasium does', () => {
+    const env = seeded(5, { domain_randomize: true });
+    // Gymnasium's constructor draws the first colours (from OS entropy): a first reset that keeps
+    // them shows those, not the default green and grey.
+    const made = structuredClone(env.colors);
+    expect(made.bg).not.toEqual([102, 204, 102]);
+    const first = env.reset({ randomize: false });
+    expect(env.colors).toEqual(made);
+    // No colour draws before the track: the track is the one a plain env builds from the same seed.
+    const plain = seeded(5);
+    const plainObs = plain.reset().obs as unknown as Uint8Array;
+    expect(env.race!.track).toEqual(plain.race!.track);
+    // The frame is the plain env's track in the kept colours (not the plain env's frame).
+    expect(Buffer.from(first.obs as unknown as Uint8Array)).not.toEqual(Buffer.from(plainObs));
+
+    // randomize true (the default) draws 7 numbers, then the track's 24 per attempt.
+    const rng = new RecordingRandom(PCG64.fromSeed(9n));
+    env.npRandom = rng;
+    env.reset({ randomize: true });
+    const drawn = rng.draws.length;
+    expect(drawn).toBe(6 + 24 * env.race!.createTrackCalls); // 6 uniforms (road, bg) and one integers (not recorded)
+    const randomized = structuredClone(env.colors);
+    expect(randomized).not.toEqual(made);
+    expect(randomized.road).toEqual(rng.draws.slice(0, 3));
+    rng.draws.length = 0;
+    env.reset({ randomize: false });
+    expect(env.colors).toEqual(randomized);
+    expect(rng.draws.length).toBe(24 * env.race!.createTrackCalls);
+    rng.draws.length = 0;
+    env.reset({});
+    expect(rng.draws.length).toBe(6 + 24 * env.race!.createTrackCalls);
+
+    // Without domain_randomize the option changes nothing (Gymnasium ignores it then).
+    const a = seeded(5);
+    a.reset({ randomize: true });
+    expect([a.colors, a.race!.track]).toEqual([plain.colors, plain.race!.track]);
+  });
+
+  it('checks reset options against the spec before anything changes (unknown, mistyped; envs that read none)', async () => {
+    const { spec, env } = makeEnv('CarRacing-v3', { domain_randomize: true });
+    const runner = new EnvRunner(spec, env);
+    runner.seed(5n);
+    expect(() => runner.reset({ randomize: 1 })).toThrow(BadResetOptionsError);
+    expect(() => runner.reset({ randomize: 1 })).toThrow(/'randomize': .*boolean/);
+    expect(() => runner.reset({ colours: false })).toThrow(/unknown reset option 'colours' \(accepted: randomize\)/);
+    // The seed is still pending: the next reset is the seeded one.
+    runner.reset({ randomize: false });
+    const plain = seeded(5);
+    plain.reset();
+    expect((env as CarRacingEnv).race!.track).toEqual(plain.race!.track);
+    const cartpole = makeEnv('CartPole-v1');
+    expect(() => new EnvRunner(cartpole.spec, cartpole.env).reset({ low: -0.1 })).toThrow(/unknown reset option 'low' \(accepted: none\)/);
+    expect(new EnvRunner(cartpole.spec, cartpole.env).reset({}).obs).toHaveLength(4);
+  });
+
+  it('snapshots a reset that kept its colours: the restored env has them and continues bit for bit', () => {
+    const env = seeded(6, { domain_randomize: true });
+    env.reset();
+    const kept = structuredClone(env.colors);
+    env.npRandom = NpRandom.fromSeed(21);
+    env.reset({ randomize: false });
+    for (let i = 0; i < 12; i++) env.step([0.2, 0.5, 0]);
+    const copy = make({ domain_randomize: true });
+    copy.restore(JSON.parse(JSON.stringify(env.snapshot())));
+    expect(copy.colors).toEqual(kept);
+    for (let i = 0; i < 5; i++) expect(copy.step([-0.3, 0.4, 0])).toEqual(env.step([-0.3, 0.4, 0]));
+  });
+
   it('renders rgb_array at 600x400 with the same drawing code', () => {
     const env = seeded(0);
     env.reset();
@@ -196,6 +271,61 @@ describe('CarRacing-v3 against Gymnasium', () => {
     const red = [];
     for (let y = 280; y < 320; y++) for (let x = 290; x < 310; x++) red.push(px(x, y));
     expect(red.some(([r, gr, b]) => r > 150 && gr < 60 && b < 60)).toBe(true);
+  });
+
+  it("draws skid-mark lines as pygame.draw.lines does, 1 and 2 pixels wide (pygame's own pixels)", () => {
+    const golden = JSON.parse(readFileSync(new URL('./fixtures/box2d/pygame-lines.json', import.meta.url), 'utf8'));
+    const widths = new Set<number>();
+    for (const [i, c] of golden.cases.entries()) {
+      const canvas = new Canvas(64, 48, [0, 0, 0]);
+      lines(canvas, c.points, [255, 255, 255], c.width);
+      const lit: number[] = [];
+      for (let y = 0; y < 48; y++) for (let x = 0; x < 64; x++) if (canvas.data[canvas.offset(x, y)] === 255) lit.push(x + 64 * y);
+      expect(lit, `case ${i}: width ${c.width}, ${JSON.stringify(c.points)}`).toEqual(c.lit);
+      if (c.lit.length > 0) widths.add(c.width);
+    }
+    expect(widths).toEqual(new Set([1, 2]));
+  });
+
+  it('renders state_pixels as the observation shows the same state (after a reset: byte for byte)', () => {
+    const env = seeded(4);
+    const obs = env.reset().obs as unknown as Uint8Array;
+    expect(env.metadata.render_modes).toEqual(['rgb_array', 'state_pixels']);
+    const frame = env.render('state_pixels') as { width: number; height: number; data: Uint8Array };
+    expect([frame.width, frame.height]).toEqual([96, 96]);
+    expect(Buffer.from(frame.data)).toEqual(Buffer.from(obs));
+    expect(() => env.render('ansi')).toThrow(/no 'ansi' rendering/);
+  });
+
+  it('shrinks a canvas that tracks its one-colour runs to the same bytes as one drawn pixel by pixel', () => {
+    // CarRacing's primitives at random over a 1000x800 canvas: filled and antialiased polygons (spans
+    // and blended pixels), pygame polygons, 2-pixel lines, single pixels, some across the edges;
+    // drawn twice, on a tracked canvas (one-colour cells kept as colours) and on a plain one.
+    const columns = new UniformColumns(1000, 800, 96);
+    for (let round = 0; round < 3; round++) {
+      const tracked = Canvas.reused(1000, 800, [102, 204, 102], columns);
+      const plain = new Canvas(1000, 800, [102, 204, 102]);
+      for (const canvas of [tracked, plain]) draw(canvas, NpRandom.fromSeed(11 + round));
+      const uniform = columns.state.filter((v) => v >= 0).length / columns.state.length;
+      expect(uniform).toBeGreaterThan(0.5); // the shortcut is taken for most of the frame
+      expect(Buffer.from(smoothscale(tracked, 96, 96).data)).toEqual(Buffer.from(smoothscale(plain, 96, 96).data));
+    }
+    function draw(canvas: Canvas, rng: NpRandom): void {
+      const color = (): [number, number, number] => [rng.integers(256), rng.integers(256), rng.integers(256)];
+      const quad = (size: number) => {
+        const [cx, cy] = [rng.uniform(-100, 1100), rng.uniform(-100, 900)];
+        return Array.from({ length: 4 }, (_, i) => [cx + size * Math.cos(i * 1.6 + rng.uniform(0, 0.5)), cy + size * Math.sin(i * 1.6 + rng.uniform(0, 0.5))] as [number, number]);
+      };
+      for (let i = 0; i < 60; i++) {
+        const c = color();
+        const q = quad(rng.uniform(10, 300));
+        aapolygon(canvas, q, c);
+        filledPolygon(canvas, q, c);
+      }
+      for (let i = 0; i < 10; i++) polygon(canvas, quad(rng.uniform(5, 60)), color(), i % 2 === 0);
+      for (let i = 0; i < 10; i++) lines(canvas, quad(rng.uniform(5, 200)), color(), 2);
+      for (let i = 0; i < 200; i++) canvas.set(rng.integers(1000), rng.integers(800), color());
+    }
   });
 
   it('formats the score as Python\'s "{:04.0f}"', () => {

@@ -169,6 +169,8 @@ program
         max_episode_steps: spec.maxEpisodeSteps,
         reward_threshold: spec.rewardThreshold,
         kwargs: kwargDefaults(spec),
+        /** The options `reset` reads (docs/protocol.md §9.12), with their defaults. */
+        reset_options: spec.resetOptions?.safeParse({}).data ?? {},
         summary: spec.summary,
       };
     });

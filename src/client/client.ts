@@ -137,8 +137,9 @@ export class GymClient {
     return (await this.#ask<{ sample: A }>(request.sample(), replySchemas.sample)).sample;
   }
 
-  reset<O = unknown>(): Promise<ResetReply<O>> {
-    return this.#ask<ResetReply<O>>(request.reset(), replySchemas.reset);
+  /** `options`: Gymnasium's `reset(options=…)` for the envs that read some (docs/protocol.md §9.12). */
+  reset<O = unknown>(options?: Record<string, unknown>): Promise<ResetReply<O>> {
+    return this.#ask<ResetReply<O>>(request.reset(options), replySchemas.reset);
   }
 
   step<O = unknown>(action: unknown, render = false): Promise<StepReply<O>> {

@@ -11,6 +11,9 @@ import { restoreEnv, snapshotEnv, type EnvSnapshot } from './snapshot.js';
  */
 export type Info = Record<string, unknown>;
 
+/** Gymnasium's `reset(options=…)` dict, as the env's `resetOptions` schema parsed it. */
+export type ResetOptions = Record<string, unknown>;
+
 export interface ResetResult<O> {
   obs: O;
   info: Info;
@@ -26,8 +29,12 @@ export interface StepResult<O> {
   info: Info;
 }
 
-/** Gymnasium's render modes that a server can have (no `human`: a server has no display). */
-export type RenderMode = 'rgb_array' | 'ansi';
+/**
+ * Gymnasium's render modes that a server can have (no `human`: a server has no display).
+ * `state_pixels` is CarRacing's: the frame its observation shows (96×96).
+ */
+export const RENDER_MODES = ['rgb_array', 'ansi', 'state_pixels'] as const;
+export type RenderMode = (typeof RENDER_MODES)[number];
 
 /**
  * An RGB image, Gymnasium's `render()` in `rgb_array` mode: H×W×3 bytes, row-major, top row first.
@@ -76,13 +83,14 @@ export abstract class Env<O = unknown, A = unknown> {
     return (this.npRandom ??= NpRandom.fromEntropy());
   }
 
-  abstract reset(): ResetResult<O>;
+  /** `options`: Gymnasium's `reset(options=…)`, already checked against the spec's `resetOptions` ({} when none are given). */
+  abstract reset(options?: ResetOptions): ResetResult<O>;
   /** `action` has already been checked by `actionSpace.parseAction`. */
   abstract step(action: A): StepResult<O>;
 
   /**
-   * Gymnasium's `render()` for the current state: an RGB frame in `rgb_array` mode, text in `ansi`
-   * mode. Only modes listed in `metadata.render_modes` are answered; the others raise RenderError.
+   * Gymnasium's `render()` for the current state: an RGB frame in `rgb_array` (and `state_pixels`)
+   * mode, text in `ansi` mode. Only modes listed in `metadata.render_modes` are answered; the others raise RenderError.
    */
   render(mode: RenderMode): RgbFrame | string {
     throw new RenderError(`this environment has no '${mode}' rendering (it renders: ${this.metadata.render_modes.join(', ') || 'nothing'})`);
@@ -126,6 +134,11 @@ export interface EnvSpec<K extends z.ZodObject = z.ZodObject> {
   rewardThreshold: number | null;
   /** Keyword arguments the env accepts, with their defaults; unknown ones are rejected. */
   kwargs: K;
+  /**
+   * The options `reset(options=…)` reads (Gymnasium's dict, e.g. CarRacing's `randomize`); absent:
+   * the env reads none, and a reset that gives some is refused (BadResetOptionsError).
+   */
+  resetOptions?: z.ZodObject;
   make(kwargs: z.infer<K>): Env;
   /**
    * A make that can take milliseconds (a generated map), split in two: `needed` says cheaply whether

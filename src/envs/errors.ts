@@ -11,6 +11,9 @@ export class UnknownEnvError extends Error {}
 /** Keyword arguments that are unknown, of the wrong type, or impossible together. */
 export class BadKwargsError extends Error {}
 
+/** Reset options the env does not read, or of the wrong type (the spec's `resetOptions`). */
+export class BadResetOptionsError extends Error {}
+
 /** A step or render before the first reset (Gymnasium's OrderEnforcing). */
 export class ResetNeededError extends Error {}
 

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { PyFloat } from '../json/pyjson.js';
 import { NpRandom } from '../rng/index.js';
-import type { Env, EnvSpec, Info, RenderMode, RgbFrame, StepResult } from './env.js';
-import { RenderError, ResetNeededError } from './errors.js';
+import type { Env, EnvSpec, Info, RenderMode, ResetOptions, RgbFrame, StepResult } from './env.js';
+import { BadResetOptionsError, RenderError, ResetNeededError } from './errors.js';
 import { makeEnv } from './registry.js';
 
 /** An EnvRunner as plain data, to rebuild it on another thread. */
@@ -96,18 +96,42 @@ export class EnvRunner {
     this.#statsEnabled = enabled;
   }
 
-  reset(): { obs: unknown; info: Info } {
+  /**
+   * `options`: Gymnasium's `reset(options=…)`, checked against the spec's `resetOptions` before
+   * anything changes (BadResetOptionsError: the env, its seed and generators stay as they were).
+   */
+  reset(options: Record<string, unknown> | null = null): { obs: unknown; info: Info } {
+    const parsed = this.#checkedResetOptions(options);
     if (this.#pendingSeed !== null) {
       this.env.npRandom = NpRandom.fromSeed(this.#pendingSeed);
       this.#pendingSeed = null;
     }
-    const result = this.env.reset();
+    const result = this.env.reset(parsed);
     this.#needsReset = false;
     this.#elapsedSteps = 0;
     this.#episodeReturn = 0;
     this.#episodeLength = 0;
     this.#episodeStart = performance.now();
     return result;
+  }
+
+  #checkedResetOptions(options: Record<string, unknown> | null): ResetOptions {
+    const schema = this.spec.resetOptions;
+    const accepted = schema ? Object.keys(schema.shape) : [];
+    const acceptedList = accepted.length ? accepted.join(', ') : 'none';
+    // Checked by hand, as kwargs are: JSON.parse makes "__proto__" an own key, which zod passes over.
+    const unknown = Object.keys(options ?? {}).filter((key) => !accepted.includes(key));
+    if (unknown.length > 0) {
+      const names = unknown.map((k) => `'${k}'`).join(', ');
+      throw new BadResetOptionsError(`${this.spec.id}: unknown reset option${unknown.length > 1 ? 's' : ''} ${names} (accepted: ${acceptedList})`);
+    }
+    if (!schema) return {};
+    const parsed = schema.safeParse(options ?? {});
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `'${issue.path.join('.')}': ${issue.message}`);
+      throw new BadResetOptionsError(`${this.spec.id}: reset option ${problems.join('; ')} (accepted: ${acceptedList})`);
+    }
+    return parsed.data as ResetOptions;
   }
 
   /**

@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import type { commandSchemas, envCommandSchemas } from './schema.js';
+import type { RenderMode } from '../envs/env.js';
 
 /** Exact messages of the C++ client (its messages.hpp), byte for byte. */
 export const CPP = {
@@ -51,7 +52,8 @@ export const request = {
   observationSpace: () => ({ env: { action: 'observationspace' } }) satisfies RequestMessage,
   actionSpace: () => ({ env: { action: 'actionspace' } }) satisfies RequestMessage,
   sample: () => ({ env: { actionspace: 'sample' } }) satisfies RequestMessage,
-  reset: () => ({ env: { action: 'reset' } }) satisfies RequestMessage,
+  /** `options`: gym-tcp's extension, Gymnasium's `reset(options=…)` (left out when not given). */
+  reset: (options?: Record<string, unknown>) => ({ env: options ? { action: 'reset', options } : { action: 'reset' } }) satisfies RequestMessage,
   step: (action: unknown, render = false) => ({ step: { action, render: render ? 1 : 0 } }) satisfies RequestMessage,
   /** gym-tcp's extension: is `value` in the env's action or observation space? */
   contains: (space: 'action' | 'observation', value: unknown) => ({ env: { contains: { space, value } } }) satisfies RequestMessage,
@@ -59,8 +61,8 @@ export const request = {
   seed: (seed: number | bigint | string) => ({ env: { seed: String(seed) } }) satisfies RequestMessage,
   compression: (level: number) => ({ server: { compression: String(level) } }) satisfies RequestMessage,
   recordEpisodeStats: (enabled = true) => ({ record_episode_stats: { action: enabled ? 'start' : 'stop' } }) satisfies RequestMessage,
-  /** gym-tcp's extension: the env's current frame (`rgb_array`, the default) or text (`ansi`). */
-  render: (mode?: 'rgb_array' | 'ansi') => ({ env: mode ? { action: 'render', mode } : { action: 'render' } }) satisfies RequestMessage,
+  /** gym-tcp's extension: the env's current frame (`rgb_array`, the default; CarRacing's `state_pixels`) or text (`ansi`). */
+  render: (mode?: RenderMode) => ({ env: mode ? { action: 'render', mode } : { action: 'render' } }) satisfies RequestMessage,
   close: () => ({ env: { action: 'close' } }) satisfies RequestMessage,
   url: () => ({ url: { action: 'url' } }) satisfies RequestMessage,
   /**

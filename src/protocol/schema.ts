@@ -3,6 +3,7 @@
  * exactly one command key; each schema turns the command's body into a tagged `Request`.
  */
 import { z } from 'zod';
+import { RENDER_MODES } from '../envs/env.js';
 
 /**
  * Seeds are strings of digits on the wire (`"42"`); plain JSON integers are accepted too. The one seed
@@ -50,26 +51,37 @@ const monitorBody = z.union([
     .transform(() => ({ action: 'close' as const, directory: null, force: false, resume: false, videoCallable: null })),
 ]);
 
+/** An object of named values (`kwargs`, reset `options`), passed through as parsed: the env's schema checks each one. */
+const namedValues = (what: string) =>
+  // Not z.record, which would drop a "__proto__" key.
+  z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), `must be an object of ${what}`);
+
 /** The `env` command's bodies, told apart by their one key. */
 export const envCommandSchemas = {
   name: z
     .strictObject({
       name: z.string().min(1).max(200),
-      /** gym-tcp's extension: `gym.make` keyword arguments, e.g. {"is_slippery": false}. */
-      // Passed through as parsed (z.record would drop a "__proto__" key); makeEnv checks each argument.
-      kwargs: z
-        .custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object of keyword arguments')
-        .optional(),
+      /** gym-tcp's extension: `gym.make` keyword arguments, e.g. {"is_slippery": false}; makeEnv checks each argument. */
+      kwargs: namedValues('keyword arguments').optional(),
     })
     .transform((b) => ({ kind: 'make' as const, name: b.name, kwargs: b.kwargs ?? {} })),
   action: z
     .strictObject({
       action: z.enum(['reset', 'observationspace', 'actionspace', 'close', 'render']),
       /** With `render` only (gym-tcp's extension): Gymnasium's render mode, `rgb_array` by default. */
-      mode: z.enum(['rgb_array', 'ansi']).optional(),
+      mode: z.enum(RENDER_MODES).optional(),
+      /** With `reset` only (gym-tcp's extension): Gymnasium's `reset(options=…)`, e.g. {"randomize": false}; the env's spec checks each one. */
+      options: namedValues('reset options').optional(),
     })
     .refine((b) => b.mode === undefined || b.action === 'render', { message: 'only "render" takes a mode', path: ['mode'] })
-    .transform((b) => (b.action === 'render' ? { kind: 'render' as const, mode: b.mode ?? 'rgb_array' } : { kind: b.action })),
+    .refine((b) => b.options === undefined || b.action === 'reset', { message: 'only "reset" takes options', path: ['options'] })
+    .transform((b) =>
+      b.action === 'render'
+        ? { kind: 'render' as const, mode: b.mode ?? 'rgb_array' }
+        : b.action === 'reset'
+          ? { kind: 'reset' as const, options: b.options ?? null }
+          : { kind: b.action },
+    ),
   actionspace: z.strictObject({ actionspace: z.literal('sample') }).transform(() => ({ kind: 'sample' as const })),
   seed: z.strictObject({ seed }).transform((b) => ({ kind: 'seed' as const, seed: b.seed })),
   /**

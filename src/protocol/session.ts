@@ -4,7 +4,7 @@
  * kind meets the same state here (the env, its runner, the episode, the frame a step rendered, a
  * deferred make), and splitting the dispatch from that state would spread one decision over files.
  */
-import { BadKwargsError, EnvNotLoaded, RenderError, ResetNeededError, UnknownEnvError } from '../envs/errors.js';
+import { BadKwargsError, BadResetOptionsError, EnvNotLoaded, RenderError, ResetNeededError, UnknownEnvError } from '../envs/errors.js';
 import { canonicalEnvId, makeEnv, makeNeedsPreparation } from '../envs/registry.js';
 import type { RgbFrame } from '../envs/env.js';
 import { EnvRunner, type EpisodeStats, type RunnerSnapshot } from '../envs/runner.js';
@@ -197,6 +197,7 @@ const DOMAIN_ERROR_CODES: [new (...args: never[]) => Error, ErrorCode, string?][
   [UnknownEnvError, 'UNKNOWN_ENV'],
   [BadKwargsError, 'BAD_KWARGS'],
   [ResetNeededError, 'RESET_NEEDED', 'send {"env":{"action": "reset"}}'],
+  [BadResetOptionsError, 'BAD_REQUEST'],
   [ActionError, 'INVALID_ACTION'],
   [RenderError, 'BAD_REQUEST'],
 ];
@@ -606,7 +607,7 @@ export class Session {
       }
       case 'reset': {
         const runner = this.#requireEnv();
-        const { obs, info } = runner.reset();
+        const { obs, info } = runner.reset(request.options);
         this.#frame = recordFrame(this.#recording, runner, true, false);
         return objectReply('observation', `{"observation": ${runner.env.observationSpace.encode(obs)}, "info": ${toPyJson(info)}}`);
       }

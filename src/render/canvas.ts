@@ -7,6 +7,7 @@
  * straight to its flipped row gives the same bytes without a second pass over the frame.
  */
 import type { RgbFrame } from '../envs/env.js';
+import type { UniformColumns } from './uniform-columns.js';
 
 /** An opaque colour as [r, g, b]; every colour Gymnasium's classic-control renderers use is opaque. */
 export type Rgb = readonly [number, number, number];
@@ -20,6 +21,8 @@ const MAX_REUSABLE = 8;
 
 export class Canvas implements RgbFrame {
   readonly data: Uint8Array;
+  /** Told of every write, for a shrink that skips runs of one colour (uniform-columns.ts); null: none. */
+  columns: UniformColumns | null = null;
 
   constructor(
     readonly width: number,
@@ -35,20 +38,27 @@ export class Canvas implements RgbFrame {
    * 720 KB afresh per frame cost ~750 µs (fresh pages: the kernel zeroes them on first touch) against
    * ~10 µs to clear a reused one (measured on the dev machine, node 20), 40× the drawing of a CartPole
    * frame. So a frame's bytes are overwritten by the next frame of that size drawn on the same thread:
-   * encode or copy them first (the session encodes a frame into its reply at once).
+   * encode or copy them first (the session encodes a frame into its reply at once). `columns`: keep
+   * track of runs of one colour for this frame's shrink (null for none).
    */
-  static reused(width: number, height: number, background: Rgb = WHITE): Canvas {
+  static reused(width: number, height: number, background: Rgb = WHITE, columns: UniformColumns | null = null): Canvas {
     const key = `${width}x${height}`;
     let canvas = reusable.get(key);
     if (canvas === undefined) {
       if (reusable.size >= MAX_REUSABLE) reusable.delete(reusable.keys().next().value!);
       canvas = new Canvas(width, height, background);
       reusable.set(key, canvas);
-    } else canvas.clear(background);
+      canvas.columns = columns;
+      columns?.reset(background);
+    } else {
+      canvas.columns = columns;
+      canvas.clear(background);
+    }
     return canvas;
   }
 
   clear(background: Rgb): void {
+    this.columns?.reset(background);
     if (background[0] === background[1] && background[1] === background[2]) this.data.fill(background[0]);
     else {
       this.data[0] = background[0];
@@ -69,9 +79,15 @@ export class Canvas implements RgbFrame {
     return ((this.height - 1 - y) * this.width + x) * 3;
   }
 
+  /** Pixel (x, y) is about to be written other than by `set` or `span` (a blend); the caller checks `inside`. */
+  touched(x: number, y: number): void {
+    this.columns?.pixel(x, this.height - 1 - y);
+  }
+
   /** Sets a pixel (clipped). */
   set(x: number, y: number, c: Rgb): void {
     if (!this.inside(x, y)) return;
+    this.columns?.pixel(x, this.height - 1 - y);
     const o = this.offset(x, y);
     this.data[o] = c[0];
     this.data[o + 1] = c[1];
@@ -80,6 +96,7 @@ export class Canvas implements RgbFrame {
 
   /** Sets pixels x1..x2 (inclusive, x1 ≤ x2, already clipped) of row y. */
   span(x1: number, x2: number, y: number, c: Rgb): void {
+    this.columns?.span(x1, x2, this.height - 1 - y, c);
     let o = this.offset(x1, y);
     const d = this.data;
     const n = x2 - x1 + 1;

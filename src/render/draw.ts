@@ -1,9 +1,9 @@
 /**
  * pygame.draw as Gymnasium's classic-control renderers use it (pygame 2.1.2's draw.c, re-implemented
- * from its algorithms): `aalines` (MountainCar's track) and `line` (Acrobot's goal line). Unlike
- * gfxdraw, `aalines` keeps float coordinates, in single precision: every step below rounds to
- * float32 as the C code's `float` arithmetic does, since a different rounding moves antialiased
- * pixels by one level.
+ * from its algorithms): `aalines` (MountainCar's track), `line` (Acrobot's goal line) and `lines`
+ * (CarRacing's skid marks, 2 pixels wide). Unlike gfxdraw, `aalines` keeps float coordinates, in
+ * single precision: every step below rounds to float32 as the C code's `float` arithmetic does,
+ * since a different rounding moves antialiased pixels by one level.
  */
 import type { Canvas, Rgb } from './canvas.js';
 
@@ -12,6 +12,7 @@ const f = Math.fround;
 /** Blends `c` over (x, y) at `brightness` (0..1) as pygame's aaline does: truncated float mix. */
 function blendAt(canvas: Canvas, x: number, y: number, c: Rgb, brightness: number): void {
   if (!canvas.inside(x, y)) return;
+  canvas.touched(x, y);
   const d = canvas.data;
   const o = canvas.offset(x, y);
   const rest = f(1 - brightness);
@@ -118,18 +119,16 @@ export function aalines(canvas: Canvas, points: readonly (readonly [number, numb
   }
 }
 
-/** pygame.draw.line, width 1: integer end points (floats truncated), clipped, then Bresenham. */
-export function line(canvas: Canvas, from: readonly [number, number], to: readonly [number, number], c: Rgb): void {
-  let x1 = Math.trunc(from[0]);
-  let y1 = Math.trunc(from[1]);
-  let x2 = Math.trunc(to[0]);
-  let y2 = Math.trunc(to[1]);
-  // Liang–Barsky against [0, w] × [0, h] (pygame's bounds; pixels outside are then skipped).
+/**
+ * pygame's clip_line: the segment's integer end points moved onto the surface (Liang–Barsky against
+ * [0, w] × [0, h], rounded half away from zero); null when it misses the surface.
+ */
+function clipLine(canvas: Canvas, x1: number, y1: number, x2: number, y2: number): [number, number, number, number] | null {
   const p1 = x1 - x2;
   const p3 = y1 - y2;
   const q = [x1, canvas.width - x1, y1, canvas.height - y1];
   const p = [p1, -p1, p3, -p3];
-  for (let i = 0; i < 4; i++) if (p[i] === 0 && q[i] < 0) return;
+  for (let i = 0; i < 4; i++) if (p[i] === 0 && q[i] < 0) return null;
   let nmax = 0;
   let pmin = 1;
   for (const axis of [0, 2]) {
@@ -144,32 +143,114 @@ export function line(canvas: Canvas, from: readonly [number, number], to: readon
       pmin = Math.min(pmin, r1);
     }
   }
-  if (nmax > pmin) return;
+  if (nmax > pmin) return null;
   const roundAway = (v: number): number => Math.trunc(v < 0 ? v - 0.5 : v + 0.5);
-  const ox = x1;
-  const oy = y1;
-  x1 = ox + roundAway(-p1 * nmax);
-  y1 = oy + roundAway(-p3 * nmax);
-  x2 = ox + roundAway(-p1 * pmin);
-  y2 = oy + roundAway(-p3 * pmin);
-  const dx = Math.abs(x2 - x1);
-  const sx = x1 < x2 ? 1 : -1;
-  const dy = Math.abs(y2 - y1);
-  const sy = y1 < y2 ? 1 : -1;
+  return [x1 + roundAway(-p1 * nmax), y1 + roundAway(-p3 * nmax), x1 + roundAway(-p1 * pmin), y1 + roundAway(-p3 * pmin)];
+}
+
+/** C's sign helper in draw.c: the sign of x, or `zero` when x is 0. */
+const signOr = (x: number, zero: number): number => (x > 0 ? 1 : x < 0 ? -1 : zero);
+
+/**
+ * pygame.draw.line (pygame 2.1.2's draw_line_width): integer end points (floats truncated), clipped,
+ * then Bresenham. Wider lines grow sideways from the centre line, by `(width - 1) / 2` pixels on the
+ * left/top and `width / 2` on the right/bottom, across x for steep lines and across y for flat ones.
+ * The stepping keeps the unclipped line's error terms, as the C code does (its pixels, not the ideal
+ * line's), and runs on past the clipped end while the widened line is still on the surface.
+ */
+export function line(canvas: Canvas, from: readonly [number, number], to: readonly [number, number], c: Rgb, width = 1): void {
+  if (width < 1) return;
+  const startX = Math.trunc(from[0]);
+  const startY = Math.trunc(from[1]);
+  const endX = Math.trunc(to[0]);
+  const endY = Math.trunc(to[1]);
+  const clipped = clipLine(canvas, startX, startY, endX, endY);
+  if (clipped === null) return;
+  let [x1, y1, x2, y2] = clipped;
+  if (width === 1) {
+    const dx = Math.abs(x2 - x1);
+    const sx = x1 < x2 ? 1 : -1;
+    const dy = Math.abs(y2 - y1);
+    const sy = y1 < y2 ? 1 : -1;
+    let err = Math.trunc((dx > dy ? dx : -dy) / 2);
+    while (x1 !== x2 || y1 !== y2) {
+      canvas.set(x1, y1, c);
+      const e2 = err;
+      if (e2 > -dx) {
+        err -= dy;
+        x1 += sx;
+      }
+      if (e2 < dy) {
+        err += dx;
+        y1 += sy;
+      }
+    }
+    canvas.set(x2, y2, c);
+    return;
+  }
+  // Thickness across x (flat top and bottom ends) for lines at least as tall as wide.
+  const acrossX = Math.abs(startX - endX) <= Math.abs(startY - endY);
+  const dx = Math.abs(endX - startX);
+  const sx = startX < endX ? 1 : -1;
+  const dy = Math.abs(endY - startY);
+  const sy = startY < endY ? 1 : -1;
   let err = Math.trunc((dx > dy ? dx : -dy) / 2);
-  while (x1 !== x2 || y1 !== y2) {
-    canvas.set(x1, y1, c);
+  let leftTop = (acrossX ? x1 : y1) - Math.trunc((width - 1) / 2);
+  let rightBottom = (acrossX ? x1 : y1) + Math.trunc(width / 2);
+  const draw = (): void => {
+    if (acrossX) hlineClipped(canvas, leftTop, y1, rightBottom, c);
+    else for (let y = leftTop; y <= rightBottom; y++) canvas.set(x1, y, c);
+  };
+  const advance = (): void => {
     const e2 = err;
     if (e2 > -dx) {
       err -= dy;
       x1 += sx;
+      if (acrossX) {
+        leftTop += sx;
+        rightBottom += sx;
+      }
     }
     if (e2 < dy) {
       err += dx;
       y1 += sy;
+      if (!acrossX) {
+        leftTop += sy;
+        rightBottom += sy;
+      }
+    }
+  };
+  while (signOr(x1 - x2, sx) !== sx || signOr(y1 - y2, sy) !== sy) {
+    draw();
+    advance();
+  }
+  if (acrossX) {
+    while (y1 !== endY && (canvas.inside(leftTop, y1) || canvas.inside(rightBottom, y1))) {
+      draw();
+      advance();
+    }
+  } else {
+    while (x1 !== endX && (canvas.inside(x1, leftTop) || canvas.inside(x1, rightBottom))) {
+      draw();
+      advance();
     }
   }
-  canvas.set(x2, y2, c);
+  draw();
+}
+
+/** pygame.draw.lines (open): `line` from each point to the next, `width` pixels wide. */
+export function lines(canvas: Canvas, points: readonly (readonly [number, number])[], c: Rgb, width = 1): void {
+  for (let i = 1; i < points.length; i++) line(canvas, points[i - 1], points[i], c, width);
+}
+
+/** drawhorzlineclip: row y from xa to xb (either order), clipped to the surface. */
+function hlineClipped(canvas: Canvas, xa: number, y: number, xb: number, c: Rgb): void {
+  if (y < 0 || y >= canvas.height) return;
+  if (xb < xa) [xa, xb] = [xb, xa];
+  xa = Math.max(xa, 0);
+  xb = Math.min(xb, canvas.width - 1);
+  if (xb < 0 || xa >= canvas.width || xb < xa) return;
+  canvas.span(xa, xb, y, c);
 }
 
 /**

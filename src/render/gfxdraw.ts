@@ -26,6 +26,7 @@ export function toSint16(v: number): number {
 function weighted(canvas: Canvas, x: number, y: number, c: Rgb, weight: number): void {
   if (!canvas.inside(x, y)) return;
   const alpha = (255 * weight) >> 8;
+  canvas.touched(x, y);
   const d = canvas.data;
   const o = canvas.offset(x, y);
   d[o] += ((c[0] - d[o]) * alpha) >> 8;

@@ -14,14 +14,15 @@
  * | Truncation | 1000 steps, by the time limit |
  *
  * Keyword arguments: `continuous` (default true), `domain_randomize` (random road, background and
- * grass colours on each reset), `lap_complete_percent` (default 0.95).
+ * grass colours on each reset), `lap_complete_percent` (default 0.95). Reset option: `randomize`
+ * (default true; false keeps the colours of a `domain_randomize` env, as Gymnasium's does).
  *
  * Longer than 400 lines because track generation is one long procedure in Gymnasium (kept in one
  * piece here so it can be read against car_racing.py line by line), beside the env that uses it.
  */
 import { z } from 'zod';
 import { Box, Discrete } from '../../spaces/index.js';
-import { envMetadata, type EnvMetadata, type EnvSpec, type ResetResult, type RgbFrame, type StepResult } from '../env.js';
+import { envMetadata, type EnvMetadata, type EnvSpec, type RenderMode, type ResetOptions, type ResetResult, type RgbFrame, type StepResult } from '../env.js';
 import { RenderError } from '../errors.js';
 import { FPS, planck, polygon, stepWorld } from './engine.js';
 import { Car, type TileRef } from './car_dynamics.js';
@@ -47,6 +48,9 @@ export const carRacingKwargs = z.strictObject({
   lap_complete_percent: z.number().min(0).max(1).default(0.95),
 });
 export type CarRacingKwargs = z.infer<typeof carRacingKwargs>;
+
+/** Gymnasium's `reset(options={"randomize": …})`: false keeps a `domain_randomize` env's colours (no draws). */
+export const carRacingResetOptions = z.strictObject({ randomize: z.boolean().default(true) });
 
 export type Rgb = [number, number, number];
 
@@ -320,7 +324,8 @@ export class RaceWorld {
   }
 }
 
-const METADATA = envMetadata({ render_fps: FPS, render_modes: ['rgb_array'] });
+/** Gymnasium's modes but `human`: `state_pixels` draws the observation's frame (96×96, no skid marks). */
+const METADATA = envMetadata({ render_fps: FPS, render_modes: ['rgb_array', 'state_pixels'] });
 
 export class CarRacingEnv extends ReplayedEnv<number[], number | number[]> {
   override get metadata(): EnvMetadata {
@@ -335,6 +340,8 @@ export class CarRacingEnv extends ReplayedEnv<number[], number | number[]> {
   /** The current episode's world; null before the first reset and after close. */
   race: RaceWorld | null = null;
   colors: Colors = DEFAULT_COLORS;
+  /** The colours in force when the last reset began (a restore starts its replay from them); null before any reset. */
+  #colorsBeforeReset: Colors | null = null;
   /**
    * False: steps return an empty observation instead of drawing one. Drawing is ~90% of a step and
    * changes nothing a later step reads, so a restore replays without it (as can tests and reports
@@ -348,12 +355,16 @@ export class CarRacingEnv extends ReplayedEnv<number[], number | number[]> {
     this.domainRandomize = kwargs.domain_randomize;
     this.lapCompletePercent = kwargs.lap_complete_percent;
     this.actionSpace = this.continuous ? new Box([-1, 0, 0], [+1, +1, +1], [3], 'float32') : new Discrete(5);
+    // Gymnasium's constructor draws the first colours (`_init_colors`) from the env's generator,
+    // which is then seeded from OS entropy: what a first `reset(options={"randomize": False})` keeps.
+    if (this.domainRandomize) this.colors = randomColors(this.rng);
   }
 
-  protected resetWorld(): ResetResult<number[]> {
+  protected resetWorld(options: ResetOptions): ResetResult<number[]> {
     const rng = this.rng;
-    // A reset redraws the colours (Gymnasium's default `options["randomize"]`), before the track.
-    if (this.domainRandomize) this.colors = randomColors(rng);
+    this.#colorsBeforeReset = this.colors;
+    // A reset redraws the colours (7 draws, before the track's) unless `options.randomize` is false.
+    if (this.domainRandomize && options.randomize !== false) this.colors = randomColors(rng);
     this.race = new RaceWorld(rng, this.colors, this.lapCompletePercent);
     return { obs: this.#advance(null).obs, info: {} };
   }
@@ -408,10 +419,17 @@ export class CarRacingEnv extends ReplayedEnv<number[], number | number[]> {
     return { obs, reward: stepReward, terminated, truncated: false, info };
   }
 
+  /** The replay's snapshot, with the colours it starts from (a reset with `randomize` false keeps them). */
+  override snapshot(): ReturnType<ReplayedEnv<number[], number | number[]>['snapshot']> & { colors: Colors } {
+    return { ...super.snapshot(), colors: structuredClone(this.#colorsBeforeReset ?? this.colors) };
+  }
+
   /** Replays without drawing (drawing is ~90% of a step and changes nothing the next step reads). */
   override restore(data: unknown): void {
     const draw = this.drawFrames;
     this.drawFrames = false;
+    const { colors } = data as { colors?: Colors };
+    if (colors) this.colors = structuredClone(colors);
     try {
       super.restore(data);
     } finally {
@@ -419,10 +437,10 @@ export class CarRacingEnv extends ReplayedEnv<number[], number | number[]> {
     }
   }
 
-  override render(mode: 'rgb_array' | 'ansi'): RgbFrame | string {
-    if (mode !== 'rgb_array') return super.render(mode);
+  override render(mode: RenderMode): RgbFrame | string {
+    if (mode === 'ansi') return super.render(mode);
     if (this.race === null) throw new RenderError('reset the environment before rendering it');
-    return drawCarRacing(this.race, 'rgb_array');
+    return drawCarRacing(this.race, mode);
   }
 
   override close(): void {
@@ -438,6 +456,7 @@ export const carRacingSpecs: EnvSpec<typeof carRacingKwargs>[] = [
     maxEpisodeSteps: 1000,
     rewardThreshold: 900,
     kwargs: carRacingKwargs,
+    resetOptions: carRacingResetOptions,
     make: (kwargs) => new CarRacingEnv(kwargs),
     summary: 'Drive a top-down car round a random track from 96x96 pixels (Box2D): steer, gas, brake (continuous=False: five commands).',
   },

@@ -61,11 +61,17 @@ export function envRoutes(envs: EnvTable) {
       method: 'POST',
       doc:
         'Reset the state of the environment and return an initial observation. Parameters: seed (optional, gym-tcp: ' +
-        'reset with this seed). Returns: observation, and info (the reset info, gym-tcp).',
+        "reset with this seed), options (optional, gym-tcp: Gymnasium's reset options, e.g. {\"randomize\": false} " +
+        'for CarRacing). Returns: observation, and info (the reset info, gym-tcp).',
       handler: async ({ instance_id }, body) => {
         const env = envs.lookup(instance_id);
-        const seed = optionalParam(body.optionalObject(), 'seed', undefined);
+        const p = body.optionalObject();
+        const seed = optionalParam(p, 'seed', undefined);
         const seedText = seed === undefined ? null : seedParam(seed);
+        const options = optionalParam(p, 'options', undefined);
+        if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+          throw badRequest(`'options' must be a JSON object of reset options, got ${preview(JSON.stringify(options))}`);
+        }
         const monitor = env.monitor;
         const seeding = seedText === null ? null : ask(env, requestLine(request.seed(seedText)));
         const onReset = (r: ProtocolReply) => {
@@ -73,7 +79,8 @@ export function envRoutes(envs: EnvTable) {
           monitor.onReset();
           monitor.noteRecording(env.latestRecording(), true);
         };
-        const resetting = ask(env, LINES.reset, monitor ? onReset : undefined);
+        const line = options === undefined ? LINES.reset : requestLine(request.reset(options as Record<string, unknown>));
+        const resetting = ask(env, line, monitor ? onReset : undefined);
         resetting.catch(() => {}); // awaited below; a seed error is reported first
         if (seeding) await seeding;
         return json(await resetting);
