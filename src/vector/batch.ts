@@ -89,6 +89,17 @@ export function encodeValues(space: Space<unknown>, values: readonly unknown[], 
     const tuple = space as Tuple;
     return '[' + tuple.spaces.map((component, c) => encodeValues(component, values.map((v) => (v as unknown[])[c]), encoding)).join(', ') + ']';
   }
+  if (layout.dtype === 'float32' || layout.dtype === 'float64') {
+    // Observations of the Box envs, straight into the typed array: through `set`, a call per element,
+    // this loop was several times slower.
+    const a = layout.dtype === 'float32' ? new Float32Array(values.length * layout.size) : new Float64Array(values.length * layout.size);
+    const size = layout.size;
+    for (let i = 0, at = 0; i < values.length; i++, at += size) {
+      const v = values[i] as number[];
+      for (let k = 0; k < size; k++) a[at + k] = v[k];
+    }
+    return base64Json(layout.dtype, [values.length, ...layout.shape], new Uint8Array(a.buffer));
+  }
   const { bytes, set } = typedArray(layout.dtype, values.length * layout.size);
   if (layout.scalar) {
     for (let i = 0; i < values.length; i++) set(i, values[i] as number);

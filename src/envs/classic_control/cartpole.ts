@@ -71,7 +71,13 @@ export class CartPoleEnv extends Env<number[], number> {
   }
 
   step(action: number): StepResult<number[]> {
-    let [x, xDot, theta, thetaDot] = this.state;
+    // The state is updated in place and the observation written out element by element: a new state
+    // array and `map` per step were a third of a 4,096-CartPole vector step's allocations.
+    const state = this.state;
+    let x = state[0];
+    let xDot = state[1];
+    let theta = state[2];
+    let thetaDot = state[3];
     const force = action === 1 ? FORCE_MAG : -FORCE_MAG;
     const cosTheta = Math.cos(theta);
     const sinTheta = Math.sin(theta);
@@ -83,7 +89,10 @@ export class CartPoleEnv extends Env<number[], number> {
     xDot = xDot + TAU * xAcc;
     theta = theta + TAU * thetaDot;
     thetaDot = thetaDot + TAU * thetaAcc;
-    this.state = [x, xDot, theta, thetaDot];
+    state[0] = x;
+    state[1] = xDot;
+    state[2] = theta;
+    state[3] = thetaDot;
 
     const terminated = x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD;
     let reward: number;
@@ -96,7 +105,7 @@ export class CartPoleEnv extends Env<number[], number> {
       this.stepsBeyondTerminated += 1;
       reward = this.#suttonBarto ? -1.0 : 0.0;
     }
-    return { obs: this.state.map(Math.fround), reward, terminated, truncated: false, info: {} };
+    return { obs: [Math.fround(x), Math.fround(xDot), Math.fround(theta), Math.fround(thetaDot)], reward, terminated, truncated: false, info: {} };
   }
 
   /** Gymnasium's CartPole frame (cartpole.py `render`): 600×400, the cart 100 px above the bottom. */
