@@ -4,7 +4,7 @@
  * (`{"dtype", "shape", "data"}`). Both directions: observations, rewards and flags out, actions in.
  */
 import os from 'node:os';
-import { pyFloat } from '../json/pyjson.js';
+import { PY_FLOAT_MAX_BYTES, pyFloat, writePyFloat } from '../json/pyjson.js';
 import { ActionError, Box, Discrete, MultiBinary, MultiDiscrete, Tuple, type Space } from '../spaces/index.js';
 
 export const ENCODINGS = ['json', 'base64'] as const;
@@ -79,6 +79,7 @@ function base64Json(dtype: Dtype, shape: readonly number[], bytes: Uint8Array): 
 /** The batch of one value per sub-env of `space` (observations, sampled actions). */
 export function encodeValues(space: Space<unknown>, values: readonly unknown[], encoding: Encoding): string {
   if (encoding === 'json') {
+    if (space instanceof Box && space.shape.length === 1 && (space.dtype === 'float32' || space.dtype === 'float64')) return floatListsJson(values as number[][]);
     let s = '[';
     for (let i = 0; i < values.length; i++) s += (i ? ', ' : '') + space.encode(values[i]);
     return s + ']';
@@ -111,6 +112,51 @@ export function encodeValues(space: Space<unknown>, values: readonly unknown[], 
     }
   }
   return base64Json(layout.dtype, [values.length, ...layout.shape], bytes);
+}
+
+/**
+ * `[[x, …], …]`: what joining a flat float Box's `encode` of each value gives, written as bytes and
+ * made a string once (a string per number and their joins were most of a JSON vector step).
+ */
+function floatListsJson(values: readonly number[][]): string {
+  let bytes = 2;
+  for (let i = 0; i < values.length; i++) bytes += 4 + values[i].length * (PY_FLOAT_MAX_BYTES + 2);
+  if (bytes > scratch.length) {
+    const fresh = Buffer.allocUnsafe(bytes);
+    if (bytes <= MAX_SCRATCH_BYTES) scratch = fresh;
+    return writeFloatLists(values, fresh);
+  }
+  return writeFloatLists(values, scratch);
+}
+
+/**
+ * The bytes floatListsJson writes, kept for the next batch up to 1 MiB (4,096 CartPoles need
+ * ~440 KB): a fresh buffer of that size per step was fresh pages, and its page faults, every time.
+ */
+const MAX_SCRATCH_BYTES = 1 << 20;
+let scratch = Buffer.allocUnsafe(0);
+
+function writeFloatLists(values: readonly number[][], out: Buffer): string {
+  let at = 0;
+  out[at++] = 0x5b; // [
+  for (let i = 0; i < values.length; i++) {
+    if (i) at = comma(out, at);
+    out[at++] = 0x5b;
+    const v = values[i];
+    for (let k = 0; k < v.length; k++) {
+      if (k) at = comma(out, at);
+      at = writePyFloat(v[k], out, at);
+    }
+    out[at++] = 0x5d; // ]
+  }
+  out[at++] = 0x5d;
+  return out.toString('latin1', 0, at);
+}
+
+function comma(out: Uint8Array, at: number): number {
+  out[at] = 0x2c;
+  out[at + 1] = 0x20;
+  return at + 2;
 }
 
 /** Rewards: floats (JSON) or float64. */
