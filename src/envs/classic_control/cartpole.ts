@@ -71,8 +71,9 @@ export class CartPoleEnv extends Env<number[], number> {
   }
 
   step(action: number): StepResult<number[]> {
-    // The state is updated in place and the observation written out element by element: a new state
-    // array and `map` per step were a third of a 4,096-CartPole vector step's allocations.
+    // The state is updated in place and the observation written element by element: a vector env
+    // steps thousands of these per request, and the new state array and `map`'s array per step were
+    // garbage collected again and again (GC was a quarter of a 4,096-CartPole vector step).
     const state = this.state;
     let x = state[0];
     let xDot = state[1];
