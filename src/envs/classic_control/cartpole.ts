@@ -65,9 +65,11 @@ export class CartPoleEnv extends Env<number[], number> {
 
   reset(): ResetResult<number[]> {
     const rng = this.rng;
-    this.state = [rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05)];
+    const state = [rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05)];
+    this.state = state;
     this.stepsBeyondTerminated = null;
-    return { obs: this.state.map(Math.fround), info: {} };
+    // Written out as `step` writes it, so that a batch reads observations of one kind of array.
+    return { obs: [Math.fround(state[0]), Math.fround(state[1]), Math.fround(state[2]), Math.fround(state[3])], info: {} };
   }
 
   step(action: number): StepResult<number[]> {
