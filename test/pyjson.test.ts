@@ -3,10 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { NonFiniteNumberError, pyFloat, writePyFloat, PY_FLOAT_MAX_BYTES } from '../src/json/pyjson.js';
 import { Box } from '../src/spaces/index.js';
-import { encodeValues } from '../src/vector/batch.js';
+import { encodeFlags, encodeFloats, encodeValues } from '../src/vector/batch.js';
 
 const out = Buffer.alloc(64);
-const written = (x: number) => out.latin1Slice(0, writePyFloat(x, out, 0));
+const written = (x: number) => out.toString('latin1', 0, writePyFloat(x, out, 0));
 
 const f32 = new Float32Array(1);
 const f32Bits = new Uint32Array(f32.buffer);
@@ -32,7 +32,7 @@ function mismatches(values: Iterable<number>): { x: number; written: string; ref
     const reference = pyFloat(x);
     let same = end === reference.length;
     for (let i = 0; same && i < end; i++) same = out[i] === reference.charCodeAt(i);
-    if (!same && bad.push({ x, written: out.latin1Slice(0, end), reference }) >= 5) break;
+    if (!same && bad.push({ x, written: out.toString('latin1', 0, end), reference }) >= 5) break;
   }
   return bad;
 }
@@ -91,7 +91,7 @@ describe('writePyFloat', () => {
   });
 });
 
-describe('a JSON batch of float Box values', () => {
+describe('JSON batches', () => {
   const reference = (space: Box, values: number[][]) => '[' + values.map((v) => space.encode(v)).join(', ') + ']';
 
   it('is the join of Box.encode, for float32 and float64 boxes, small batches and ones over the kept buffer', () => {
@@ -107,5 +107,15 @@ describe('a JSON batch of float Box values', () => {
     }
     const empty = new Box(-1, 1, [0], 'float32');
     expect(encodeValues(empty, [[], []], 'json')).toBe('[[], []]');
+  });
+
+  it('of rewards and flags are the joins of pyFloat and of true/false', () => {
+    const next = randomBits(9);
+    for (const n of [0, 1, 5, 4096, 50_000]) {
+      const rewards = Float64Array.from({ length: n }, (_, i) => (i % 3 === 0 ? (next() % 5) - 2 : i % 3 === 1 ? Math.fround(next() / 2 ** 28) : -(next() / 2 ** 20) * 1e-9));
+      expect(encodeFloats(rewards, 'json')).toBe('[' + Array.from(rewards, pyFloat).join(', ') + ']');
+      const flags = Uint8Array.from({ length: n }, () => next() & 1);
+      expect(encodeFlags(flags, 'json')).toBe('[' + Array.from(flags, (f) => (f ? 'true' : 'false')).join(', ') + ']');
+    }
   });
 });

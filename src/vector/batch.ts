@@ -4,7 +4,7 @@
  * (`{"dtype", "shape", "data"}`). Both directions: observations, rewards and flags out, actions in.
  */
 import os from 'node:os';
-import { PY_FLOAT_MAX_BYTES, pyFloat, writePyFloat } from '../json/pyjson.js';
+import { PY_FLOAT_MAX_BYTES, writePyFloat } from '../json/pyjson.js';
 import { ActionError, Box, Discrete, MultiBinary, MultiDiscrete, Tuple, type Space } from '../spaces/index.js';
 
 export const ENCODINGS = ['json', 'base64'] as const;
@@ -115,42 +115,42 @@ export function encodeValues(space: Space<unknown>, values: readonly unknown[], 
 }
 
 /**
- * `[[x, …], …]`: what joining a flat float Box's `encode` of each value gives, written as bytes and
- * made a string once (a string per number and their joins were most of a JSON vector step).
+ * JSON text written as ASCII bytes and made a string once: a string per number and the joins of
+ * thousands of them were most of a JSON vector step. `write` fills `out` (room for `maxBytes`) and
+ * returns the end. The buffer is kept for the next batch up to 1 MiB (4,096 CartPoles' observations
+ * need ~440 KB): a fresh one of that size per step was fresh pages, and their faults, every time.
  */
-function floatListsJson(values: readonly number[][]): string {
-  let bytes = 2;
-  for (let i = 0; i < values.length; i++) bytes += 4 + values[i].length * (PY_FLOAT_MAX_BYTES + 2);
-  if (bytes > scratch.length) {
-    const fresh = Buffer.allocUnsafe(bytes);
-    if (bytes <= MAX_SCRATCH_BYTES) scratch = fresh;
-    return writeFloatLists(values, fresh);
+function asciiText(maxBytes: number, write: (out: Buffer) => number): string {
+  let out = scratch;
+  if (maxBytes > out.length) {
+    out = Buffer.allocUnsafe(maxBytes);
+    if (maxBytes <= MAX_SCRATCH_BYTES) scratch = out;
   }
-  return writeFloatLists(values, scratch);
+  return out.toString('latin1', 0, write(out));
 }
-
-/**
- * The bytes floatListsJson writes, kept for the next batch up to 1 MiB (4,096 CartPoles need
- * ~440 KB): a fresh buffer of that size per step was fresh pages, and its page faults, every time.
- */
 const MAX_SCRATCH_BYTES = 1 << 20;
 let scratch = Buffer.allocUnsafe(0);
 
-function writeFloatLists(values: readonly number[][], out: Buffer): string {
-  let at = 0;
-  out[at++] = 0x5b; // [
-  for (let i = 0; i < values.length; i++) {
-    if (i) at = comma(out, at);
-    out[at++] = 0x5b;
-    const v = values[i];
-    for (let k = 0; k < v.length; k++) {
-      if (k) at = comma(out, at);
-      at = writePyFloat(v[k], out, at);
+/** `[[x, …], …]`: what joining a flat float Box's `encode` of each value gives. */
+function floatListsJson(values: readonly number[][]): string {
+  let maxBytes = 2;
+  for (let i = 0; i < values.length; i++) maxBytes += 4 + values[i].length * (PY_FLOAT_MAX_BYTES + 2);
+  return asciiText(maxBytes, (out) => {
+    let at = 0;
+    out[at++] = 0x5b; // [
+    for (let i = 0; i < values.length; i++) {
+      if (i) at = comma(out, at);
+      out[at++] = 0x5b;
+      const v = values[i];
+      for (let k = 0; k < v.length; k++) {
+        if (k) at = comma(out, at);
+        at = writePyFloat(v[k], out, at);
+      }
+      out[at++] = 0x5d; // ]
     }
-    out[at++] = 0x5d; // ]
-  }
-  out[at++] = 0x5d;
-  return out.toString('latin1', 0, at);
+    out[at++] = 0x5d;
+    return at;
+  });
 }
 
 function comma(out: Uint8Array, at: number): number {
@@ -162,17 +162,35 @@ function comma(out: Uint8Array, at: number): number {
 /** Rewards: floats (JSON) or float64. */
 export function encodeFloats(values: Float64Array, encoding: Encoding): string {
   if (encoding === 'base64') return base64Json('float64', [values.length], new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-  let s = '[';
-  for (let i = 0; i < values.length; i++) s += (i ? ', ' : '') + pyFloat(values[i]);
-  return s + ']';
+  return asciiText(2 + values.length * (PY_FLOAT_MAX_BYTES + 2), (out) => {
+    let at = 0;
+    out[at++] = 0x5b;
+    for (let i = 0; i < values.length; i++) {
+      if (i) at = comma(out, at);
+      at = writePyFloat(values[i], out, at);
+    }
+    out[at++] = 0x5d;
+    return at;
+  });
 }
+
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
 
 /** Flags: booleans (JSON) or bool, one byte each. */
 export function encodeFlags(values: Uint8Array, encoding: Encoding): string {
   if (encoding === 'base64') return base64Json('bool', [values.length], values);
-  let s = '[';
-  for (let i = 0; i < values.length; i++) s += (i ? ', ' : '') + (values[i] ? 'true' : 'false');
-  return s + ']';
+  return asciiText(2 + values.length * 7, (out) => {
+    let at = 0;
+    out[at++] = 0x5b;
+    for (let i = 0; i < values.length; i++) {
+      if (i) at = comma(out, at);
+      const word = values[i] ? TRUE : FALSE;
+      for (let k = 0; k < word.length; k++) out[at++] = word[k];
+    }
+    out[at++] = 0x5d;
+    return at;
+  });
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
