@@ -196,25 +196,22 @@ const DIGITS = new Uint8Array(17);
 /** The ASCII of 00 to 99, two bytes each. */
 const PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i & 1 ? (i >> 1) % 10 : Math.floor(i / 20)));
 
+/** Writes the last 8 digits of `value` into DIGITS ending at `last`, two at a time; returns the rest of it. */
+function eightDigits(value: number, last: number): number {
+  for (let i = last; i > last - 8; i -= 2) {
+    const q = (value / 100) | 0;
+    const pair = 2 * (value - q * 100);
+    DIGITS[i - 1] = PAIRS[pair];
+    DIGITS[i] = PAIRS[pair + 1];
+    value = q;
+  }
+  return value;
+}
+
 /** Writes the digits float32Digits found at `at` of `out`, in plain notation as pyFloat would; returns the end. */
 function writeFloat32Digits(out: Uint8Array, at: number): number {
-  let A = digitsA;
-  let C = digitsC;
-  for (let i = 16; i > 8; i -= 2) {
-    const q = (C / 100) | 0;
-    const pair = 2 * (C - q * 100);
-    DIGITS[i - 1] = PAIRS[pair];
-    DIGITS[i] = PAIRS[pair + 1];
-    C = q;
-  }
-  DIGITS[8] = 48 + C;
-  for (let i = 7; i > 0; i -= 2) {
-    const q = (A / 100) | 0;
-    const pair = 2 * (A - q * 100);
-    DIGITS[i - 1] = PAIRS[pair];
-    DIGITS[i] = PAIRS[pair + 1];
-    A = q;
-  }
+  DIGITS[8] = 48 + eightDigits(digitsC, 16); // C has 9 digits, A 8
+  eightDigits(digitsA, 7);
   let end = 17;
   while (DIGITS[end - 1] === 48) end--;
   const n = intDigits;
