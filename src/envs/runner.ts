@@ -140,21 +140,39 @@ export class EnvRunner {
    */
   step(rawAction: unknown): RunnerStepResult {
     if (this.#needsReset) throw new ResetNeededError('reset the environment before stepping');
-    const action = this.env.actionSpace.parseAction(rawAction);
-    const result = this.env.step(action) as RunnerStepResult;
-    result.episode = null;
+    const result = this.stepParsed(this.env.actionSpace.parseAction(rawAction)) as RunnerStepResult;
+    result.episode = this.lastEpisode;
+    return result;
+  }
+
+  /**
+   * The figures of the episode the last `stepParsed` ended, or null: read at once, the next step
+   * replaces them. A field rather than a property added to each result: adding one to the env's
+   * result object per step changed its shape and cost an allocation (the vector env's hot path).
+   */
+  lastEpisode: EpisodeStats | null = null;
+
+  /**
+   * `step` for an action already parsed by the action space (the vector env parses a batch before any
+   * sub-env moves): the env's own result, time limit applied, `info` gaining `episode` when statistics
+   * are on; the episode's figures, if it ended, in `lastEpisode`.
+   */
+  stepParsed(action: unknown): StepResult<unknown> {
+    if (this.#needsReset) throw new ResetNeededError('reset the environment before stepping');
+    const result = this.env.step(action);
     this.#elapsedSteps += 1;
     const limit = this.spec.maxEpisodeSteps;
     if (limit !== null && this.#elapsedSteps >= limit) result.truncated = true;
-
     this.#episodeReturn += result.reward;
     this.#episodeLength += 1;
-    if (result.terminated || result.truncated) {
-      const seconds = Math.round((performance.now() - this.#episodeStart) * 1000) / 1e6;
-      result.episode = { r: this.#episodeReturn, l: this.#episodeLength, t: seconds };
-      if (this.#statsEnabled) {
-        result.info = { ...result.info, episode: { r: new PyFloat(this.#episodeReturn), l: this.#episodeLength, t: new PyFloat(seconds) } };
-      }
+    if (!result.terminated && !result.truncated) {
+      this.lastEpisode = null;
+      return result;
+    }
+    const seconds = Math.round((performance.now() - this.#episodeStart) * 1000) / 1e6;
+    this.lastEpisode = { r: this.#episodeReturn, l: this.#episodeLength, t: seconds };
+    if (this.#statsEnabled) {
+      result.info = { ...result.info, episode: { r: new PyFloat(this.#episodeReturn), l: this.#episodeLength, t: new PyFloat(seconds) } };
     }
     return result;
   }

@@ -4,7 +4,7 @@
  * (`{"dtype", "shape", "data"}`). Both directions: observations, rewards and flags out, actions in.
  */
 import os from 'node:os';
-import { pyFloat } from '../json/pyjson.js';
+import { PY_FLOAT_MAX_BYTES, writePyFloat } from '../json/pyjson.js';
 import { ActionError, Box, Discrete, MultiBinary, MultiDiscrete, Tuple, type Space } from '../spaces/index.js';
 
 export const ENCODINGS = ['json', 'base64'] as const;
@@ -79,6 +79,7 @@ function base64Json(dtype: Dtype, shape: readonly number[], bytes: Uint8Array): 
 /** The batch of one value per sub-env of `space` (observations, sampled actions). */
 export function encodeValues(space: Space<unknown>, values: readonly unknown[], encoding: Encoding): string {
   if (encoding === 'json') {
+    if (space instanceof Box && space.shape.length === 1 && (space.dtype === 'float32' || space.dtype === 'float64')) return floatListsJson(values as number[][]);
     let s = '[';
     for (let i = 0; i < values.length; i++) s += (i ? ', ' : '') + space.encode(values[i]);
     return s + ']';
@@ -88,6 +89,17 @@ export function encodeValues(space: Space<unknown>, values: readonly unknown[], 
     // A Tuple: one batch per component, in a list (Gymnasium batches a Tuple space as a tuple of batches).
     const tuple = space as Tuple;
     return '[' + tuple.spaces.map((component, c) => encodeValues(component, values.map((v) => (v as unknown[])[c]), encoding)).join(', ') + ']';
+  }
+  if (layout.dtype === 'float32' || layout.dtype === 'float64') {
+    // Observations of the Box envs, straight into the typed array: through `set`, a call per element,
+    // this loop was several times slower.
+    const a = layout.dtype === 'float32' ? new Float32Array(values.length * layout.size) : new Float64Array(values.length * layout.size);
+    const size = layout.size;
+    for (let i = 0, at = 0; i < values.length; i++, at += size) {
+      const v = values[i] as number[];
+      for (let k = 0; k < size; k++) a[at + k] = v[k];
+    }
+    return base64Json(layout.dtype, [values.length, ...layout.shape], new Uint8Array(a.buffer));
   }
   const { bytes, set } = typedArray(layout.dtype, values.length * layout.size);
   if (layout.scalar) {
@@ -102,20 +114,91 @@ export function encodeValues(space: Space<unknown>, values: readonly unknown[], 
   return base64Json(layout.dtype, [values.length, ...layout.shape], bytes);
 }
 
+/**
+ * JSON text written as ASCII bytes and made a string once: a string per number and the joins of
+ * thousands of them were most of a JSON vector step. `write` fills `out` (room for `maxBytes`) and
+ * returns the end. The buffer is kept for the next batch up to 1 MiB (4,096 CartPoles' observations
+ * need ~440 KB): a fresh one of that size per step was fresh pages, and their faults, every time.
+ */
+function asciiText(maxBytes: number, write: (out: Buffer) => number): string {
+  let out = scratch;
+  if (maxBytes > out.length) {
+    out = Buffer.allocUnsafe(maxBytes);
+    if (maxBytes <= MAX_SCRATCH_BYTES) scratch = out;
+  }
+  const end = write(out);
+  if (end <= TEXT_PIECE_BYTES) return out.toString('latin1', 0, end);
+  // In pieces: V8 puts a string over 128 KiB in its large-object space, which cost ~4 ns a byte here
+  // against ~0.07 for smaller ones (fresh pages each time). The reply's one flat copy is made later,
+  // where its bytes are written out.
+  let text = '';
+  for (let from = 0; from < end; from += TEXT_PIECE_BYTES) text += out.toString('latin1', from, Math.min(end, from + TEXT_PIECE_BYTES));
+  return text;
+}
+const TEXT_PIECE_BYTES = 64 * 1024;
+const MAX_SCRATCH_BYTES = 1 << 20;
+let scratch = Buffer.allocUnsafe(0);
+
+/** `[[x, …], …]`: what joining a flat float Box's `encode` of each value gives. */
+function floatListsJson(values: readonly number[][]): string {
+  let maxBytes = 2;
+  for (let i = 0; i < values.length; i++) maxBytes += 4 + values[i].length * (PY_FLOAT_MAX_BYTES + 2);
+  return asciiText(maxBytes, (out) => {
+    let at = 0;
+    out[at++] = 0x5b; // [
+    for (let i = 0; i < values.length; i++) {
+      if (i) at = comma(out, at);
+      out[at++] = 0x5b;
+      const v = values[i];
+      for (let k = 0; k < v.length; k++) {
+        if (k) at = comma(out, at);
+        at = writePyFloat(v[k], out, at);
+      }
+      out[at++] = 0x5d; // ]
+    }
+    out[at++] = 0x5d;
+    return at;
+  });
+}
+
+function comma(out: Uint8Array, at: number): number {
+  out[at] = 0x2c;
+  out[at + 1] = 0x20;
+  return at + 2;
+}
+
 /** Rewards: floats (JSON) or float64. */
 export function encodeFloats(values: Float64Array, encoding: Encoding): string {
   if (encoding === 'base64') return base64Json('float64', [values.length], new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-  let s = '[';
-  for (let i = 0; i < values.length; i++) s += (i ? ', ' : '') + pyFloat(values[i]);
-  return s + ']';
+  return asciiText(2 + values.length * (PY_FLOAT_MAX_BYTES + 2), (out) => {
+    let at = 0;
+    out[at++] = 0x5b;
+    for (let i = 0; i < values.length; i++) {
+      if (i) at = comma(out, at);
+      at = writePyFloat(values[i], out, at);
+    }
+    out[at++] = 0x5d;
+    return at;
+  });
 }
+
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
 
 /** Flags: booleans (JSON) or bool, one byte each. */
 export function encodeFlags(values: Uint8Array, encoding: Encoding): string {
   if (encoding === 'base64') return base64Json('bool', [values.length], values);
-  let s = '[';
-  for (let i = 0; i < values.length; i++) s += (i ? ', ' : '') + (values[i] ? 'true' : 'false');
-  return s + ']';
+  return asciiText(2 + values.length * 7, (out) => {
+    let at = 0;
+    out[at++] = 0x5b;
+    for (let i = 0; i < values.length; i++) {
+      if (i) at = comma(out, at);
+      const word = values[i] ? TRUE : FALSE;
+      for (let k = 0; k < word.length; k++) out[at++] = word[k];
+    }
+    out[at++] = 0x5d;
+    return at;
+  });
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;

@@ -454,14 +454,15 @@ export class VectorEnv {
       batch.rewards[j] = 0;
       batch.terminations[j] = batch.truncations[j] = 0;
     } else {
-      const r = runner.step(action);
+      // The action was parsed with the batch (#checkStep): not again.
+      const r = runner.stepParsed(action);
       done = r.terminated || r.truncated;
       batch.obs[j] = r.obs;
       batch.infos[j] = r.info;
       batch.rewards[j] = r.reward;
       batch.terminations[j] = r.terminated ? 1 : 0;
       batch.truncations[j] = r.truncated ? 1 : 0;
-      batch.episodes[j] = r.episode;
+      batch.episodes[j] = runner.lastEpisode;
       if (this.autoreset === 'same_step' && done) {
         const { obs, info } = runner.reset();
         batch.finals[j] = { obs: r.obs, info: r.info };

@@ -65,13 +65,22 @@ export class CartPoleEnv extends Env<number[], number> {
 
   reset(): ResetResult<number[]> {
     const rng = this.rng;
-    this.state = [rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05)];
+    const state = [rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05)];
+    this.state = state;
     this.stepsBeyondTerminated = null;
-    return { obs: this.state.map(Math.fround), info: {} };
+    // Written out as `step` writes it, so that a batch reads observations of one kind of array.
+    return { obs: [Math.fround(state[0]), Math.fround(state[1]), Math.fround(state[2]), Math.fround(state[3])], info: {} };
   }
 
   step(action: number): StepResult<number[]> {
-    let [x, xDot, theta, thetaDot] = this.state;
+    // The state is updated in place and the observation written element by element: a vector env
+    // steps thousands of these per request, and the new state array and `map`'s array per step were
+    // garbage collected again and again (GC was a quarter of a 4,096-CartPole vector step).
+    const state = this.state;
+    let x = state[0];
+    let xDot = state[1];
+    let theta = state[2];
+    let thetaDot = state[3];
     const force = action === 1 ? FORCE_MAG : -FORCE_MAG;
     const cosTheta = Math.cos(theta);
     const sinTheta = Math.sin(theta);
@@ -83,7 +92,10 @@ export class CartPoleEnv extends Env<number[], number> {
     xDot = xDot + TAU * xAcc;
     theta = theta + TAU * thetaDot;
     thetaDot = thetaDot + TAU * thetaAcc;
-    this.state = [x, xDot, theta, thetaDot];
+    state[0] = x;
+    state[1] = xDot;
+    state[2] = theta;
+    state[3] = thetaDot;
 
     const terminated = x < -X_THRESHOLD || x > X_THRESHOLD || theta < -THETA_THRESHOLD || theta > THETA_THRESHOLD;
     let reward: number;
@@ -96,7 +108,7 @@ export class CartPoleEnv extends Env<number[], number> {
       this.stepsBeyondTerminated += 1;
       reward = this.#suttonBarto ? -1.0 : 0.0;
     }
-    return { obs: this.state.map(Math.fround), reward, terminated, truncated: false, info: {} };
+    return { obs: [Math.fround(x), Math.fround(xDot), Math.fround(theta), Math.fround(thetaDot)], reward, terminated, truncated: false, info: {} };
   }
 
   /** Gymnasium's CartPole frame (cartpole.py `render`): 600×400, the cart 100 px above the bottom. */

@@ -85,7 +85,9 @@ export class PendulumEnv extends Env<number[], number[]> {
   }
 
   step(action: number[]): StepResult<number[]> {
-    const [th, thdot] = this.state;
+    const state = this.state;
+    const th = state[0];
+    const thdot = state[1];
     // Clipping a float32 value to float32 bounds keeps it a float32 value.
     const u = Math.min(Math.max(action[0], -MAX_TORQUE), MAX_TORQUE);
     this.lastU = u;
@@ -97,7 +99,9 @@ export class PendulumEnv extends Env<number[], number[]> {
     let newthdot = thdot + (((3 * this.g) / (2 * LENGTH)) * Math.sin(th) + f32((3.0 / (MASS * LENGTH ** 2)) * u)) * DT;
     newthdot = Math.min(Math.max(newthdot, -MAX_SPEED), MAX_SPEED);
     const newth = th + newthdot * DT;
-    this.state = [newth, newthdot];
+    // In place, as CartPole's: a new state array per step is garbage a vector env makes thousands of.
+    state[0] = newth;
+    state[1] = newthdot;
     return { obs: this.#obs(), reward: -costs, terminated: false, truncated: false, info: {} };
   }
 
@@ -134,8 +138,8 @@ export class PendulumEnv extends Env<number[], number[]> {
   }
 
   #obs(): number[] {
-    const [theta, thetaDot] = this.state;
-    return [f32(Math.cos(theta)), f32(Math.sin(theta)), f32(thetaDot)];
+    const theta = this.state[0];
+    return [f32(Math.cos(theta)), f32(Math.sin(theta)), f32(this.state[1])];
   }
 }
 
