@@ -4,6 +4,7 @@
  * state in the same event-loop turns; what stands alone is beside it (channel, ring, doorbell,
  * fair-queue, spare-cpu, counters, session-recovery, env-budget).
  */
+import os from 'node:os';
 import { Piscina } from 'piscina';
 import { Doorbell } from './doorbell.js';
 import { EnvBudget } from './env-budget.js';
@@ -235,7 +236,10 @@ export class EnvPool {
       workerData: {
         envBudget: this.envBudget.buffer,
         maxNumEnvs: options.maxNumEnvs,
-        sharding: { workers, shardSize: options.vectorShardSize ?? DEFAULT_VECTOR_SHARD_SIZE },
+        // Shards on more workers than cores step no faster, and would leave no worker free of the
+        // vector env for single-env clients (which the packing sends to slots without one): with the
+        // default four workers on two cores, a 4,096-CartPole vector env takes two.
+        sharding: { workers: Math.min(workers, Math.max(2, os.availableParallelism())), shardSize: options.vectorShardSize ?? DEFAULT_VECTOR_SHARD_SIZE },
       },
       minThreads: workers,
       maxThreads: workers,

@@ -79,7 +79,7 @@ export type ShardOp =
 
 /** How a session splits big vector envs (absent: never). */
 export interface VectorSharding {
-  /** Worker threads of the pool: the most shards. */
+  /** The most shards: the pool's worker threads, at most the machine's cores (see EnvPool). */
   workers: number;
   /** A shard holds at least this many sub-envs (a vector env of fewer than twice it is not split). */
   shardSize: number;
