@@ -102,14 +102,14 @@ function updatePairs(this: planck.BroadPhase, addPair: (a: planck.FixtureProxy, 
 function setAsBox(this: planck.PolygonShape, hx: number, hy: number, center?: planck.Vec2Value, angle?: number): void {
   const shape = this as unknown as { m_vertices: planck.Vec2[]; m_normals: planck.Vec2[]; m_count: number; m_centroid: planck.Vec2 };
   shape.m_count = 4;
-  shape.m_vertices[0] = planck.Vec2(-hx, -hy);
-  shape.m_vertices[1] = planck.Vec2(hx, -hy);
-  shape.m_vertices[2] = planck.Vec2(hx, hy);
-  shape.m_vertices[3] = planck.Vec2(-hx, hy);
-  shape.m_normals[0] = planck.Vec2(0.0, -1.0);
-  shape.m_normals[1] = planck.Vec2(1.0, 0.0);
-  shape.m_normals[2] = planck.Vec2(0.0, 1.0);
-  shape.m_normals[3] = planck.Vec2(-1.0, 0.0);
+  shape.m_vertices[0] = planck.Vec2.neo(-hx, -hy);
+  shape.m_vertices[1] = planck.Vec2.neo(hx, -hy);
+  shape.m_vertices[2] = planck.Vec2.neo(hx, hy);
+  shape.m_vertices[3] = planck.Vec2.neo(-hx, hy);
+  shape.m_normals[0] = planck.Vec2.neo(0.0, -1.0);
+  shape.m_normals[1] = planck.Vec2.neo(1.0, 0.0);
+  shape.m_normals[2] = planck.Vec2.neo(0.0, 1.0);
+  shape.m_normals[3] = planck.Vec2.neo(-1.0, 0.0);
   if (center && planck.Vec2.isValid(center)) {
     shape.m_centroid.x = center.x;
     shape.m_centroid.y = center.y;
