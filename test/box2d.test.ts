@@ -1,7 +1,8 @@
 /**
  * LunarLander and BipedalWalker against Gymnasium's own numbers (test/fixtures/box2d): everything
  * random exactly (generator calls, terrain, action samples), resets and early trajectories within
- * the tolerances docs/box2d.md gives for a double-precision engine, snapshots by replay bit for bit.
+ * the tolerances docs/box2d.md gives for a double-precision engine (Box2D 2.3.0's own C++ built in
+ * double leaves Gymnasium's float32 build where gym-tcp does), snapshots by replay bit for bit.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -62,6 +63,7 @@ const configs = [
 for (const { file, window, make } of configs) {
   const g = fixture(file);
   const walker = file.startsWith('Bipedal');
+  const hardcore = file.includes('hardcore');
   describe(`${g.requested_id}(${JSON.stringify(g.make_kwargs)}) against Gymnasium`, () => {
     it('has the same spaces', () => {
       const env = make();
@@ -127,16 +129,20 @@ for (const { file, window, make } of configs) {
         }
       });
     } else {
-      // At the first ground contacts Box2D's continuous collision (time of impact, in float32 there,
-      // double here) moves the lower legs differently: joint states differ by up to 0.3 from the
-      // first step (docs/box2d.md, "What is left"). The hull is held on that step: a guard.
-      it("keeps the hull's state of the first step within 1e-3 of every recorded episode", () => {
+      // Measured (npm run golden -- --box2d): with Box2D 2.3.0's contact and box orders (engine-order.ts)
+      // 10 of the 12 recorded walker episodes hold 2e-4 through all 30 steps the fixture keeps; the
+      // two that leave do so where Box2D 2.3.0's own C++ built in double leaves Gymnasium's float32
+      // build too (docs/box2d.md, "How far the rest is"): seed 10's out-of-bounds actions at step 10
+      // (both configurations), hardcore seed 9 at step 13. Asserted two steps early: a regression
+      // in the engine shows up as an earlier step, and before the repair every episode left at 0.
+      const leaves: Record<string, number> = hardcore ? { '10 out-of-bounds': 8, '9 random': 11 } : { '10 out-of-bounds': 8 };
+      it(`follows the recorded episodes within atol 2e-4 for ${window} steps, all but ${Object.keys(leaves).length}, and those for at least 8`, () => {
         for (const episode of [...g.episodes, ...g.heuristic_episodes]) {
-          const env = make();
-          env.npRandom = NpRandom.fromSeed(seedOf(episode.reset_seed));
-          env.reset();
-          const { obs } = env.step(episode.steps[0].action) as { obs: number[] };
-          expect(maxAbsDiff(obs.slice(0, 4), episode.steps[0].obs.slice(0, 4)), `seed ${episode.reset_seed}`).toBeLessThan(1e-3);
+          const agreement = replayEpisode(make, episode, window);
+          const name = `${episode.reset_seed} ${agreement.policy}`;
+          expect(agreement.resetError, name).toBeLessThan(1e-5);
+          if (leaves[name] === undefined) expect(agreement.firstDivergence, name).toBeNull();
+          else expect(agreement.firstDivergence ?? window, name).toBeGreaterThanOrEqual(leaves[name]);
         }
       });
     }

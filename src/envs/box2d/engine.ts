@@ -10,6 +10,9 @@
  * 1e-6 until a contact-rich moment (a landing, a walker's step) amplifies the difference.
  */
 import * as planck from 'planck';
+// Box2D 2.3.0's order of new contacts and of a box's corners: without them every BipedalWalker
+// episode left Gymnasium's observations on its first step (engine-order.ts).
+import './engine-order.js';
 
 export { planck };
 
