@@ -7,6 +7,11 @@
  * observation, reward and flags and every dynamic body's position, angle and velocities as float64
  * bits. Prints one SHA-256 per env and one over all; compare before and after a change.
  *
+ * First it plays synthetic scenes twice, on planck's own contact solver and island step and on
+ * engine-contact.ts's, and checks that they agree bit for bit: circles, restitution, damping, a
+ * bullet, bodies too fast for one step (planck's translation and rotation clamps) and sleeping
+ * bodies, which the envs do not all reach.
+ *
  * A script, not a test: the hash legitimately changes when the engine's arithmetic does (a float32
  * port of Box2D's contact or time-of-impact code, to get nearer Gymnasium), so it pins a refactor's
  * identity, not a property of the project. Gymnasium's golden episodes (test/box2d.test.ts,
@@ -16,11 +21,23 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { Command } from 'commander';
-import { loadEnvFamily, makeEnv } from '../src/envs/registry.js';
-import { NpRandom } from '../src/rng/index.js';
+import * as planck from 'planck';
 import type { Env } from '../src/envs/env.js';
-import type { planck } from '../src/envs/box2d/engine.js';
+import { installContactSolver } from '../src/envs/box2d/engine-contact.js';
 import { landerHeuristic, WalkerHeuristic } from './lib/box2d-heuristics.js';
+
+// planck's own solver, before anything replaces it (the env modules, imported below, install
+// engine-contact.ts's on load).
+const contactProto = planck.Contact.prototype as unknown as Record<string, unknown>;
+const solverProto = (planck as unknown as { Solver: { prototype: Record<string, unknown> } }).Solver.prototype;
+const SOLVER_METHODS = ['initVelocityConstraint', 'warmStartConstraint', 'solveVelocityConstraint', 'storeConstraintImpulses', 'solvePositionConstraint', 'solvePositionConstraintTOI'];
+const ISLAND_METHODS = ['solveWorld', 'solveIsland'];
+const planckOwn = {
+  contact: Object.fromEntries(SOLVER_METHODS.map((m) => [m, contactProto[m]])),
+  solver: Object.fromEntries(ISLAND_METHODS.map((m) => [m, solverProto[m]])),
+};
+const { loadEnvFamily, makeEnv } = await import('../src/envs/registry.js');
+const { NpRandom } = await import('../src/rng/index.js');
 
 const opts = new Command('box2d-hash')
   .option('--episodes <n>', 'episodes per env and policy', '5')
@@ -80,6 +97,85 @@ function episode(hash: Hash, env: Env, seed: number, limit: number, policy: () =
 }
 
 const sampled: () => Policy = () => (_obs, env) => env.actionSpace.sample();
+
+/**
+ * A scene for the A/B check: a box and circle pile on an edge ground and a slope, a hanging chain of
+ * revolute joints, a kinematic paddle, a bullet, a body thrown too fast for one step, forces and
+ * torques on some bodies; stepped as Gymnasium does (1/50 s, 180, 60) and as planck's default
+ * (1/60 s, 8, 3, where the position solver often does not converge).
+ */
+function scene(hash: Hash, velocityIterations: number, positionIterations: number, dt: number, steps: number): void {
+  const world = new planck.World({ gravity: planck.Vec2(0, -10) });
+  const ground = world.createBody();
+  ground.createFixture(new planck.EdgeShape(planck.Vec2(-40, 0), planck.Vec2(40, 0)), { friction: 0.6 });
+  ground.createFixture(new planck.PolygonShape([planck.Vec2(10, 0), planck.Vec2(20, 0), planck.Vec2(20, 5)]), { friction: 0.3 });
+  ground.createFixture(new planck.CircleShape(planck.Vec2(-12, 1), 1.5), { friction: 0.4 });
+  const bodies: planck.Body[] = [];
+  let k = 0;
+  for (let row = 0; row < 6; row++) {
+    for (let col = 0; col < 5; col++, k++) {
+      const body = world.createDynamicBody({
+        position: planck.Vec2(-8 + col * 2.1 + (row % 2) * 0.4, 1 + row * 1.6),
+        angle: 0.1 * ((k % 5) - 2),
+        linearDamping: k % 4 === 0 ? 0.3 : 0,
+        angularDamping: k % 3 === 0 ? 0.5 : 0,
+        gravityScale: k % 7 === 0 ? 0.5 : 1,
+        fixedRotation: k % 11 === 5,
+      });
+      const shape = k % 3 === 0 ? new planck.CircleShape(0.4 + 0.1 * (k % 4)) : new planck.PolygonShape([planck.Vec2(-0.6, -0.4), planck.Vec2(0.6, -0.4), planck.Vec2(0.5, 0.5), planck.Vec2(-0.3, 0.6)]);
+      body.createFixture(shape, { density: 1 + (k % 3), friction: 0.2 + 0.1 * (k % 5), restitution: k % 4 === 1 ? 0.6 : 0 });
+      bodies.push(body);
+    }
+  }
+  let previous = ground;
+  for (let i = 0; i < 5; i++) {
+    const link = world.createDynamicBody({ position: planck.Vec2(25 + i * 1.0, 10) });
+    link.createFixture(new planck.BoxShape(0.5, 0.12), { density: 2 });
+    world.createJoint(new planck.RevoluteJoint({ lowerAngle: -0.5, upperAngle: 0.5, enableLimit: i % 2 === 0, maxMotorTorque: 5, motorSpeed: 1, enableMotor: i === 2 }, previous, link, planck.Vec2(24.5 + i * 1.0, 10)));
+    previous = link;
+    bodies.push(link);
+  }
+  const paddle = world.createKinematicBody({ position: planck.Vec2(0, 12) });
+  paddle.createFixture(new planck.BoxShape(3, 0.2));
+  paddle.setLinearVelocity(planck.Vec2(1, -1.5));
+  paddle.setAngularVelocity(0.4);
+  const bullet = world.createDynamicBody({ position: planck.Vec2(-30, 2), bullet: true });
+  bullet.createFixture(new planck.CircleShape(0.2), { density: 5, restitution: 0.3 });
+  bullet.setLinearVelocity(planck.Vec2(120, 3));
+  const thrown = world.createDynamicBody({ position: planck.Vec2(30, 3) });
+  thrown.createFixture(new planck.BoxShape(0.3, 0.3), { density: 1 });
+  thrown.setLinearVelocity(planck.Vec2(-200, 40));
+  thrown.setAngularVelocity(150);
+  bodies.push(paddle, bullet, thrown);
+  for (let t = 0; t < steps; t++) {
+    if (t === 150) paddle.setLinearVelocity(planck.Vec2(0, 0));
+    if (t < 100) {
+      bodies[3].applyForceToCenter(planck.Vec2(30, 0), true);
+      bodies[8].applyTorque(20, true);
+    }
+    world.step(dt, velocityIterations, positionIterations);
+    putWorld(hash, world);
+  }
+  // Everything asleep by the end is part of what is compared.
+  for (const body of bodies) put(hash, body.isAwake() ? 1 : 0);
+}
+
+function sceneDigest(): string {
+  const hash = createHash('sha256');
+  scene(hash, 180, 60, 1 / 50, 600);
+  scene(hash, 8, 3, 1 / 60, 600);
+  return hash.digest('hex');
+}
+
+{
+  Object.assign(contactProto, planckOwn.contact);
+  Object.assign(solverProto, planckOwn.solver);
+  const own = sceneDigest();
+  installContactSolver();
+  const local = sceneDigest();
+  console.log(`synthetic scenes, planck's solver vs engine-contact.ts: ${own === local ? 'identical' : 'DIFFERENT'} (${local})`);
+  if (own !== local) process.exitCode = 1;
+}
 
 const all = createHash('sha256');
 const rows: string[] = [];

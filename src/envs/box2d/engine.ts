@@ -10,6 +10,7 @@
  * 1e-6 until a contact-rich moment (a landing, a walker's step) amplifies the difference.
  */
 import * as planck from 'planck';
+import { installContactSolver } from './engine-contact.js';
 
 export { planck };
 
@@ -292,6 +293,9 @@ function solveRevolutePosition(this: planck.RevoluteJoint): boolean {
   return positionError <= LINEAR_SLOP && angularError <= ANGULAR_SLOP;
 }
 (planck.RevoluteJoint.prototype as unknown as { solvePositionConstraints: typeof solveRevolutePosition }).solvePositionConstraints = solveRevolutePosition;
+
+// The contact solver and island step on local numbers (engine-contact.ts says why).
+installContactSolver();
 
 /** Box2D's fixture defaults as pybox2d's `fixtureDef` has them (friction 0.2, no restitution). */
 export interface FixtureOptions {
