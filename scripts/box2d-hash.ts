@@ -7,10 +7,10 @@
  * observation, reward and flags and every dynamic body's position, angle and velocities as float64
  * bits. Prints one SHA-256 per env and one over all; compare before and after a change.
  *
- * First it plays synthetic scenes twice, on planck's own contact solver and island step and on
- * engine-contact.ts's, and checks that they agree bit for bit: circles, restitution, damping, a
+ * First it plays synthetic scenes twice, on planck's own contact solver, island step and ray cast
+ * and on engine-contact.ts's and engine-raycast.ts's, and checks that they agree bit for bit: circles, restitution, damping, a
  * bullet, bodies too fast for one step (planck's translation and rotation clamps) and sleeping
- * bodies, which the envs do not all reach.
+ * bodies, which the envs do not all reach, and rays that filter, clip and stop.
  *
  * A script, not a test: the hash legitimately changes when the engine's arithmetic does (a float32
  * port of Box2D's contact or time-of-impact code, to get nearer Gymnasium), so it pins a refactor's
@@ -24,6 +24,7 @@ import { Command } from 'commander';
 import * as planck from 'planck';
 import type { Env } from '../src/envs/env.js';
 import { installContactSolver } from '../src/envs/box2d/engine-contact.js';
+import { installRayCast } from '../src/envs/box2d/engine-raycast.js';
 import { landerHeuristic, WalkerHeuristic } from './lib/box2d-heuristics.js';
 
 // planck's own solver, before anything replaces it (the env modules, imported below, install
@@ -32,9 +33,11 @@ const contactProto = planck.Contact.prototype as unknown as Record<string, unkno
 const solverProto = (planck as unknown as { Solver: { prototype: Record<string, unknown> } }).Solver.prototype;
 const SOLVER_METHODS = ['initVelocityConstraint', 'warmStartConstraint', 'solveVelocityConstraint', 'storeConstraintImpulses', 'solvePositionConstraint', 'solvePositionConstraintTOI'];
 const ISLAND_METHODS = ['solveWorld', 'solveIsland'];
+const worldProto = planck.World.prototype as unknown as Record<string, unknown>;
 const planckOwn = {
   contact: Object.fromEntries(SOLVER_METHODS.map((m) => [m, contactProto[m]])),
   solver: Object.fromEntries(ISLAND_METHODS.map((m) => [m, solverProto[m]])),
+  world: { rayCast: worldProto.rayCast },
 };
 const { loadEnvFamily, makeEnv } = await import('../src/envs/registry.js');
 const { NpRandom } = await import('../src/rng/index.js');
@@ -155,6 +158,21 @@ function scene(hash: Hash, velocityIterations: number, positionIterations: numbe
     }
     world.step(dt, velocityIterations, positionIterations);
     putWorld(hash, world);
+    // Rays through the pile: the closest hit, every hit, and a cast that stops at its first.
+    for (let r = 0; r < 3; r++) {
+      const from = planck.Vec2(-12 + 8 * r, 14);
+      const to = planck.Vec2(-9 + 8 * r - t * 0.01, -1);
+      const policy = (fixture: planck.Fixture, point: planck.Vec2, normal: planck.Vec2, fraction: number) => {
+        put(hash, point.x);
+        put(hash, point.y);
+        put(hash, normal.x);
+        put(hash, normal.y);
+        put(hash, fraction);
+        if (r === 0) return fixture.getBody().isStatic() ? -1 : fraction;
+        return r === 1 ? 1 : 0;
+      };
+      world.rayCast(from, to, policy);
+    }
   }
   // Everything asleep by the end is part of what is compared.
   for (const body of bodies) put(hash, body.isAwake() ? 1 : 0);
@@ -170,10 +188,12 @@ function sceneDigest(): string {
 {
   Object.assign(contactProto, planckOwn.contact);
   Object.assign(solverProto, planckOwn.solver);
+  Object.assign(worldProto, planckOwn.world);
   const own = sceneDigest();
   installContactSolver();
+  installRayCast();
   const local = sceneDigest();
-  console.log(`synthetic scenes, planck's solver vs engine-contact.ts: ${own === local ? 'identical' : 'DIFFERENT'} (${local})`);
+  console.log(`synthetic scenes, planck's solver and ray cast vs engine-contact.ts and engine-raycast.ts: ${own === local ? 'identical' : 'DIFFERENT'} (${local})`);
   if (own !== local) process.exitCode = 1;
 }
 

@@ -11,6 +11,7 @@
  */
 import * as planck from 'planck';
 import { installContactSolver } from './engine-contact.js';
+import { installRayCast } from './engine-raycast.js';
 
 export { planck };
 
@@ -294,8 +295,10 @@ function solveRevolutePosition(this: planck.RevoluteJoint): boolean {
 }
 (planck.RevoluteJoint.prototype as unknown as { solvePositionConstraints: typeof solveRevolutePosition }).solvePositionConstraints = solveRevolutePosition;
 
-// The contact solver and island step on local numbers (engine-contact.ts says why).
+// The contact solver, island step and ray cast on local numbers (engine-contact.ts and
+// engine-raycast.ts say why).
 installContactSolver();
+installRayCast();
 
 /** Box2D's fixture defaults as pybox2d's `fixtureDef` has them (friction 0.2, no restitution). */
 export interface FixtureOptions {
