@@ -16,6 +16,9 @@
  * Not here, on purpose: time of impact, distance and the manifolds (collision), which change for
  * Box2D's float32 arithmetic separately; the velocity initialisation still asks the manifold for
  * its world points through `Manifold.getWorldManifold`, so a replacement of that is used here too.
+ *
+ * Longer than 400 lines: one solver, kept whole (its parts share the per-contact state planck keeps
+ * and are checked together against planck's own by scripts/box2d-hash.ts).
  */
 import * as planck from 'planck';
 
