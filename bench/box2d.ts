@@ -1,6 +1,7 @@
 /**
  * `npm run bench:box2d`: steps per second of each Box2D env in-process (no protocol), random actions
- * from a seeded action space, resets included, median of a few rounds (per wall second and per
+ * from a seeded action space, resets included (at the end of an episode or at the env's time limit,
+ * as Gymnasium's TimeLimit would), median of a few rounds (per wall second and per
  * second of the process's CPU time, which a loaded machine inflates less); beside it Gymnasium's own
  * in-process figures on this kind of machine (docs/box2d.md, "Speed").
  *
@@ -27,18 +28,23 @@ const GYMNASIUM: Record<string, string> = {
 
 /** Steps per second of wall time, and per second of this process's CPU time (what a shared machine's load does not take away). */
 function round(id: string, seconds: number): [number, number] {
-  const { env } = makeEnv(id);
+  const { spec, env } = makeEnv(id);
+  const limit = spec.maxEpisodeSteps ?? Infinity;
   env.actionSpace.seed(0n);
   env.npRandom = NpRandom.fromSeed(0);
   env.reset();
   let steps = 0;
+  let elapsed = 0;
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   while (performance.now() - t0 < seconds * 1000) {
     for (let k = 0; k < 50; k++) {
       const result = env.step(env.actionSpace.sample());
       steps++;
-      if (result.terminated) env.reset();
+      if (result.terminated || ++elapsed >= limit) {
+        env.reset();
+        elapsed = 0;
+      }
     }
   }
   const cpu = process.cpuUsage(cpu0);

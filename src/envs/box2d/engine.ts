@@ -8,11 +8,16 @@
  *
  * planck computes in double precision where Box2D computes in float32: trajectories agree to about
  * 1e-6 until a contact-rich moment (a landing, a walker's step) amplifies the difference.
+ *
+ * Longer than 400 lines: the revolute joint's three solver functions on local numbers live here
+ * beside the step they serve (the contact solver and the ray cast have files of their own).
  */
 import * as planck from 'planck';
 // Box2D 2.3.0's order of new contacts and of a box's corners: without them every BipedalWalker
 // episode left Gymnasium's observations on its first step (engine-order.ts).
 import './engine-order.js';
+import { installContactSolver } from './engine-contact.js';
+import { installRayCast } from './engine-raycast.js';
 
 export { planck };
 
@@ -93,11 +98,157 @@ interface RevoluteInternals {
   m_enableMotor: boolean;
   m_enableLimit: boolean;
   m_limitState: number;
+  /** K's 2×2 block inverted (planck's det2, computed per solve), set by initRevoluteVelocity. */
+  det22: number;
+  /** ey × ez of K and K's inverted determinant (planck's solve33, per solve), set by initRevoluteVelocity. */
+  eyEzX: number;
+  eyEzY: number;
+  eyEzZ: number;
+  det33: number;
 }
 const INACTIVE_LIMIT = 0;
 const AT_LOWER_LIMIT = 1;
 const AT_UPPER_LIMIT = 2;
 const EQUAL_LIMITS = 3;
+const LINEAR_SLOP = planck.Settings.linearSlop * planck.Settings.lengthUnitsPerMeter;
+const ANGULAR_SLOP = planck.Settings.angularSlop;
+const MAX_ANGULAR_CORRECTION = planck.Settings.maxAngularCorrection;
+const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
+
+/** What initVelocityConstraints reads besides the velocity solver's fields. */
+interface RevoluteInitInternals extends RevoluteInternals {
+  m_bodyA: RevoluteInternals['m_bodyA'] & BodyStepInternals;
+  m_bodyB: RevoluteInternals['m_bodyB'] & BodyStepInternals;
+  m_localAnchorA: planck.Vec2Value;
+  m_localAnchorB: planck.Vec2Value;
+  m_localCenterA: planck.Vec2Value;
+  m_localCenterB: planck.Vec2Value;
+  m_referenceAngle: number;
+  m_lowerAngle: number;
+  m_upperAngle: number;
+}
+interface BodyStepInternals {
+  m_sweep: { localCenter: planck.Vec2Value };
+  m_invMass: number;
+  m_invI: number;
+  c_position: { a: number };
+}
+
+/**
+ * planck 1.4.2's RevoluteJoint.initVelocityConstraints, same arithmetic in the same order on local
+ * numbers (planck's allocated two rotations and five vectors per joint and step: 470 B of a
+ * LunarLander step's 3.8 KB once the contact solver stopped allocating). It also computes, once a
+ * step, the parts of K⁻¹ that planck's velocity solver recomputed on each of its 180 calls (the
+ * same expressions on the same K, so the same bits).
+ */
+function initRevoluteVelocity(this: planck.RevoluteJoint, step: { warmStarting: boolean; dtRatio: number }): void {
+  const j = this as unknown as RevoluteInitInternals;
+  const bodyA = j.m_bodyA;
+  const bodyB = j.m_bodyB;
+  j.m_localCenterA = bodyA.m_sweep.localCenter;
+  j.m_localCenterB = bodyB.m_sweep.localCenter;
+  j.m_invMassA = bodyA.m_invMass;
+  j.m_invMassB = bodyB.m_invMass;
+  j.m_invIA = bodyA.m_invI;
+  j.m_invIB = bodyB.m_invI;
+  const aA = bodyA.c_position.a;
+  const vA = bodyA.c_velocity.v;
+  let wA = bodyA.c_velocity.w;
+  const aB = bodyB.c_position.a;
+  const vB = bodyB.c_velocity.v;
+  let wB = bodyB.c_velocity.w;
+  // rA = Rot(aA)·(localAnchorA - localCenterA), and B's.
+  const sA = Math.sin(aA);
+  const cosA = Math.cos(aA);
+  const sB = Math.sin(aB);
+  const cosB = Math.cos(aB);
+  const lAx = j.m_localAnchorA.x - j.m_localCenterA.x;
+  const lAy = j.m_localAnchorA.y - j.m_localCenterA.y;
+  const lBx = j.m_localAnchorB.x - j.m_localCenterB.x;
+  const lBy = j.m_localAnchorB.y - j.m_localCenterB.y;
+  const rAx = cosA * lAx - sA * lAy;
+  const rAy = sA * lAx + cosA * lAy;
+  const rBx = cosB * lBx - sB * lBy;
+  const rBy = sB * lBx + cosB * lBy;
+  // planck makes new vectors here each step (a joint has none before its first); these are reused.
+  const jointRA = (j.m_rA ??= planck.Vec2(0, 0));
+  const jointRB = (j.m_rB ??= planck.Vec2(0, 0));
+  jointRA.x = rAx;
+  jointRA.y = rAy;
+  jointRB.x = rBx;
+  jointRB.y = rBy;
+  const mA = j.m_invMassA;
+  const mB = j.m_invMassB;
+  const iA = j.m_invIA;
+  const iB = j.m_invIB;
+  const fixedRotation = iA + iB === 0;
+  const { ex, ey, ez } = j.m_mass;
+  ex.x = mA + mB + rAy * rAy * iA + rBy * rBy * iB;
+  ey.x = -rAy * rAx * iA - rBy * rBx * iB;
+  ez.x = -rAy * iA - rBy * iB;
+  ex.y = ey.x;
+  ey.y = mA + mB + rAx * rAx * iA + rBx * rBx * iB;
+  ez.y = rAx * iA + rBx * iB;
+  ex.z = ez.x;
+  ey.z = ez.y;
+  ez.z = iA + iB;
+  // The velocity solver's per-call inverses, as it computed them.
+  let det22 = ex.x * ey.y - ey.x * ex.y;
+  if (det22 !== 0) det22 = 1 / det22;
+  j.det22 = det22;
+  const eyEzX = ey.y * ez.z - ey.z * ez.y;
+  const eyEzY = ey.z * ez.x - ey.x * ez.z;
+  const eyEzZ = ey.x * ez.y - ey.y * ez.x;
+  let det33 = ex.x * eyEzX + ex.y * eyEzY + ex.z * eyEzZ;
+  if (det33 !== 0) det33 = 1 / det33;
+  j.eyEzX = eyEzX;
+  j.eyEzY = eyEzY;
+  j.eyEzZ = eyEzZ;
+  j.det33 = det33;
+  j.m_motorMass = iA + iB;
+  if (j.m_motorMass > 0) j.m_motorMass = 1 / j.m_motorMass;
+  if (j.m_enableMotor == false || fixedRotation) j.m_motorImpulse = 0;
+  const impulse = j.m_impulse;
+  if (j.m_enableLimit && fixedRotation == false) {
+    const jointAngle = aB - aA - j.m_referenceAngle;
+    if (Math.abs(j.m_upperAngle - j.m_lowerAngle) < 2 * ANGULAR_SLOP) {
+      j.m_limitState = EQUAL_LIMITS;
+    } else if (jointAngle <= j.m_lowerAngle) {
+      if (j.m_limitState != AT_LOWER_LIMIT) impulse.z = 0;
+      j.m_limitState = AT_LOWER_LIMIT;
+    } else if (jointAngle >= j.m_upperAngle) {
+      if (j.m_limitState != AT_UPPER_LIMIT) impulse.z = 0;
+      j.m_limitState = AT_UPPER_LIMIT;
+    } else {
+      j.m_limitState = INACTIVE_LIMIT;
+      impulse.z = 0;
+    }
+  } else {
+    j.m_limitState = INACTIVE_LIMIT;
+  }
+  if (step.warmStarting) {
+    impulse.x *= step.dtRatio;
+    impulse.y *= step.dtRatio;
+    impulse.z *= step.dtRatio;
+    j.m_motorImpulse *= step.dtRatio;
+    const px = impulse.x;
+    const py = impulse.y;
+    vA.x -= mA * px;
+    vA.y -= mA * py;
+    wA -= iA * (rAx * py - rAy * px + j.m_motorImpulse + impulse.z);
+    vB.x += mB * px;
+    vB.y += mB * py;
+    wB += iB * (rBx * py - rBy * px + j.m_motorImpulse + impulse.z);
+  } else {
+    impulse.x = 0;
+    impulse.y = 0;
+    impulse.z = 0;
+    j.m_motorImpulse = 0;
+  }
+  bodyA.c_velocity.w = wA;
+  bodyB.c_velocity.w = wB;
+}
+(planck.RevoluteJoint.prototype as unknown as { initVelocityConstraints: typeof initRevoluteVelocity }).initVelocityConstraints = initRevoluteVelocity;
 
 /**
  * planck 1.4.2's RevoluteJoint.solveVelocityConstraints with the same arithmetic in the same order,
@@ -138,16 +289,12 @@ function solveRevoluteVelocity(this: planck.RevoluteJoint, step: { dt: number })
   let py: number;
   if (j.m_enableLimit && j.m_limitState !== INACTIVE_LIMIT && !fixedRotation) {
     const cdot2 = wB - wA;
-    // impulse = -K⁻¹·Cdot (Mat33.solve33, then negated).
-    let crossX = ey.y * ez.z - ey.z * ez.y;
-    let crossY = ey.z * ez.x - ey.x * ez.z;
-    let crossZ = ey.x * ez.y - ey.y * ez.x;
-    let det = ex.x * crossX + ex.y * crossY + ex.z * crossZ;
-    if (det !== 0) det = 1 / det;
-    let ix = -(det * (cdot1x * crossX + cdot1y * crossY + cdot2 * crossZ));
-    crossX = cdot1y * ez.z - cdot2 * ez.y;
-    crossY = cdot2 * ez.x - cdot1x * ez.z;
-    crossZ = cdot1x * ez.y - cdot1y * ez.x;
+    // impulse = -K⁻¹·Cdot (Mat33.solve33, then negated; ey × ez and det are the same every call).
+    const det = j.det33;
+    let ix = -(det * (cdot1x * j.eyEzX + cdot1y * j.eyEzY + cdot2 * j.eyEzZ));
+    let crossX = cdot1y * ez.z - cdot2 * ez.y;
+    let crossY = cdot2 * ez.x - cdot1x * ez.z;
+    let crossZ = cdot1x * ez.y - cdot1y * ez.x;
     let iy = -(det * (ex.x * crossX + ex.y * crossY + ex.z * crossZ));
     crossX = ey.y * cdot2 - ey.z * cdot1y;
     crossY = ey.z * cdot1x - ey.x * cdot2;
@@ -160,8 +307,7 @@ function solveRevoluteVelocity(this: planck.RevoluteJoint, step: { dt: number })
       // The limit lets go: solve the point constraint alone (Mat33.solve22 of the reduced rhs).
       const rhsX = -1 * cdot1x + accumulated.z * ez.x;
       const rhsY = -1 * cdot1y + accumulated.z * ez.y;
-      let det2 = ex.x * ey.y - ey.x * ex.y;
-      if (det2 !== 0) det2 = 1 / det2;
+      const det2 = j.det22;
       ix = det2 * (ey.y * rhsX - ey.x * rhsY);
       iy = det2 * (ex.x * rhsY - ex.y * rhsX);
       iz = -accumulated.z;
@@ -185,8 +331,7 @@ function solveRevoluteVelocity(this: planck.RevoluteJoint, step: { dt: number })
     // impulse = K⁻¹·(-Cdot) on the 2×2 block.
     const nx = -cdot1x;
     const ny = -cdot1y;
-    let det2 = ex.x * ey.y - ey.x * ex.y;
-    if (det2 !== 0) det2 = 1 / det2;
+    const det2 = j.det22;
     px = det2 * (ey.y * nx - ey.x * ny);
     py = det2 * (ex.x * ny - ex.y * nx);
     j.m_impulse.x += px;
@@ -215,10 +360,6 @@ interface RevolutePositionInternals extends RevoluteInternals {
   m_lowerAngle: number;
   m_upperAngle: number;
 }
-const LINEAR_SLOP = planck.Settings.linearSlop * planck.Settings.lengthUnitsPerMeter;
-const ANGULAR_SLOP = planck.Settings.angularSlop;
-const MAX_ANGULAR_CORRECTION = planck.Settings.maxAngularCorrection;
-const clamp = (v: number, lo: number, hi: number) => (v < lo ? lo : v > hi ? hi : v);
 
 /**
  * planck 1.4.2's RevoluteJoint.solvePositionConstraints, same arithmetic in the same order on local
@@ -295,6 +436,11 @@ function solveRevolutePosition(this: planck.RevoluteJoint): boolean {
   return positionError <= LINEAR_SLOP && angularError <= ANGULAR_SLOP;
 }
 (planck.RevoluteJoint.prototype as unknown as { solvePositionConstraints: typeof solveRevolutePosition }).solvePositionConstraints = solveRevolutePosition;
+
+// The contact solver, island step and ray cast on local numbers (engine-contact.ts and
+// engine-raycast.ts say why).
+installContactSolver();
+installRayCast();
 
 /** Box2D's fixture defaults as pybox2d's `fixtureDef` has them (friction 0.2, no restitution). */
 export interface FixtureOptions {
