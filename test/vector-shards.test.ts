@@ -94,6 +94,7 @@ describe('a vector env split over the workers', () => {
       vec({ step: { actions: good.slice(1) } }),
       vec({ send: { actions: [0, 1], env_ids: [11, 11] } }),
       vec({ reset: { mask: [true] } }),
+      vec({ reset: { seed: '5', options: { randomize: false } } }),
       vec({ step: { actions: good } }),
     ]);
     expect(b).toEqual(a);
@@ -103,7 +104,9 @@ describe('a vector env split over the workers', () => {
     expect(b[5]).toContain('INVALID_ACTION');
     expect(b[6]).toContain('appears twice');
     expect(b[7]).toContain('mask');
-    expect(b[8]).toContain('"observations"');
+    // Reset options are the env's own: CartPole reads none, and the refused reset moved nothing.
+    expect(b[8]).toMatch(/BAD_REQUEST.*unknown reset option 'randomize'/);
+    expect(b[9]).toContain('"observations"');
   });
 
   it('steps sent sub-envs in the background; recv gives the first K that finished, each as one thread steps it', async () => {
@@ -198,5 +201,23 @@ describe('a split vector env whose client goes away', () => {
     expect(await s.pool.sessionCounts()).toEqual([0, 0]);
     expect(s.pool.envBudget.total).toBe(0);
     await s.close();
+  });
+});
+
+describe('vector reset options', () => {
+  it('reach every sub-env as its own reset(options=…): CarRacing keeps its colours with randomize false', async () => {
+    const c = await RawClient.connect(whole);
+    await c.ask(make('CarRacing-v3', 2, { kwargs: { domain_randomize: true }, encoding: 'base64' }));
+    const reset = async (options?: object) => (await c.ask(vec({ reset: { seed: '3', ...(options ? { options } : {}) } }))).observations.data as string;
+    // Kept: no colour draws, so the track comes from the seed's first draws, in the colours each sub-env
+    // has (here those it drew when made, from OS entropy, as Gymnasium's constructor does).
+    const kept = await reset({ randomize: false });
+    expect(await reset({ randomize: false })).toBe(kept);
+    // Drawn (the default): new colours from the seeded generator first, so another track and colours.
+    const drawn = await reset();
+    expect(drawn).not.toBe(kept);
+    expect(await reset()).toBe(drawn);
+    expect((await c.ask(vec({ reset: { options: { randomize: 'no' } } }))).error.code).toBe('BAD_REQUEST');
+    await c.end();
   });
 });

@@ -93,11 +93,14 @@ export class VectorEnvClient {
     readonly singleActionSpace: SpaceInfo,
   ) {}
 
-  /** `envs.reset(seed=S, options={"reset_mask": mask})`: sub-env i gets seed S+i. */
-  async reset(options: { seed?: number | bigint; mask?: boolean[] } = {}): Promise<{ observations: Batch; infos: Record<string, unknown> }> {
+  /** `envs.reset(seed=S, options={"reset_mask": mask, **options})`: sub-env i gets seed S+i, and every one reset the env's own `options`. */
+  async reset(
+    options: { seed?: number | bigint; mask?: boolean[]; options?: Record<string, unknown> } = {},
+  ): Promise<{ observations: Batch; infos: Record<string, unknown> }> {
     const body: Record<string, unknown> = {};
     if (options.seed !== undefined) body.seed = String(options.seed);
     if (options.mask !== undefined) body.mask = options.mask;
+    if (options.options !== undefined) body.options = options.options;
     const reply = await this.client.requestLine<{ observations: unknown; infos: Record<string, unknown> }>(JSON.stringify({ vector: { reset: body } }));
     return { observations: this.#observations(reply.observations), infos: reply.infos };
   }

@@ -101,7 +101,7 @@ export class EnvRunner {
    * anything changes (BadResetOptionsError: the env, its seed and generators stay as they were).
    */
   reset(options: Record<string, unknown> | null = null): { obs: unknown; info: Info } {
-    const parsed = this.#checkedResetOptions(options);
+    const parsed = this.checkResetOptions(options);
     if (this.#pendingSeed !== null) {
       this.env.npRandom = NpRandom.fromSeed(this.#pendingSeed);
       this.#pendingSeed = null;
@@ -115,7 +115,8 @@ export class EnvRunner {
     return result;
   }
 
-  #checkedResetOptions(options: Record<string, unknown> | null): ResetOptions {
+  /** The reset options as the env's spec reads them (BadResetOptionsError otherwise); changes nothing. */
+  checkResetOptions(options: Record<string, unknown> | null): ResetOptions {
     const schema = this.spec.resetOptions;
     const accepted = schema ? Object.keys(schema.shape) : [];
     const acceptedList = accepted.length ? accepted.join(', ') : 'none';

@@ -126,8 +126,8 @@ const vectorBodies = {
       encoding: b.encoding ?? 'json',
     })),
   reset: z
-    .strictObject({ seed: seed.optional(), mask: z.array(z.boolean()).optional() })
-    .transform((b) => ({ kind: 'vector_reset' as const, seed: b.seed ?? null, mask: b.mask ?? null })),
+    .strictObject({ seed: seed.optional(), mask: z.array(z.boolean()).optional(), options: namedValues('reset options').optional() })
+    .transform((b) => ({ kind: 'vector_reset' as const, seed: b.seed ?? null, mask: b.mask ?? null, options: b.options ?? null })),
   step: z.strictObject({ actions: batch }).transform((b) => ({ kind: 'vector_step' as const, actions: b.actions as unknown })),
   seed: seed.transform((s) => ({ kind: 'vector_seed' as const, seed: s })),
   sample: z.strictObject({}).transform(() => ({ kind: 'vector_sample' as const })),

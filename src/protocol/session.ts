@@ -456,7 +456,7 @@ export class Session {
             request.kind === 'vector_step'
               ? vector.checkStep(request.actions)
               : request.kind === 'vector_reset'
-                ? vector.checkReset(request.seed, request.mask)
+                ? vector.checkReset(request.seed, request.mask, request.options)
                 : vector.checkSend(request.actions, request.envIds);
           this.#checked = { line, request: checked };
           return shardReply({ ready: request.kind, count: checked.kind === 'send' ? checked.ids.length : vector.numEnvs });
@@ -565,7 +565,7 @@ export class Session {
     if (request.kind !== 'vector_step' && request.kind !== 'vector_reset') return undefined;
     let checked: CheckedRequest;
     try {
-      checked = request.kind === 'vector_step' ? vector.checkStep(request.actions, true) : vector.checkReset(request.seed, request.mask);
+      checked = request.kind === 'vector_step' ? vector.checkStep(request.actions, true) : vector.checkReset(request.seed, request.mask, request.options);
     } catch (err) {
       if (!(err instanceof CheckFailure)) throw err;
       return shardReply({ error: errorOf(err.failure), order: err.order });

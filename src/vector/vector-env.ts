@@ -105,7 +105,7 @@ export class CheckFailure extends Error {
 export type CheckedRequest =
   | { kind: 'step'; actions: unknown[] }
   | { kind: 'send'; actions: unknown[]; ids: number[] }
-  | { kind: 'reset'; seed: bigint | null; mask: readonly boolean[] | null };
+  | { kind: 'reset'; seed: bigint | null; mask: readonly boolean[] | null; options: Record<string, unknown> | null };
 
 export class VectorEnv {
   /** The sub-envs this object holds (a shard's share of a sharded vector env). */
@@ -177,10 +177,13 @@ export class VectorEnv {
     this.#statsEnabled = enabled;
   }
 
-  /** `envs.reset(seed=S, options={"reset_mask": mask})`: sub-env i gets seed S+i; unmasked ones keep their last observation. */
-  reset(seed: bigint | null, mask: readonly boolean[] | null): string {
-    this.#checked(() => this.checkReset(seed, mask));
-    const infos = this.#resetInto(seed, mask);
+  /**
+   * `envs.reset(seed=S, options={"reset_mask": mask, **options})`: sub-env i gets seed S+i and the
+   * options (each env's own, e.g. CarRacing's `randomize`); unmasked ones keep their last observation.
+   */
+  reset(seed: bigint | null, mask: readonly boolean[] | null, options: Record<string, unknown> | null = null): string {
+    this.#checked(() => this.checkReset(seed, mask, options));
+    const infos = this.#resetInto(seed, mask, options);
     return `{"observations": ${encodeValues(this.observationSpace, this.#lastObs, this.encoding)}, "infos": ${infosJson(infos)}}`;
   }
 
@@ -212,15 +215,21 @@ export class VectorEnv {
    */
 
   /** Checks a `reset` (a mask covers the whole vector env). */
-  checkReset(seed: bigint | null, mask: readonly boolean[] | null): CheckedRequest {
+  checkReset(seed: bigint | null, mask: readonly boolean[] | null, options: Record<string, unknown> | null = null): CheckedRequest {
     if (mask !== null && mask.length !== this.total) {
       throw new CheckFailure(new ProtocolError('BAD_REQUEST', `the mask has ${plural(mask.length, 'entry')} for ${plural(this.total, 'sub-env')}`), -1);
+    }
+    // Every sub-env is the same env: its spec reads the options alike for all.
+    try {
+      this.runners[0].checkResetOptions(options);
+    } catch (err) {
+      throw new CheckFailure(err, -1);
     }
     if (this.#pendingCount > 0) {
       const i = this.#pending.findIndex((p, i) => p === 1 && (mask === null || mask[this.offset + i]));
       if (i >= 0) throw new CheckFailure(new ProtocolError('BAD_REQUEST', `sub-env ${this.offset + i}: a step sent to it is not yet received; recv it first`), this.offset + i);
     }
-    return { kind: 'reset', seed, mask };
+    return { kind: 'reset', seed, mask, options };
   }
 
   /**
@@ -251,7 +260,7 @@ export class VectorEnv {
   run(checked: CheckedRequest): { part: Buffer } | { sent: number } {
     switch (checked.kind) {
       case 'reset': {
-        const infos = this.#resetInto(checked.seed, checked.mask);
+        const infos = this.#resetInto(checked.seed, checked.mask, checked.options);
         return { part: encodePart(this.observationSpace, this.encoding, { obs: this.#lastObs, infos, clean: this.clean }, false) };
       }
       case 'step': {
@@ -289,14 +298,14 @@ export class VectorEnv {
     }
   }
 
-  #resetInto(seed: bigint | null, mask: readonly boolean[] | null): VectorInfos {
+  #resetInto(seed: bigint | null, mask: readonly boolean[] | null, options: Record<string, unknown> | null): VectorInfos {
     const n = this.numEnvs;
     const infos: VectorInfos = {};
     for (let i = 0; i < n; i++) {
       if (mask !== null && !mask[this.offset + i]) continue;
       const runner = this.runners[i];
       if (seed !== null) runner.seed(seed + BigInt(this.offset + i));
-      const { obs, info } = runner.reset();
+      const { obs, info } = runner.reset(options);
       this.#lastObs[i] = obs;
       this.#needsReset[i] = 0;
       this.#autoresetFlags[i] = 0;

@@ -8,7 +8,7 @@ export function vectorRequest(vector: VectorEnv, request: Extract<Request, { kin
     case 'vector_make':
       throw new Error('vector_make is the session\'s');
     case 'vector_reset':
-      return vector.reset(request.seed, request.mask);
+      return vector.reset(request.seed, request.mask, request.options);
     case 'vector_step':
       return vector.step(request.actions);
     case 'vector_seed':
