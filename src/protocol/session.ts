@@ -385,8 +385,9 @@ export class Session {
     return session;
   }
 
-  /** Frees the env (the connection closed). */
+  /** Frees the env (the connection closed), and a shard's slice made and not yet swapped in. */
   close(): void {
+    this.#discardMade();
     if (this.#runner) {
       this.#runner.close();
       this.#envSlots.release();

@@ -177,6 +177,8 @@ export class Connection implements ResultSink {
     if (this.#shards) return this.#shards.leadResult(result, item);
     // The session's plan for a vector env too big for one thread: it is made in shards, by a coordinator.
     if (result.kind === 'shard' && 'line' in item) {
+      // A plan that comes after the socket closed is not carried out: its shards would be sessions nobody drops.
+      if (this.#closed) return;
       this.#shards = new VectorShards(this.#shardHost(), result, item.line, this.#pending - 1);
       return;
     }
