@@ -81,6 +81,7 @@ export class Metrics {
       for (const [envId, held] of Object.entries(snap().pool.envsById)) g.set({ env_id: envId }, held);
     });
     gauge(registry, 'env_limit', 'Environments the server may hold (--max-envs).', [], (g) => g.set(snap().pool.envLimit));
+    gauge(registry, 'envs_counted', 'Environments counted against --max-envs now (each sub-env of a vector env counts one).', [], (g) => g.set(snap().pool.envs));
     counter(registry, 'sessions_opened_total', 'Pool sessions opened (one per TCP connection, one per REST environment).', [], (c) =>
       c.inc(snap().pool.sessionsOpened),
     );
