@@ -230,6 +230,8 @@ export class Session {
   #episode: EpisodeStats | null = null;
   /** The frame the request being handled recorded, if any. */
   #frame: RecordedFrame | null = null;
+  /** A shard's part of the reply to the request being handled, if any (SessionReply.part). */
+  #part: Buffer | undefined = undefined;
   #recording: RecordingState = { ...NOT_RECORDING };
   #instance: string | null = null;
   #lastInstance: string | null = null;
@@ -265,17 +267,18 @@ export class Session {
    * Handles one request line. Failures become error replies; the one thing it throws is EnvNotLoaded
    * (the env's code is still loading, nothing has changed): wait for it and handle the line again.
    */
-  handle(line: string, mayDefer = false): SessionReply {
+  handle(line: string, mayDefer = false, fast = false): SessionReply {
     let reply: Reply | null;
     let command: RequestKind | null = null;
     this.#episode = null;
     this.#frame = null;
+    this.#part = undefined;
     if (this.#holding) return this.#outcome(shardReply({ held: true }), null);
     try {
       const request = parseRequest(line);
       command = request.kind;
       if (this.#shardIndex !== null) {
-        const answer = this.#asShard(request, line);
+        const answer = this.#asShard(request, line, fast);
         if (answer !== undefined) return this.#outcome(answer, command);
       }
       // `mayDefer`: a make with a costly part is not run here but answered `deferred`; the pool has it
@@ -298,6 +301,7 @@ export class Session {
   fail(code: ErrorCode, message: string, command: RequestKind | null = null): SessionReply {
     this.#episode = null;
     this.#frame = null;
+    this.#part = undefined;
     return this.#outcome(errorReply(code, message), command);
   }
 
@@ -404,7 +408,7 @@ export class Session {
   }
 
   #outcome(reply: Reply | null, command: RequestKind | null): SessionReply {
-    return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode, frame: this.#frame };
+    return { reply, command, compression: this.#compression, instance: this.#instance, episode: this.#episode, frame: this.#frame, part: this.#part };
   }
   #requireEnv(): EnvRunner {
     if (this.#runner) return this.#runner;
@@ -444,7 +448,7 @@ export class Session {
    * `go`), statistics and close apply to every shard; the lead answers the rest as any session, and
    * the other shards skip them. Undefined: the lead's normal handling.
    */
-  #asShard(request: Request, line: string): Reply | null | undefined {
+  #asShard(request: Request, line: string, fast: boolean): Reply | null | undefined {
     const vector = this.#vector!;
     const lead = this.#shardIndex === 0;
     const skip = lead ? undefined : shardReply({ skip: true });
@@ -453,12 +457,16 @@ export class Session {
       case 'vector_reset':
       case 'vector_send':
         try {
+          // ShardOp `fast` on a clean vector env: a step or reset is checked whole (every sub-env's
+          // action, so every shard decides alike) and run at once. A send keeps its two phases.
+          const atOnce = fast && request.kind !== 'vector_send' && vector.clean;
           const checked =
             request.kind === 'vector_step'
-              ? vector.checkStep(request.actions)
+              ? vector.checkStep(request.actions, atOnce)
               : request.kind === 'vector_reset'
                 ? vector.checkReset(request.seed, request.mask, request.options)
                 : vector.checkSend(request.actions, request.envIds);
+          if (atOnce) return this.#run(checked);
           this.#checked = { line, request: checked };
           return shardReply({ ready: request.kind, count: checked.kind === 'send' ? checked.ids.length : vector.numEnvs });
         } catch (err) {
@@ -482,8 +490,8 @@ export class Session {
   shardOp(op: ShardOp): SessionReply {
     this.#episode = null;
     this.#frame = null;
+    this.#part = undefined;
     let reply: Reply | null;
-    let part: Buffer | undefined;
     try {
       if ('make' in op) {
         this.#holding = false;
@@ -501,17 +509,15 @@ export class Session {
         this.#made = { op: op.make, vector, acquired };
         reply = shardReply({ ready: 'vector_make', count });
       } else if ('go' in op) {
-        reply = this.#go((p) => (part = p));
+        reply = this.#go();
       } else if ('fast' in op) {
-        const fast = this.#fast(op.fast, (p) => (part = p));
-        if (fast !== undefined) reply = fast;
-        else return this.handle(op.fast);
+        return this.handle(op.fast, false, true);
       } else if ('abort' in op) {
         this.#checked = null;
         this.#discardMade();
         reply = shardReply({ done: true });
       } else if ('take' in op) {
-        part = this.#vector!.take(op.take);
+        this.#part = this.#vector!.take(op.take);
         reply = PART_REPLY;
       } else {
         this.close();
@@ -522,11 +528,11 @@ export class Session {
       if (err instanceof EnvNotLoaded) throw err;
       reply = shardReply({ error: errorOf(err), order: -1 });
     }
-    return { ...this.#outcome(reply, null), part };
+    return this.#outcome(reply, null);
   }
 
   /** Runs what was checked: a made slice is swapped in (the lead answers the client's make), a request run. */
-  #go(setPart: (part: Buffer) => void): Reply | null {
+  #go(): Reply | null {
     if (this.#made) {
       const { op, vector, acquired } = this.#made;
       this.#made = null;
@@ -547,33 +553,14 @@ export class Session {
     const checked = this.#checked;
     if (checked === null) throw new ProtocolError('BAD_REQUEST', 'nothing was checked to run');
     this.#checked = null;
-    const outcome = this.#vector!.run(checked.request);
-    if ('sent' in outcome) return shardReply({ sent: outcome.sent, clean: this.#vector!.clean });
-    setPart(outcome.part);
-    return PART_REPLY;
+    return this.#run(checked.request);
   }
 
-  /** A step or reset of a clean split vector env, checked whole and run at once (ShardOp `fast`); undefined: handle it as a line. */
-  #fast(line: string, setPart: (part: Buffer) => void): Reply | undefined {
-    const vector = this.#vector;
-    if (vector === null || this.#shardIndex === null || !vector.clean) return undefined;
-    let request: Request;
-    try {
-      request = parseRequest(line);
-    } catch {
-      return undefined;
-    }
-    if (request.kind !== 'vector_step' && request.kind !== 'vector_reset') return undefined;
-    let checked: CheckedRequest;
-    try {
-      checked = request.kind === 'vector_step' ? vector.checkStep(request.actions, true) : vector.checkReset(request.seed, request.mask, request.options);
-    } catch (err) {
-      if (!(err instanceof CheckFailure)) throw err;
-      return shardReply({ error: errorOf(err.failure), order: err.order });
-    }
-    const outcome = vector.run(checked);
-    if ('sent' in outcome) throw new Error('a fast request does not send');
-    setPart(outcome.part);
+  /** Runs a checked request: a step's or reset's part (kept in #part), or how many sub-envs a send stepped. */
+  #run(checked: CheckedRequest): Reply {
+    const outcome = this.#vector!.run(checked);
+    if ('sent' in outcome) return shardReply({ sent: outcome.sent, clean: this.#vector!.clean });
+    this.#part = outcome.part;
     return PART_REPLY;
   }
 
