@@ -310,20 +310,16 @@ export class Connection implements ResultSink {
   }
 
   #sendLine(line: string): void {
-    if (this.#shards) return this.#toShards({ line });
-    this.#recovery.sent(line);
+    // While split, the coordinator sends the line on, and logs it for recovery then (ShardHost.sendLead).
+    if (!this.#shards) this.#recovery.sent(line);
     this.#send({ conn: this.id, line });
   }
 
-  #toShards(entry: { line: string } | { fail: ErrorCode; message: string }): void {
+  /** A request line (or one the receiver refused) to the session, or through a split vector env's coordinator. */
+  #send(item: Extract<WorkItem, { line: string } | { fail: ErrorCode }>): void {
     this.#pending += 1;
-    this.#shards!.push(entry);
-    if (this.#pending >= this.limits.maxPipeline) this.#updateFlow();
-  }
-
-  #send(item: WorkItem): void {
-    this.#pending += 1;
-    this.pool.send(this.slot, item, this);
+    if (this.#shards) this.#shards.push(item);
+    else this.pool.send(this.slot, item, this);
     if (this.#pending >= this.limits.maxPipeline) this.#updateFlow();
   }
 
@@ -335,8 +331,7 @@ export class Connection implements ResultSink {
       if (code === 'BAD_ENCODING') return this.#refuse('AUTH_REQUIRED', 'the first line is not valid UTF-8; this server needs {"auth": "<token>"} as the first line');
       return this.#refuse(code, message);
     }
-    if (this.#shards) this.#toShards({ fail: code, message });
-    else this.#send({ conn: this.id, fail: code, message });
+    this.#send({ conn: this.id, fail: code, message });
     if (fatal) this.drain();
   }
 

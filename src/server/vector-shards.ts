@@ -406,7 +406,7 @@ export class VectorShards {
       this.#answerError('ENV_FAILED', 'a shard did not give the steps it finished', 'vector_recv');
       return this.#done(id);
     }
-    this.#answerJoined(joinParts(parts, 'recv', this.#encoding), 'vector_recv');
+    this.#answerJoined(parts, 'recv', 'vector_recv');
     this.#done(id);
   }
 
@@ -425,13 +425,16 @@ export class VectorShards {
     }
     // A reset's parts hold observations alone; a step's also rewards and flags.
     const kind = parts[0].header.lens.length === 1 ? 'reset' : 'step';
-    this.#answerJoined(joinParts(parts, kind, this.#encoding), command ?? (kind === 'reset' ? 'vector_reset' : 'vector_step'));
+    this.#answerJoined(parts, kind, command ?? (kind === 'reset' ? 'vector_reset' : 'vector_step'));
   }
 
-  #answerJoined(json: Buffer, command: RequestKind): void {
+  #answerJoined(parts: readonly Part[], kind: 'reset' | 'step' | 'recv', command: RequestKind): void {
     this.host.pool.countAnswer('tcp', command, null);
-    // Uncompressed (the usual), the joined bytes get their terminator without becoming a string.
-    const out = this.#compression === 0 ? Buffer.concat([json, TERMINATOR]) : frameReply(json.toString('utf8'), this.#compression);
+    // Uncompressed (the usual), the parts are joined with their terminator in one copy, never a string.
+    const out =
+      this.#compression === 0
+        ? joinParts(parts, kind, this.#encoding, TERMINATOR)
+        : frameReply(joinParts(parts, kind, this.#encoding).toString('utf8'), this.#compression);
     this.host.answer(this.#result('vector', null, command, out));
   }
 

@@ -147,9 +147,9 @@ export function readParts(bytes: Uint8Array): Part[] {
  * The reply the parts make, in their order: a reset's (`observations`, `infos`), a step's, or a
  * recv's (with `env_ids`). The same bytes a single VectorEnv writes for the same sub-envs, as one
  * Buffer: the parts' segments are copied once, never made strings (a 4,096-CartPole JSON reply is
- * ~440 KB).
+ * ~440 KB), with `end` after them when given.
  */
-export function joinParts(parts: readonly Part[], kind: 'reset' | 'step' | 'recv', encoding: Encoding): Buffer {
+export function joinParts(parts: readonly Part[], kind: 'reset' | 'step' | 'recv', encoding: Encoding, end?: Buffer): Buffer {
   const n = parts.reduce((sum, part) => sum + part.header.n, 0);
   const first = parts.find((part) => part.header.dtype !== null)?.header ?? parts[0].header;
   const filled = parts.filter((part) => part.header.n > 0);
@@ -186,6 +186,8 @@ export function joinParts(parts: readonly Part[], kind: 'reset' | 'step' | 'recv
     list(4);
   }
   text('}');
+  // `end`: what follows the reply on the wire (its terminator), copied with it rather than after.
+  if (end) out.push(end);
   return Buffer.concat(out);
 }
 
