@@ -11,18 +11,20 @@ import net from 'node:net';
 import { Command } from 'commander';
 import { spawnServer } from './lib/spawn.js';
 import { memoryOf } from './lib/proc.js';
+import { chooseSeed, Rng } from './lib/rng.js';
 
 const opts = new Command('fuzz:vector')
   .option('--seconds <n>', 'how long the clients run', '30')
   .option('--clients <n>', 'clients at once', '8')
   .option('--shard-size <n>', "the server's --vector-shard-size (small: every vector env is split)", '2')
-  .option('--seed <n>', 'the random lines', '12345')
+  .option('--seed <n>', 'PRNG seed (printed when not given)')
   .parse()
   .opts();
 
-let state = Number(opts.seed);
-const rand = () => ((state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-const pick = <T>(a: readonly T[]): T => a[Math.floor(rand() * a.length)];
+const seed = chooseSeed(opts.seed ?? process.env.FUZZ_SEED);
+const rng = new Rng(seed);
+const rand = () => rng.next();
+const pick = <T>(items: readonly T[]): T => rng.pick(items);
 const N = 12;
 const vec = (body: object) => JSON.stringify({ vector: body });
 
@@ -69,7 +71,7 @@ const deadline = Date.now() + Number(opts.seconds) * 1000;
 let connections = 0;
 let replies = 0;
 let errors = 0;
-console.error(`gym-tcp on port ${port}, vector envs of ${2 * Number(opts.shardSize)}+ sub-envs split; ${opts.clients} clients for ${opts.seconds} s`);
+console.error(`gym-tcp on port ${port}, vector envs of ${2 * Number(opts.shardSize)}+ sub-envs split; ${opts.clients} clients for ${opts.seconds} s, seed ${seed}`);
 await Promise.all(
   Array.from({ length: Number(opts.clients) }, async () => {
     while (Date.now() < deadline) {

@@ -5,6 +5,7 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RawClient, startServer } from './helpers.js';
+import { Rng } from '../scripts/lib/rng.js';
 import type { GymTcpServer } from '../src/server/tcp-server.js';
 
 const vec = (body: object) => JSON.stringify({ vector: body });
@@ -195,9 +196,9 @@ describe('a split vector env whose client goes away', () => {
     // makes among them, valid and not), gone by FIN or RST at a random moment. A plan (the answer to a
     // big make) that came back after its socket closed once made shards nobody dropped: 2–17 sessions
     // were left per worker after 840–2,700 such connections.
-    let seed = 7;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    const pick = <T,>(a: T[]): T => a[Math.floor(rand() * a.length)];
+    const rng = new Rng(7);
+    const rand = () => rng.next();
+    const pick = <T,>(items: T[]): T => rng.pick(items);
     const line = () =>
       pick([
         make('CartPole-v1', pick([12, 3, 24])),

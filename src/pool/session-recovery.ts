@@ -5,6 +5,12 @@ import type { WorkItem, WorkResult } from './work.js';
 const SNAPSHOT_EVERY_REQUESTS = 64;
 const SNAPSHOT_EVERY_BYTES = 64 * 1024;
 
+/** About what a logged line or op weighs (a `make` op holds its line; the other ops are a few bytes). */
+function logBytes(entry: string | { op: ShardOp }): number {
+  if (typeof entry === 'string') return entry.length;
+  return 'make' in entry.op ? entry.op.make.line.length : 16;
+}
+
 /** The session state a front mirrors, used when the session cannot be rebuilt. */
 export interface SessionMirror {
   compression: number;
@@ -47,15 +53,14 @@ export class SessionRecovery {
   sent(line: string): void {
     if (!this.#restorable) return;
     this.#log.push(line);
-    this.#logBytes += line.length;
+    this.#logBytes += logBytes(line);
   }
 
   /** A vector-shard op is going to the worker (src/server/vector-shards.ts); it is replayed like a line. */
   sentOp(op: ShardOp): void {
     if (!this.#restorable) return;
     this.#log.push({ op });
-    // A `make` op holds its line; the others are a few bytes.
-    this.#logBytes += 'make' in op ? op.make.line.length : 16;
+    this.#logBytes += logBytes({ op });
   }
 
   /** A result came back; returns a snapshot request for the front to send when one is due. */
@@ -111,7 +116,7 @@ export class SessionRecovery {
 
   #keep(snapshot: string): void {
     this.#snapshot = snapshot;
-    for (const entry of this.#log.splice(0, this.#answered)) this.#logBytes -= typeof entry === 'string' ? entry.length : 'make' in entry.op ? entry.op.make.line.length : 16;
+    for (const entry of this.#log.splice(0, this.#answered)) this.#logBytes -= logBytes(entry);
     this.#answered = 0;
   }
 }
